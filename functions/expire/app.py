@@ -1,0 +1,26 @@
+"""A notice deleted by DynamoDB TTL (deadline passed) -> keep the member if they watched, else cancel."""
+
+from lifecycle import clock
+from lifecycle.campaign import settle_notice
+from lifecycle.errors import InvalidRequest
+from lifecycle.observability import logger, metrics, tracer
+from lifecycle.repository import MembershipStore
+from lifecycle.settings import Settings
+from lifecycle.stream_batches import process_lifecycle_changes
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    settings = Settings.from_env()
+    store = MembershipStore(settings)
+
+    def on_change(change):
+        if change.old is None or change.old.notice_id is None:
+            raise InvalidRequest("an expired notice record needs an OldImage with notice_id")
+        outcome = settle_notice(store, change.member_id, change.old.notice_id, clock.now(), settings.policy)
+        if outcome is not None:
+            metrics.add_metric(name=f"Settled_{outcome.value}", unit="Count", value=1)
+
+    return process_lifecycle_changes(event, context, on_change)

@@ -1,0 +1,22 @@
+"""Lifecycle stream (INSERT, reminder MODIFY) -> notice, reminder and cancellation emails, billing event."""
+
+from lifecycle import clock
+from lifecycle.notifications import announce
+from lifecycle.observability import logger, metrics, tracer
+from lifecycle.repository import MembershipStore
+from lifecycle.settings import Settings
+from lifecycle.stream_batches import process_lifecycle_changes
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    settings = Settings.from_env()
+    store = MembershipStore(settings)
+
+    def on_change(change):
+        for sent in announce(store, change, clock.now(), settings):
+            metrics.add_metric(name=f"Sent_{sent}", unit="Count", value=1)
+
+    return process_lifecycle_changes(event, context, on_change)

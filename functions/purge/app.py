@@ -1,0 +1,25 @@
+"""A retention hold deleted by DynamoDB TTL (retention over) -> delete the member's kept data for good."""
+
+from lifecycle import clock
+from lifecycle.campaign import purge_retained_data
+from lifecycle.errors import InvalidRequest
+from lifecycle.observability import logger, metrics, tracer
+from lifecycle.repository import MembershipStore
+from lifecycle.settings import Settings
+from lifecycle.stream_batches import process_lifecycle_changes
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    settings = Settings.from_env()
+    store = MembershipStore(settings)
+
+    def on_change(change):
+        if change.old is None or change.old.cancelled_at is None:
+            raise InvalidRequest("an expired retention hold record needs an OldImage with cancelled_at")
+        if purge_retained_data(store, change.member_id, change.old.cancelled_at, clock.now()):
+            metrics.add_metric(name="Purged", unit="Count", value=1)
+
+    return process_lifecycle_changes(event, context, on_change)

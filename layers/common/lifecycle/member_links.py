@@ -1,0 +1,117 @@
+"""The member's side of an email link: which page a link shows, and what a choice on that page
+does.
+
+Opening a link (GET) only reads; only the form's POST acts. A link names one notice: once
+that notice is answered or settled, the same link shows what happened instead of acting again.
+Pages are decided here as a ``PageSpec`` (which page, in whose language, with what facts) so
+the rules can be tested without HTTP; the API handler only renders them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lifecycle.campaign import Choice, Outcome, answer_notice
+from lifecycle.errors import ExpiredLink, InvalidLink, MemberNotFound, NoOpenNotice
+from lifecycle.models import MemberRecord
+from lifecycle.policy import respond_by
+from lifecycle.repository import MembershipStore
+from lifecycle.settings import Settings
+from lifecycle.tokens import LinkClaims, LinkSigner, SigningKeys
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    name: str
+    locale: str | None
+    context: dict = field(default_factory=dict)
+
+
+def link_page(
+    store: MembershipStore, token: str, preselected: str | None, now: datetime, settings: Settings
+) -> PageSpec:
+    """The page a link opens. Changes nothing."""
+    try:
+        member, claims = _read_link(store, token, now)
+    except (InvalidLink, ExpiredLink) as problem:
+        return _problem_page(store, problem, settings)
+    if not _notice_open(member, claims):
+        return _answered_page(member, settings)
+    return PageSpec(
+        "choice",
+        member.locale,
+        {
+            "respond_by": respond_by(member.notice_opened_at, settings.policy),
+            "form_action": "",  # the form posts back to the link's own URL
+            "preselected": preselected if preselected in (Choice.KEEP, Choice.CANCEL) else None,
+            "monthly_price": member.monthly_price,
+            "currency": member.currency,
+        },
+    )
+
+
+def link_choice(store: MembershipStore, token: str, choice: str | None, now: datetime, settings: Settings) -> PageSpec:
+    """The member chose on the page: keep or cancel now."""
+    try:
+        member, claims = _read_link(store, token, now)
+    except (InvalidLink, ExpiredLink) as problem:
+        return _problem_page(store, problem, settings)
+    if choice not in (Choice.KEEP, Choice.CANCEL):
+        return PageSpec("bad_request", member.locale, {"detail": "choice"})
+    try:
+        outcome = answer_notice(store, member.member_id, claims.notice_id, Choice(choice), now, settings.policy)
+    except NoOpenNotice:
+        return _answered_page(store.member(member.member_id), settings)
+    member = store.member(member.member_id)
+    if outcome is Outcome.KEPT:
+        return PageSpec("kept", member.locale)
+    return PageSpec(
+        "cancelled",
+        member.locale,
+        {
+            "retained_until": member.retained_until.date(),
+            "rejoin_url": settings.rejoin_url,
+        },
+    )
+
+
+def _read_link(store: MembershipStore, token: str, now: datetime) -> tuple[MemberRecord, LinkClaims]:
+    claims = LinkSigner(SigningKeys.from_secret(store.link_secret())).verify(token, now)
+    try:
+        return store.member(claims.member_id), claims
+    except MemberNotFound:
+        raise InvalidLink("link names no member") from None
+
+
+def _notice_open(member: MemberRecord, claims: LinkClaims) -> bool:
+    return member.status == "active" and member.notice_id == claims.notice_id
+
+
+def _answered_page(member: MemberRecord, settings: Settings) -> PageSpec:
+    if member.status == "cancelled":
+        return PageSpec(
+            "already_answered",
+            member.locale,
+            {
+                "outcome": "cancelled",
+                "retained_until": member.retained_until.date() if member.retained_until else None,
+                "rejoin_url": settings.rejoin_url,
+            },
+        )
+    return PageSpec("already_answered", member.locale, {"outcome": "kept"})
+
+
+def _problem_page(store: MembershipStore, problem: Exception, settings: Settings) -> PageSpec:
+    if isinstance(problem, ExpiredLink):
+        return PageSpec("expired", _locale_of(store, problem.member_id), {"rejoin_url": settings.rejoin_url})
+    return PageSpec("invalid", None)
+
+
+def _locale_of(store: MembershipStore, member_id: str | None) -> str | None:
+    if not member_id:
+        return None
+    try:
+        return store.member(member_id).locale
+    except MemberNotFound:
+        return None

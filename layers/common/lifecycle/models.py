@@ -1,0 +1,116 @@
+"""PynamoDB models of the two tables. Only ``repository`` uses them; the rest of the domain
+sees plain values (``MemberView``, ``Notice``, ``RetentionHold``).
+
+Table names are bound at run time by the repository (``bind_tables``), from settings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.attributes import (
+    Attribute,
+    ListAttribute,
+    MapAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.constants import STRING
+from pynamodb.models import Model
+
+NOTICE = "notice"
+HOLD = "hold"
+
+
+def iso(moment: datetime) -> str:
+    """The one way times are stored: ISO 8601, UTC, whole seconds, ``Z``."""
+    if moment.tzinfo is None:
+        raise ValueError(f"datetime {moment.isoformat()} has no time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
+class IsoDateTimeAttribute(Attribute[datetime]):
+    """A UTC instant stored as readable ISO 8601 text, so operators and other services can
+    read and write it too (the activity feed writes ``last_watched_at``)."""
+
+    attr_type = STRING
+
+    def serialize(self, value: datetime) -> str:
+        return iso(value)
+
+    def deserialize(self, value: str) -> datetime:
+        return parse_iso(value)
+
+
+class MemberRecord(Model):
+    """A member in the activity table: membership, last activity, and the campaign's marks."""
+
+    class Meta:
+        table_name = "membership-activity"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    locale = UnicodeAttribute(default="en-US")
+    status = UnicodeAttribute(default="active")
+    monthly_price = UnicodeAttribute(default="0.00")  # decimal text: no float rounding of money
+    currency = UnicodeAttribute(default="USD")
+    joined_at = IsoDateTimeAttribute()
+    last_watched_at = IsoDateTimeAttribute(null=True)
+    engaged_at = IsoDateTimeAttribute(null=True)
+    profiles = ListAttribute(of=MapAttribute, null=True)
+    # the open notice, mirrored here so the sweep sees it in the same single pass
+    notice_id = UnicodeAttribute(null=True)
+    notice_opened_at = IsoDateTimeAttribute(null=True)
+    notice_deadline = IsoDateTimeAttribute(null=True)
+    notice_reminded_at = IsoDateTimeAttribute(null=True)
+    notice_outcome = UnicodeAttribute(null=True)
+    notice_closed_at = IsoDateTimeAttribute(null=True)
+    cancelled_at = IsoDateTimeAttribute(null=True)
+    cancel_reason = UnicodeAttribute(null=True)
+    billing_stopped_at = IsoDateTimeAttribute(null=True)
+    retained_until = IsoDateTimeAttribute(null=True)
+    purged_at = IsoDateTimeAttribute(null=True)
+    rejoined_at = IsoDateTimeAttribute(null=True)
+
+
+class LifecycleRecord(Model):
+    """An open notice or a retention hold. Its TTL (``expires_at``) is the deadline or the end
+    of retention: DynamoDB deleting it is what drives cancellation and purge."""
+
+    class Meta:
+        table_name = "membership-lifecycle"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    record = UnicodeAttribute(range_key=True)  # NOTICE | HOLD
+    expires_at = TTLAttribute()
+    email = UnicodeAttribute()
+    locale = UnicodeAttribute()
+    # notice
+    notice_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)  # notice: inactivity rule; hold: cancel reason
+    opened_at = IsoDateTimeAttribute(null=True)
+    deadline = IsoDateTimeAttribute(null=True)
+    respond_by = UnicodeAttribute(null=True)  # the date written in the email
+    monthly_price = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    reminder_requested_at = IsoDateTimeAttribute(null=True)
+    # hold
+    cancelled_at = IsoDateTimeAttribute(null=True)
+    retained_until = IsoDateTimeAttribute(null=True)
+    # what has been sent for this record: each at most once
+    notice_email_at = IsoDateTimeAttribute(null=True)
+    reminder_email_at = IsoDateTimeAttribute(null=True)
+    cancelled_email_at = IsoDateTimeAttribute(null=True)
+    billing_event_at = IsoDateTimeAttribute(null=True)
+
+
+def bind_tables(activity_table: str, lifecycle_table: str) -> None:
+    MemberRecord.Meta.table_name = activity_table
+    LifecycleRecord.Meta.table_name = lifecycle_table

@@ -1,0 +1,157 @@
+"""What a change to a notice or a retention hold tells the outside world: notice, reminder and
+cancellation emails through SES, and the billing event on the bus.
+
+The lifecycle table's stream is the outbox: a change is written once, in the transaction that
+decides it, and its announcements follow from the stream. Each announcement is claimed on the
+record before it is made, so a stream record delivered twice sends nothing twice; a failed send
+releases its claim and fails the record, so the retry sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from lifecycle.errors import DeliveryFailed, InvalidRequest
+from lifecycle.models import HOLD, NOTICE, LifecycleRecord, iso
+from lifecycle.observability import logger
+from lifecycle.policy import link_expires_at
+from lifecycle.rendering import render_email
+from lifecycle.repository import MembershipStore
+from lifecycle.settings import Settings
+from lifecycle.tokens import LinkSigner, SigningKeys
+
+
+@dataclass(frozen=True)
+class LifecycleChange:
+    """One stream record of the lifecycle table, as the domain sees it."""
+
+    event_name: str
+    member_id: str
+    record: str
+    new: LifecycleRecord | None
+    old: LifecycleRecord | None
+
+    @classmethod
+    def from_stream_record(cls, raw: dict[str, Any]) -> LifecycleChange:
+        """Parse a DynamoDB stream record as Lambda delivers it; ``InvalidRequest`` says what is wrong."""
+        if not isinstance(raw, dict):
+            raise InvalidRequest("stream record is not an object")
+        event_name = raw.get("eventName")
+        if event_name not in ("INSERT", "MODIFY", "REMOVE"):
+            raise InvalidRequest(f"stream record has eventName {event_name!r}, expected INSERT, MODIFY or REMOVE")
+        change = raw.get("dynamodb")
+        if not isinstance(change, dict) or not isinstance(change.get("Keys"), dict):
+            raise InvalidRequest("stream record has no dynamodb.Keys")
+        keys = change["Keys"]
+        member_id = keys.get("member_id", {}).get("S") if isinstance(keys.get("member_id"), dict) else None
+        record = keys.get("record", {}).get("S") if isinstance(keys.get("record"), dict) else None
+        if not member_id or record not in (NOTICE, HOLD):
+            raise InvalidRequest("stream record keys must be member_id (S) and record 'notice' or 'hold'")
+        return cls(event_name, member_id, record, _image(change, "NewImage"), _image(change, "OldImage"))
+
+    @property
+    def by_ttl(self) -> bool:
+        return self.event_name == "REMOVE"
+
+
+def _image(change: dict, name: str) -> LifecycleRecord | None:
+    image = change.get(name)
+    if image is None:
+        return None
+    try:
+        return LifecycleRecord.from_raw_data(image)
+    except Exception as exc:  # PynamoDB raises assorted errors for a malformed image
+        raise InvalidRequest(f"stream record {name} is not a lifecycle item: {exc}") from exc
+
+
+def announce(store: MembershipStore, change: LifecycleChange, now: datetime, settings: Settings) -> list[str]:
+    """Send what this change calls for; returns what was sent (for logs and tests)."""
+    new, old = change.new, change.old
+    if change.record == NOTICE and change.event_name == "INSERT" and new is not None:
+        return _notice_email(store, new, "notice", "notice_email_at", now, settings)
+    if (
+        change.record == NOTICE
+        and change.event_name == "MODIFY"
+        and new is not None
+        and new.reminder_requested_at is not None
+        and (old is None or old.reminder_requested_at is None)
+    ):
+        return _notice_email(store, new, "reminder", "reminder_email_at", now, settings)
+    if change.record == HOLD and change.event_name == "INSERT" and new is not None:
+        return _cancellation(store, new, now, settings)
+    return []
+
+
+def _once(store: MembershipStore, item: LifecycleRecord, mark: str, now: datetime, action) -> bool:
+    if not store.claim(item.member_id, item.record, mark, now):
+        return False
+    try:
+        action()
+    except DeliveryFailed:
+        store.release(item.member_id, item.record, mark)
+        raise
+    return True
+
+
+def _notice_email(
+    store: MembershipStore, notice: LifecycleRecord, kind: str, mark: str, now: datetime, settings: Settings
+) -> list[str]:
+    signer = LinkSigner(SigningKeys.from_secret(store.link_secret()))
+    token = signer.sign(notice.member_id, notice.notice_id, link_expires_at(notice.deadline, settings.policy))
+    link = f"{settings.public_base_url}/n/{token}"
+    email = render_email(
+        kind,
+        locale=notice.locale,
+        service_name=settings.service_name,
+        respond_by=date.fromisoformat(notice.respond_by),
+        keep_url=f"{link}?choice=keep",
+        cancel_url=f"{link}?choice=cancel",
+        monthly_price=notice.monthly_price,
+        currency=notice.currency,
+        retention_months=settings.policy.retention_months,
+    )
+
+    def send() -> None:
+        store.send_email(notice.email, email.subject, email.html, email.text, kind)
+
+    if not _once(store, notice, mark, now, send):
+        return []
+    logger.info("email sent", extra={"member_id": notice.member_id, "kind": kind, "lang": email.lang})
+    return [kind]
+
+
+def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, settings: Settings) -> list[str]:
+    sent = []
+
+    def stop_billing() -> None:
+        store.publish(
+            "MembershipCancelled",
+            {
+                "member_id": hold.member_id,
+                "cancelled_at": iso(hold.cancelled_at),
+                "reason": hold.reason,
+                "billing": "stop",
+                "retained_until": iso(hold.retained_until),
+            },
+        )
+
+    if _once(store, hold, "billing_event_at", now, stop_billing):
+        sent.append("billing_stopped")
+
+    email = render_email(
+        "cancelled",
+        locale=hold.locale,
+        service_name=settings.service_name,
+        rejoin_url=settings.rejoin_url,
+        retained_until=hold.retained_until.date(),
+    )
+
+    def send() -> None:
+        store.send_email(hold.email, email.subject, email.html, email.text, "cancelled")
+
+    if _once(store, hold, "cancelled_email_at", now, send):
+        sent.append("cancelled")
+        logger.info("email sent", extra={"member_id": hold.member_id, "kind": "cancelled", "lang": email.lang})
+    return sent

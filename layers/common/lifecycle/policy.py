@@ -1,0 +1,166 @@
+"""Who is inactive, and what the sweep should do for each member: pure functions of
+(member, now, policy), with no I/O, so they can be tested exhaustively and benchmarked alone.
+
+Calendar months come from ``dateutil.relativedelta``: a member who joined on 29 February has
+their anniversary on 28 February of a common year, and "12 months after 31 March" is 31 March.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+from lifecycle.settings import Policy
+
+
+class Inactivity(StrEnum):
+    """Why a member counts as inactive (the two rules of the policy)."""
+
+    NEVER_WATCHED = "never_watched"
+    DORMANT = "dormant"
+
+
+class SweepAction(StrEnum):
+    NOTHING = "nothing"
+    OPEN_NOTICE = "open_notice"
+    REQUEST_REMINDER = "request_reminder"
+    KEEP_FOR_ACTIVITY = "keep_for_activity"
+    SETTLE_OVERDUE_NOTICE = "settle_overdue_notice"
+    PURGE_RETAINED_DATA = "purge_retained_data"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """The few facts about a member that the policy reads (the sweep's projection)."""
+
+    member_id: str
+    status: str
+    monthly_price: Decimal
+    joined_at: datetime
+    last_watched_at: datetime | None = None
+    engaged_at: datetime | None = None
+    notice_id: str | None = None
+    notice_opened_at: datetime | None = None
+    notice_deadline: datetime | None = None
+    notice_reminded_at: datetime | None = None
+    retained_until: datetime | None = None
+    purged_at: datetime | None = None
+
+    @property
+    def is_paying(self) -> bool:
+        return self.monthly_price > 0
+
+    @property
+    def has_open_notice(self) -> bool:
+        return self.notice_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SweepDecision:
+    action: SweepAction
+    why: str
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is a bug upstream, not something to guess."""
+    if moment.tzinfo is None:
+        raise ValueError(f"datetime {moment.isoformat()} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def months_before(now: datetime, months: int) -> datetime:
+    return utc(now) - relativedelta(months=months)
+
+
+def inactivity(member: MemberView, now: datetime, policy: Policy) -> Inactivity | None:
+    """The rule that makes this member inactive now, or None.
+
+    Saying "keep" or rejoining (``engaged_at``) restarts the clock as if the member had
+    joined, or last watched, at that moment.
+    """
+    now = utc(now)
+    if member.last_watched_at is None:
+        anchor = _latest(member.joined_at, member.engaged_at)
+        if anchor + relativedelta(months=policy.never_watched_months) <= now:
+            return Inactivity.NEVER_WATCHED
+        return None
+    anchor = _latest(member.last_watched_at, member.engaged_at)
+    if anchor + relativedelta(months=policy.inactive_months) <= now:
+        return Inactivity.DORMANT
+    return None
+
+
+def used_since(member: MemberView, moment: datetime) -> bool:
+    """Watched something, or said "keep", at or after ``moment``."""
+    return any(seen is not None and utc(seen) >= utc(moment) for seen in (member.last_watched_at, member.engaged_at))
+
+
+def plan(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
+    """What the nightly sweep does for this member now."""
+    now = utc(now)
+    if member.status == "cancelled":
+        if member.retained_until is not None and member.purged_at is None and now >= utc(member.retained_until):
+            return SweepDecision(SweepAction.PURGE_RETAINED_DATA, "retention ended")
+        return SweepDecision(SweepAction.NOTHING, "cancelled")
+    if member.status != "active":
+        return SweepDecision(SweepAction.NOTHING, f"status {member.status}")
+    if member.has_open_notice:
+        return _plan_open_notice(member, now, policy)
+    if not member.is_paying:
+        return SweepDecision(SweepAction.NOTHING, "not paying")
+    rule = inactivity(member, now, policy)
+    if rule is None:
+        return SweepDecision(SweepAction.NOTHING, "active")
+    return SweepDecision(SweepAction.OPEN_NOTICE, rule.value)
+
+
+def _plan_open_notice(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
+    opened_at, deadline = member.notice_opened_at, member.notice_deadline
+    if opened_at is None or deadline is None:
+        return SweepDecision(SweepAction.NOTHING, "notice record incomplete")
+    if used_since(member, opened_at):
+        return SweepDecision(SweepAction.KEEP_FOR_ACTIVITY, "used the service during the notice")
+    if now >= utc(deadline):
+        return SweepDecision(SweepAction.SETTLE_OVERDUE_NOTICE, "deadline passed")
+    if member.notice_reminded_at is None and reminder_due(deadline, now, policy):
+        return SweepDecision(SweepAction.REQUEST_REMINDER, "reminder due")
+    return SweepDecision(SweepAction.NOTHING, "notice open")
+
+
+def respond_by(opened_at: datetime, policy: Policy) -> date:
+    """The date written in the notice: the response window's last day."""
+    return (utc(opened_at) + timedelta(days=policy.response_window_days)).date()
+
+
+def deadline_for(opened_at: datetime, policy: Policy) -> datetime:
+    """When the notice really closes: the end of the respond-by day everywhere on Earth.
+
+    The email gives a date, not a time; the last time zone to finish that day is UTC-12, so
+    nobody, wherever they read it, loses a day they were promised.
+    """
+    last_day = respond_by(opened_at, policy)
+    return datetime.combine(last_day + timedelta(days=1), time(12, 0), tzinfo=UTC)
+
+
+def reminder_due(deadline: datetime, now: datetime, policy: Policy) -> bool:
+    if policy.reminder_days_before == 0:
+        return False
+    return utc(deadline) - timedelta(days=policy.reminder_days_before) <= utc(now) < utc(deadline)
+
+
+def retained_until(cancelled_at: datetime, policy: Policy) -> datetime:
+    return utc(cancelled_at) + relativedelta(months=policy.retention_months)
+
+
+def link_expires_at(deadline: datetime, policy: Policy) -> datetime:
+    """Links keep opening a page for a grace period so a late click still gets an answer."""
+    return utc(deadline) + timedelta(days=policy.link_grace_days)
+
+
+def _latest(first: datetime, second: datetime | None) -> datetime:
+    first = utc(first)
+    return first if second is None else max(first, utc(second))

@@ -1,0 +1,415 @@
+"""The only module that touches AWS: the two tables (through PynamoDB), SES and EventBridge.
+
+Every state change is one DynamoDB transaction whose conditions re-check exactly what the
+decision was based on (status, open notice, the stored activity marks), so a decision taken
+on a stale read fails instead of acting, and running any step twice changes nothing twice.
+AWS errors leave this module as domain errors (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import DeleteError, DoesNotExist, GetError, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
+from pynamodb.transactions import TransactWrite
+
+from lifecycle import aws
+from lifecycle.errors import ConcurrentChange, DeliveryFailed, MemberNotFound
+from lifecycle.models import HOLD, NOTICE, LifecycleRecord, MemberRecord, bind_tables, iso, parse_iso
+from lifecycle.policy import MemberView
+from lifecycle.settings import Settings
+
+# The attributes the sweep's policy reads: the scan fetches these and nothing else.
+SWEEP_PROJECTION = (
+    "member_id",
+    "status",
+    "monthly_price",
+    "joined_at",
+    "last_watched_at",
+    "engaged_at",
+    "notice_id",
+    "notice_opened_at",
+    "notice_deadline",
+    "notice_reminded_at",
+    "retained_until",
+    "purged_at",
+    "email",
+    "locale",
+    "currency",
+)
+_OPEN_NOTICE_FIELDS = ("notice_id", "notice_opened_at", "notice_deadline", "notice_reminded_at")
+
+
+class MalformedMember(ValueError):
+    """A member item the policy cannot read (missing or unparsable attribute)."""
+
+
+@dataclass(frozen=True)
+class ActivityMarks:
+    """``last_watched_at`` and ``engaged_at`` exactly as stored, so a write can require that
+    neither moved since the read (whatever format the activity feed wrote them in)."""
+
+    last_watched_at: str | None
+    engaged_at: str | None
+
+
+@dataclass(frozen=True)
+class MemberSnapshot:
+    """What one read of a member gave: the policy's view, the raw activity marks, and how to
+    reach the member."""
+
+    view: MemberView
+    marks: ActivityMarks
+    email: str
+    locale: str
+    currency: str
+
+
+def snapshot_from_item(item: dict[str, Any]) -> MemberSnapshot:
+    """A member from a raw DynamoDB item (the sweep's scan pages). Raises ``MalformedMember``."""
+
+    def text(name: str, required: bool = False) -> str | None:
+        value = item.get(name)
+        if value is None:
+            if required:
+                raise MalformedMember(f"member item lacks {name}")
+            return None
+        if "S" not in value:
+            raise MalformedMember(f"member attribute {name} is not a string")
+        return value["S"]
+
+    def moment(name: str, required: bool = False) -> datetime | None:
+        raw = text(name, required)
+        if raw is None:
+            return None
+        try:
+            return parse_iso(raw)
+        except ValueError as exc:
+            raise MalformedMember(f"member attribute {name} is not an ISO 8601 time with a zone: {raw!r}") from exc
+
+    member_id = text("member_id", required=True)
+    try:
+        price = Decimal(text("monthly_price") or "0")
+    except InvalidOperation as exc:
+        raise MalformedMember(f"member {member_id} has a monthly_price that is not a number") from exc
+    view = MemberView(
+        member_id=member_id,
+        status=text("status") or "active",
+        monthly_price=price,
+        joined_at=moment("joined_at", required=True),
+        last_watched_at=moment("last_watched_at"),
+        engaged_at=moment("engaged_at"),
+        notice_id=text("notice_id"),
+        notice_opened_at=moment("notice_opened_at"),
+        notice_deadline=moment("notice_deadline"),
+        notice_reminded_at=moment("notice_reminded_at"),
+        retained_until=moment("retained_until"),
+        purged_at=moment("purged_at"),
+    )
+    return MemberSnapshot(
+        view,
+        ActivityMarks(text("last_watched_at"), text("engaged_at")),
+        email=text("email") or "",
+        locale=text("locale") or "",
+        currency=text("currency") or "USD",
+    )
+
+
+def _unchanged(marks: ActivityMarks):
+    """Condition: the activity marks still hold what was read."""
+    conditions = []
+    for name, raw in (("last_watched_at", marks.last_watched_at), ("engaged_at", marks.engaged_at)):
+        conditions.append(Path(name).does_not_exist() if raw is None else Path(name) == raw)
+    return conditions[0] & conditions[1]
+
+
+def _remove_open_notice() -> list:
+    return [getattr(MemberRecord, name).remove() for name in _OPEN_NOTICE_FIELDS]
+
+
+class MembershipStore:
+    """Reads and writes of members, notices and retention holds."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        bind_tables(settings.activity_table, settings.lifecycle_table)
+
+    # ------------------------------------------------------------------ reads
+    def member(self, member_id: str) -> MemberRecord:
+        try:
+            return MemberRecord.get(member_id, consistent_read=True)
+        except DoesNotExist:
+            raise MemberNotFound(member_id) from None
+        except GetError as exc:
+            raise DeliveryFailed(f"could not read member: {exc}") from exc
+
+    def snapshot(self, member_id: str) -> MemberSnapshot:
+        record = self.member(member_id)
+        return snapshot_from_item(record.serialize())
+
+    def lifecycle_record(self, member_id: str, record: str) -> LifecycleRecord | None:
+        try:
+            return LifecycleRecord.get(member_id, record, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def scan_members(self, segment: int = 0, total_segments: int = 1, page_size: int | None = None) -> Iterator[dict]:
+        """Raw items of one scan segment, only the attributes the policy reads."""
+        connection = MemberRecord._get_connection()
+        start_key = None
+        while True:
+            page = connection.scan(
+                exclusive_start_key=start_key,
+                segment=segment,
+                total_segments=total_segments,
+                limit=page_size,
+                attributes_to_get=list(SWEEP_PROJECTION),
+            )
+            yield from page.get("Items", ())
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                return
+
+    def put_member(self, record: MemberRecord) -> None:
+        record.save()
+
+    # ----------------------------------------------------------------- writes
+    def _transact(self, token: str, build) -> bool:
+        """Run one transaction; False when a condition no longer holds (someone acted first)."""
+        try:
+            with TransactWrite(connection=MemberRecord._get_connection().connection, client_request_token=token) as tx:
+                build(tx)
+        except TransactWriteError as exc:
+            reasons = [reason.code for reason in exc.cancellation_reasons if reason is not None]
+            if "ConditionalCheckFailed" in reasons:
+                return False
+            if exc.cause_response_code == "IdempotentParameterMismatch":
+                raise ConcurrentChange("a retry of this step carried different values") from exc
+            raise DeliveryFailed(f"transaction failed: {exc.cause_response_code}") from exc
+        return True
+
+    def open_notice(self, snapshot: MemberSnapshot, notice: LifecycleRecord) -> bool:
+        view = snapshot.view
+
+        def build(tx: TransactWrite) -> None:
+            tx.save(notice, condition=LifecycleRecord.member_id.does_not_exist())
+            tx.update(
+                MemberRecord(view.member_id),
+                actions=[
+                    MemberRecord.notice_id.set(notice.notice_id),
+                    MemberRecord.notice_opened_at.set(notice.opened_at),
+                    MemberRecord.notice_deadline.set(notice.deadline),
+                ],
+                condition=(MemberRecord.status == "active")
+                & MemberRecord.notice_id.does_not_exist()
+                & _unchanged(snapshot.marks),
+            )
+
+        return self._transact(f"open-{view.member_id}-{notice.notice_id}"[:36], build)
+
+    def request_reminder(self, member_id: str, notice_id: str, now: datetime) -> bool:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                LifecycleRecord(member_id, NOTICE),
+                actions=[LifecycleRecord.reminder_requested_at.set(now)],
+                condition=(LifecycleRecord.notice_id == notice_id)
+                & LifecycleRecord.reminder_requested_at.does_not_exist(),
+            )
+            tx.update(
+                MemberRecord(member_id),
+                actions=[MemberRecord.notice_reminded_at.set(now)],
+                condition=MemberRecord.notice_id == notice_id,
+            )
+
+        return self._transact(f"remind-{notice_id}", build)
+
+    def close_notice_kept(self, member_id: str, notice_id: str, outcome: str, now: datetime, engaged: bool) -> bool:
+        """The member keeps the membership: by answering (``engaged``) or by having watched."""
+        actions = [
+            *_remove_open_notice(),
+            MemberRecord.notice_outcome.set(outcome),
+            MemberRecord.notice_closed_at.set(now),
+        ]
+        if engaged:
+            actions.append(MemberRecord.engaged_at.set(now))
+
+        def build(tx: TransactWrite) -> None:
+            tx.delete(LifecycleRecord(member_id, NOTICE), condition=_notice_is(notice_id))
+            tx.update(
+                MemberRecord(member_id),
+                actions=actions,
+                condition=(MemberRecord.status == "active") & (MemberRecord.notice_id == notice_id),
+            )
+
+        return self._transact(f"keep-{notice_id}", build)
+
+    def cancel(
+        self,
+        snapshot: MemberSnapshot,
+        hold: LifecycleRecord,
+        outcome: str,
+        require_no_activity: bool,
+    ) -> bool:
+        """Cancel: close the notice, stop billing on the member's record, open the retention hold.
+
+        A cancellation for no response also requires that nothing was watched or answered since
+        the read, so activity recorded while it runs wins.
+        """
+        view = snapshot.view
+        condition = (MemberRecord.status == "active") & (MemberRecord.notice_id == view.notice_id)
+        if require_no_activity:
+            condition = condition & _unchanged(snapshot.marks)
+
+        def build(tx: TransactWrite) -> None:
+            tx.delete(LifecycleRecord(view.member_id, NOTICE), condition=_notice_is(view.notice_id))
+            tx.update(
+                MemberRecord(view.member_id),
+                actions=[
+                    *_remove_open_notice(),
+                    MemberRecord.status.set("cancelled"),
+                    MemberRecord.cancelled_at.set(hold.cancelled_at),
+                    MemberRecord.cancel_reason.set(hold.reason),
+                    MemberRecord.billing_stopped_at.set(hold.cancelled_at),
+                    MemberRecord.retained_until.set(hold.retained_until),
+                    MemberRecord.notice_outcome.set(outcome),
+                    MemberRecord.notice_closed_at.set(hold.cancelled_at),
+                    MemberRecord.purged_at.remove(),
+                ],
+                condition=condition,
+            )
+            tx.save(hold)
+
+        return self._transact(f"cancel-{view.notice_id}", build)
+
+    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                MemberRecord(member_id),
+                actions=[
+                    MemberRecord.status.set("active"),
+                    MemberRecord.rejoined_at.set(now),
+                    MemberRecord.engaged_at.set(now),
+                    MemberRecord.retained_until.remove(),
+                ],
+                condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
+            )
+            tx.delete(
+                LifecycleRecord(member_id, HOLD),
+                condition=LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.cancelled_at == cancelled_at),
+            )
+
+        return self._transact(f"rejoin-{member_id}-{int(cancelled_at.timestamp())}"[:36], build)
+
+    def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                MemberRecord(member_id),
+                actions=[MemberRecord.profiles.remove(), MemberRecord.purged_at.set(now)],
+                condition=(MemberRecord.status == "cancelled")
+                & (MemberRecord.cancelled_at == cancelled_at)
+                & MemberRecord.purged_at.does_not_exist(),
+            )
+            tx.delete(
+                LifecycleRecord(member_id, HOLD),
+                condition=LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.cancelled_at == cancelled_at),
+            )
+
+        return self._transact(f"purge-{member_id}-{int(cancelled_at.timestamp())}"[:36], build)
+
+    def record_watch(self, member_id: str, watched_at: datetime) -> bool:
+        """Move ``last_watched_at`` forward (never back: feeds deliver out of order)."""
+        stamp = iso(watched_at)
+        try:
+            MemberRecord(member_id).update(
+                actions=[MemberRecord.last_watched_at.set(watched_at)],
+                condition=MemberRecord.member_id.exists()
+                & (MemberRecord.last_watched_at.does_not_exist() | (Path("last_watched_at") < stamp)),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailed":
+                self.member(member_id)  # raises MemberNotFound for an unknown member
+                return False
+            raise DeliveryFailed(f"could not record activity: {exc.cause_response_code}") from exc
+        return True
+
+    # ------------------------------------------------- once-only side effects
+    def claim(self, member_id: str, record: str, mark: str, now: datetime) -> bool:
+        """Mark a side effect of a lifecycle record as done, once: True for the one caller
+        that gets to perform it (the record still exists and the mark was not set)."""
+        attribute = getattr(LifecycleRecord, mark)
+        try:
+            LifecycleRecord(member_id, record).update(
+                actions=[attribute.set(now)],
+                condition=LifecycleRecord.member_id.exists() & attribute.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailed":
+                return False
+            raise DeliveryFailed(f"could not claim {mark}: {exc.cause_response_code}") from exc
+        return True
+
+    def release(self, member_id: str, record: str, mark: str) -> None:
+        """Undo a claim whose side effect failed, so the retry performs it."""
+        try:
+            LifecycleRecord(member_id, record).update(
+                actions=[getattr(LifecycleRecord, mark).remove()],
+                condition=LifecycleRecord.member_id.exists(),
+            )
+        except (UpdateError, DeleteError) as exc:
+            if exc.cause_response_code != "ConditionalCheckFailed":
+                raise DeliveryFailed(f"could not release {mark}: {exc.cause_response_code}") from exc
+
+    # -------------------------------------------------------- SES, EventBridge
+    def send_email(self, to: str, subject: str, html: str, text: str, kind: str) -> str:
+        request: dict[str, Any] = {
+            "Source": self.settings.sender_address,
+            "Destination": {"ToAddresses": [to]},
+            "Message": {
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {"Html": {"Data": html, "Charset": "UTF-8"}, "Text": {"Data": text, "Charset": "UTF-8"}},
+            },
+            "Tags": [{"Name": "kind", "Value": kind}],
+        }
+        if self.settings.configuration_set:
+            request["ConfigurationSetName"] = self.settings.configuration_set
+        try:
+            return aws.client("ses").send_email(**request)["MessageId"]
+        except ClientError as exc:
+            raise DeliveryFailed(f"SES refused the {kind} email: {exc.response['Error']['Code']}") from exc
+
+    def publish(self, detail_type: str, detail: dict) -> None:
+        try:
+            answer = aws.client("events").put_events(
+                Entries=[
+                    {
+                        "Source": "membership.lifecycle",
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail),
+                        "EventBusName": self.settings.event_bus_name,
+                    }
+                ]
+            )
+        except ClientError as exc:
+            raise DeliveryFailed(f"EventBridge refused {detail_type}: {exc.response['Error']['Code']}") from exc
+        if answer.get("FailedEntryCount"):
+            raise DeliveryFailed(f"EventBridge refused {detail_type}: {answer['Entries'][0].get('ErrorCode')}")
+
+    def link_secret(self) -> dict:
+        from aws_lambda_powertools.utilities import parameters
+
+        try:
+            return parameters.get_secret(self.settings.link_secret_id, transform="json", max_age=300)
+        except parameters.exceptions.GetParameterError as exc:
+            raise DeliveryFailed("could not read the link-signing secret") from exc
+
+
+def _notice_is(notice_id: str | None):
+    """The notice item is this notice, or already gone (deleted by TTL)."""
+    return LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.notice_id == notice_id)

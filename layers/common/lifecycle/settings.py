@@ -1,0 +1,101 @@
+"""Typed settings, read once from the environment the template gives each function.
+
+Every policy number is a template Parameter passed through here; domain code receives a
+``Settings`` (or the ``Policy`` inside it) as an argument and never reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+class SettingsError(ValueError):
+    """The function's environment is missing a value or holds one that makes no sense."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The campaign's policy numbers (template Parameters of the same names)."""
+
+    never_watched_months: int = 12
+    inactive_months: int = 24
+    response_window_days: int = 30
+    reminder_days_before: int = 7
+    retention_months: int = 10
+    link_grace_days: int = 7
+
+    def __post_init__(self) -> None:
+        for name in ("never_watched_months", "inactive_months", "response_window_days", "retention_months"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.reminder_days_before < self.response_window_days:
+            raise SettingsError(
+                f"reminder_days_before ({self.reminder_days_before}) must be between 0 and "
+                f"response_window_days - 1 ({self.response_window_days - 1})"
+            )
+        if self.link_grace_days < 0:
+            raise SettingsError(f"link_grace_days must not be negative, got {self.link_grace_days}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    activity_table: str
+    lifecycle_table: str
+    event_bus_name: str = "default"
+    link_secret_id: str = ""
+    sender_address: str = "no-reply@example.com"
+    configuration_set: str = ""
+    public_base_url: str = "http://127.0.0.1:3000"
+    rejoin_url: str = "https://example.com/rejoin"
+    service_name: str = "Streaming"
+    default_locale: str = "en-US"
+    policy: Policy = field(default_factory=Policy)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise SettingsError(f"environment variable {name} is required")
+            return value
+
+        def number(name: str, default: int) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise SettingsError(f"environment variable {name} must be a whole number, got {raw!r}") from None
+
+        defaults = cls.__dataclass_fields__
+        return cls(
+            activity_table=required("ACTIVITY_TABLE"),
+            lifecycle_table=required("LIFECYCLE_TABLE"),
+            event_bus_name=env.get("EVENT_BUS_NAME") or defaults["event_bus_name"].default,
+            link_secret_id=env.get("LINK_SECRET_ID", ""),
+            sender_address=env.get("SENDER_ADDRESS") or defaults["sender_address"].default,
+            configuration_set=env.get("SES_CONFIGURATION_SET", ""),
+            public_base_url=(env.get("PUBLIC_BASE_URL") or defaults["public_base_url"].default).rstrip("/"),
+            rejoin_url=env.get("REJOIN_URL") or defaults["rejoin_url"].default,
+            service_name=env.get("SERVICE_NAME") or defaults["service_name"].default,
+            default_locale=env.get("DEFAULT_LOCALE") or defaults["default_locale"].default,
+            policy=Policy(
+                never_watched_months=number("NEVER_WATCHED_MONTHS", 12),
+                inactive_months=number("INACTIVE_MONTHS", 24),
+                response_window_days=number("RESPONSE_WINDOW_DAYS", 30),
+                reminder_days_before=number("REMINDER_DAYS_BEFORE", 7),
+                retention_months=number("RETENTION_MONTHS", 10),
+                link_grace_days=number("LINK_GRACE_DAYS", 7),
+            ),
+        )
+
+
+@lru_cache(maxsize=1)
+def current_settings() -> Settings:
+    """Settings of this process, read once (handlers call this, domain code never does)."""
+    return Settings.from_env()

@@ -1,0 +1,30 @@
+"""How every stream function walks its batch: records one by one with Powertools'
+``BatchProcessor``, reporting only the failed ones (``ReportBatchItemFailures``), so one bad
+record is retried (and, past the template's retry limit, parked on the failure queue) without
+holding back the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from lifecycle.errors import InvalidRequest
+from lifecycle.notifications import LifecycleChange
+
+
+def process_lifecycle_changes(event: Any, context: Any, on_change: Callable[[LifecycleChange], Any]) -> dict:
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        raise InvalidRequest("expected a DynamoDB stream event: an object with a 'Records' list")
+
+    def handle(record: DynamoDBRecord) -> Any:
+        return on_change(LifecycleChange.from_stream_record(record.raw_event))
+
+    return process_partial_response(
+        event=event,
+        record_handler=handle,
+        processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
+        context=context,
+    )
