@@ -171,8 +171,9 @@ def test_english_notice_reads_as_a_kind_plain_question():
         assert "If you watch anything on Streamly before then, your membership stays as it is." in text
         assert "profiles, My List and viewing preferences for 10 months after cancellation" in text
     # AND the HTML shows the title and the two choices in plain words
-    assert [h1 for h1 in re.findall(r"<h1[^>]*>(.*?)</h1>", email.html)] == ["Do you want to keep your membership?"]
-    assert "Keep my membership" in page.text and "Cancel my membership" in page.text
+    assert re.findall(r"<h1[^>]*>(.*?)</h1>", email.html) == ["Do you want to keep your membership?"]
+    assert "Keep my membership" in page.text
+    assert "Cancel my membership" in page.text
 
 
 def test_reminder_says_it_is_a_reminder():
@@ -199,7 +200,10 @@ def test_cancelled_email_says_billing_has_stopped():
 
 @pytest.mark.parametrize(
     "locale, price_text",
-    [("fr-FR", "Votre abonnement coûte 9,99\u00a0€ par mois."), ("de-DE", "Ihre Mitgliedschaft kostet 9,99\u00a0€ pro Monat.")],
+    [
+        ("fr-FR", "Votre abonnement coûte 9,99\u00a0€ par mois."),
+        ("de-DE", "Ihre Mitgliedschaft kostet 9,99\u00a0€ pro Monat."),
+    ],
 )
 def test_price_is_written_the_members_way(locale, price_text):
     # GIVEN a member paying 9.99 EUR a month
@@ -249,8 +253,10 @@ def test_email_html_works_in_every_mail_client(kind):
     page = Document(email.html)
 
     # THEN it finds a table layout with inline styles, and nothing to run or fetch
-    assert page.all("table") and all(attrs.get("role") == "presentation" for attrs in page.all("table"))
-    assert "<script" not in email.html and "<style" not in email.html and "<link" not in email.html
+    assert page.all("table")
+    assert all(attrs.get("role") == "presentation" for attrs in page.all("table"))
+    for forbidden in ("<script", "<style", "<link", "<img", "<iframe", "<form"):
+        assert forbidden not in email.html
     assert not re.search(r"\ssrc=", email.html)
     assert "url(" not in email.html
     # AND a visible title
@@ -276,7 +282,12 @@ def test_dates_follow_the_members_region(first, second):
 
 @pytest.mark.parametrize(
     "locale, shown",
-    [("en-US", "January 5, 2027"), ("en-GB", "5 January 2027"), ("de-AT", "5. Jänner 2027"), ("de-DE", "5. Januar 2027")],
+    [
+        ("en-US", "January 5, 2027"),
+        ("en-GB", "5 January 2027"),
+        ("de-AT", "5. Jänner 2027"),
+        ("de-DE", "5. Januar 2027"),
+    ],
 )
 def test_regional_date_spelling(locale, shown):
     # GIVEN a member in a region with its own way of writing dates
@@ -332,17 +343,16 @@ def test_subject_is_one_line_even_if_a_value_carries_a_line_break():
     )
 
     # THEN the subject stays a single line
-    assert "\r" not in email.subject and "\n" not in email.subject
+    assert email.subject == "Your Stream Bcc: x@example.com membership is cancelled"
 
 
 def test_unknown_email_kind_is_refused_by_name():
     # GIVEN a kind of email nobody wrote
     # WHEN someone asks for it
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="farewell") as refused:
         render_email("farewell", locale="en-US", service_name=SERVICE)
 
     # THEN the error names it and the kinds there are
-    assert "farewell" in str(refused.value)
     for kind in ("notice", "reminder", "cancelled"):
         assert kind in str(refused.value)
 
@@ -350,11 +360,9 @@ def test_unknown_email_kind_is_refused_by_name():
 def test_email_without_its_links_is_refused():
     # GIVEN a notice missing the cancel link
     # WHEN it is rendered
-    with pytest.raises(ValueError) as refused:
-        render_email("notice", locale="en-US", service_name=SERVICE, respond_by=RESPOND_BY, keep_url=KEEP_URL)
-
     # THEN it is refused rather than sent with a dead button
-    assert "cancel_url" in str(refused.value)
+    with pytest.raises(ValueError, match="cancel_url"):
+        render_email("notice", locale="en-US", service_name=SERVICE, respond_by=RESPOND_BY, keep_url=KEEP_URL)
 
 
 # --- locale negotiation ---------------------------------------------------------------------
@@ -438,10 +446,12 @@ def test_every_page_is_a_complete_accessible_document_in_the_members_language(na
     assert document.all("html") == [{"lang": lang}]
     # AND it fits a phone screen, has one main region with one heading, and a title
     assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in document.all("meta")
-    assert len(document.all("main")) == 1 and len(document.all("h1")) == 1
+    assert len(document.all("main")) == 1
+    assert len(document.all("h1")) == 1
     assert re.search(r"<title>[^<]+ – Streamly</title>", page.html)
     # AND nothing runs or is fetched
-    assert "<script" not in page.html and "<link" not in page.html and not re.search(r"\ssrc=", page.html)
+    for forbidden in ("<script", "<link", "<img", "<iframe", " src="):
+        assert forbidden not in page.html
 
 
 def test_pages_use_accept_language_when_the_member_locale_is_unknown():
@@ -479,7 +489,8 @@ def test_choice_page_has_one_post_form_with_two_plain_buttons_and_no_script():
     assert "We noticed you haven't watched anything on Streamly in a while." in document.text
     assert "Your membership costs $9.99 a month." in document.text
     assert "Please answer by June 30, 2026" in document.text
-    assert "Keep my membership" in document.text and "Cancel my membership" in document.text
+    assert "Keep my membership" in document.text
+    assert "Cancel my membership" in document.text
 
 
 def test_choice_page_preselected_cancel_asks_to_confirm_and_still_offers_keep():
@@ -656,11 +667,9 @@ def test_every_page_carries_the_same_single_stylesheet_its_csp_allows():
 def test_unknown_page_is_refused_by_name():
     # GIVEN a page nobody wrote
     # WHEN someone asks for it
-    with pytest.raises(ValueError) as refused:
-        render_page("welcome", locale="en-US", service_name=SERVICE)
-
     # THEN the error names it
-    assert "welcome" in str(refused.value)
+    with pytest.raises(ValueError, match="welcome"):
+        render_page("welcome", locale="en-US", service_name=SERVICE)
 
 
 def test_page_without_what_it_must_show_is_refused():

@@ -1,0 +1,55 @@
+# Two commands are all a newcomer needs:  `make demo`  and  `make test`.
+# Each sets up what it needs itself (virtualenv, packages, Chromium).
+SHELL := /bin/bash
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+# Lambda runs python3.12: use it here too (pyenv's when there is no python3.12 on PATH)
+PYTHON312 := $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'import sys' >/dev/null 2>&1 && echo python3.12 || \
+	(v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -n1); [ -n "$$v" ] && echo "env PYENV_VERSION=$$v python"))
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: setup chromium demo serve test test-fast lint validate build ci clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed (python3.12 on PATH, or pyenv with a 3.12 version)"; exit 1; }
+	$(PYTHON312) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+demo: setup  ## rehearse a whole campaign on the local cloud
+	$(BIN)/python -m local demo
+
+serve: setup  ## run the local cloud and its API until Ctrl-C
+	$(BIN)/python -m local serve
+
+test: setup chromium  ## every test: unit, integration on moto, browser
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+
+$(SAM_VENV)/.installed:
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed"; exit 1; }
+	$(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	touch $@
+
+validate: $(SAM_VENV)/.installed  ## sam validate --lint
+	$(SAM_VENV)/bin/sam validate --lint
+
+build: $(SAM_VENV)/.installed  ## sam build (needs python3.12 for the layer)
+	PATH="$$(dirname $$($(PYTHON312) -c 'import sys; print(sys.executable)')):$$PATH" $(SAM_VENV)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam out
