@@ -50,7 +50,7 @@ def notice_choice(token: str):
     settings, store = _store()
     content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != FORM:
-        return _render(PageSpec("bad_request", None, {"detail": "form"}), settings)
+        return _render(PageSpec("bad_request", None), settings)
     fields = parse_qs(app.current_event.decoded_body or "", max_num_fields=10)
     choice = fields.get("choice", [None])[0]
     return _render(link_choice(store, token, choice, clock.now(), settings), settings)

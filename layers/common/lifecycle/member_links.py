@@ -43,7 +43,7 @@ def link_page(
         member.locale,
         {
             "respond_by": respond_by(member.notice_opened_at, settings.policy),
-            "form_action": "",  # the form posts back to the link's own URL
+            "form_action": token,  # relative: posts back to the link's own path, without its ?choice=
             "preselected": preselected if preselected in (Choice.KEEP, Choice.CANCEL) else None,
             "monthly_price": member.monthly_price,
             "currency": member.currency,
@@ -58,7 +58,7 @@ def link_choice(store: MembershipStore, token: str, choice: str | None, now: dat
     except (InvalidLink, ExpiredLink) as problem:
         return _problem_page(store, problem, settings)
     if choice not in (Choice.KEEP, Choice.CANCEL):
-        return PageSpec("bad_request", member.locale, {"detail": "choice"})
+        return PageSpec("bad_request", member.locale)
     try:
         outcome = answer_notice(store, member.member_id, claims.notice_id, Choice(choice), now, settings.policy)
     except NoOpenNotice:

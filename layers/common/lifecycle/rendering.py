@@ -56,13 +56,21 @@ _PAGES: dict[str, tuple[int, tuple[str, ...]]] = {
 
 # Optional page values, so templates can test them without tripping StrictUndefined.
 _PAGE_DEFAULTS: dict[str, Any] = dict.fromkeys(
-    ("preselected", "outcome", "monthly_price", "currency", "retention_months", "retained_until", "rejoin_url",
-     "detail")
+    (
+        "preselected",
+        "outcome",
+        "monthly_price",
+        "currency",
+        "retention_months",
+        "retained_until",
+        "rejoin_url",
+        "detail",
+    )
 )
 
-_BREAKABLE_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
-
 _ALLOWED = {"preselected": (None, "keep", "cancel"), "outcome": ("kept", "cancelled")}
+
+_BREAKABLE_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
 
 
 @dataclass(frozen=True)
