@@ -333,7 +333,7 @@ class MembershipStore:
                 & (MemberRecord.last_watched_at.does_not_exist() | (Path("last_watched_at") < stamp)),
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailed":
+            if exc.cause_response_code == "ConditionalCheckFailedException":
                 self.member(member_id)  # raises MemberNotFound for an unknown member
                 return False
             raise DeliveryFailed(f"could not record activity: {exc.cause_response_code}") from exc
@@ -350,7 +350,7 @@ class MembershipStore:
                 condition=LifecycleRecord.member_id.exists() & attribute.does_not_exist(),
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailed":
+            if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
             raise DeliveryFailed(f"could not claim {mark}: {exc.cause_response_code}") from exc
         return True
@@ -363,7 +363,7 @@ class MembershipStore:
                 condition=LifecycleRecord.member_id.exists(),
             )
         except (UpdateError, DeleteError) as exc:
-            if exc.cause_response_code != "ConditionalCheckFailed":
+            if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise DeliveryFailed(f"could not release {mark}: {exc.cause_response_code}") from exc
 
     # -------------------------------------------------------- SES, EventBridge
