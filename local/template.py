@@ -290,6 +290,9 @@ class StackModel:
 AttributeProvider = Callable[[str, "str | None"], Any]
 """(logical id, attribute or None for Ref) -> value."""
 
+Deployed = Mapping[str, Mapping[str, Any]]
+"""Attributes of resources that exist: logical id -> {"Ref": ..., "Arn": ..., ...}."""
+
 _PSEUDO_VALUES = {
     "AWS::Region": REGION,
     "AWS::AccountId": ACCOUNT_ID,
@@ -590,27 +593,28 @@ class Template:
         self,
         parameter_overrides: Mapping[str, Any] | None = None,
         *,
-        attributes: AttributeProvider | None = None,
+        deployed: Deployed | None = None,
         stack_name: str = "local",
         imports: Mapping[str, Any] | None = None,
     ) -> Resolver:
+        """A resolver for these parameters; references to resources give the ``deployed``
+        attributes where there are some, planned ones otherwise."""
         parameters = self.parameter_values(parameter_overrides)
-        planned = PlannedAttributes(self, stack_name)
-        resolver = Resolver(self, parameters, attributes or planned, stack_name=stack_name, imports=imports)
-        planned.bind(resolver)
+        attributes = PlannedAttributes(self, stack_name, deployed)
+        resolver = Resolver(self, parameters, attributes, stack_name=stack_name, imports=imports)
+        attributes.bind(resolver)
         return resolver
 
     def stack(
         self,
         parameter_overrides: Mapping[str, Any] | None = None,
         *,
-        attributes: AttributeProvider | None = None,
+        deployed: Deployed | None = None,
         stack_name: str = "local",
         imports: Mapping[str, Any] | None = None,
     ) -> StackModel:
-        """The typed model of the stack for these parameters (planned resource values unless
-        ``attributes`` gives the deployed ones)."""
-        resolver = self.resolver(parameter_overrides, attributes=attributes, stack_name=stack_name, imports=imports)
+        """The typed model of the stack for these parameters."""
+        resolver = self.resolver(parameter_overrides, deployed=deployed, stack_name=stack_name, imports=imports)
         return build_stack_model(self, resolver)
 
     def is_enabled(self, logical_id: str, resolver: Resolver) -> bool:
@@ -688,13 +692,14 @@ def _check_allowed(name: str, definition: Mapping[str, Any], value: str) -> None
 
 
 class PlannedAttributes:
-    """Resource attributes as they would be before anything is created: names from the
-    template (or generated like CloudFormation does), ARNs built from them. The local cloud
-    replaces these with what moto returns for the resources it creates."""
+    """Resource attributes: those of deployed resources as moto returned them, otherwise as
+    they would be before anything is created (names from the template or generated like
+    CloudFormation does, ARNs built from them)."""
 
-    def __init__(self, template: Template, stack_name: str):
+    def __init__(self, template: Template, stack_name: str, deployed: Deployed | None = None):
         self.template = template
         self.stack_name = stack_name
+        self._deployed = deployed or {}
         self._resolver: Resolver | None = None
         self._busy: set[str] = set()
 
@@ -702,6 +707,12 @@ class PlannedAttributes:
         self._resolver = resolver
 
     def __call__(self, logical_id: str, attribute: str | None) -> Any:
+        if logical_id in self._deployed:
+            values = self._deployed[logical_id]
+            key = "Ref" if attribute is None else attribute
+            if key not in values:
+                raise TemplateError(f"{logical_id}.{key}: attribute not known to the local cloud")
+            return values[key]
         if logical_id in self._busy:
             raise TemplateError(f"resource {logical_id} refers to itself")
         self._busy.add(logical_id)

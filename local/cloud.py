@@ -1,0 +1,676 @@
+"""The stack of template.yaml running on this machine: moto server, handlers, virtual time.
+
+:class:`LocalCloud` owns the whole local stack: it starts a moto server, points every boto3
+and PynamoDB client of the process at it, creates the template's resources there (tables
+with keys, TTL and streams; secrets; event buses; queues; topics; the SES sender identity),
+runs the template's handlers in-process as Lambda would (see :mod:`local.lambda_runtime`),
+and moves a virtual clock: :meth:`LocalCloud.advance_to` fires the schedules that fall due,
+lets DynamoDB TTL delete expired items (late, as AWS does) and pumps the streams into the
+functions subscribed to them, in time order. Nothing about the stack is written here: all of
+it is read from the template.
+
+moto's backends are process-wide, so only one LocalCloud runs in a process at a time.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import os
+import random
+import secrets
+import string
+import sys
+import threading
+import time
+import urllib.request
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import boto3
+from botocore.config import Config
+
+from local.lambda_runtime import (
+    InvocationLock,
+    WarmFunction,
+    as_json,
+    log_timeout,
+    make_context,
+)
+from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails
+from local.schedules import Schedule
+from local.streams import EventSourceMapping, StreamPump, StreamReader
+from local.template import (
+    ACCOUNT_ID,
+    DEFAULT_TEMPLATE,
+    PROJECT_ROOT,
+    REGION,
+    GenerateSecretString,
+    StackModel,
+    TableSpec,
+    Template,
+    TemplateError,
+)
+from local.ttl import TtlReaper
+
+log = logging.getLogger("local.cloud")
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cloud can move it
+_GSI_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def _ensure_import_paths(*paths: Path) -> None:
+    for path in reversed(paths):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One call of a handler, for tests and reports to look back on."""
+
+    function: str
+    trigger: str
+    at: datetime
+    request_id: str
+    event: Any
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass(order=True)
+class _AsyncRetry:
+    due: datetime
+    order: int
+    function_id: str = ""
+    event: Any = None
+    trigger: str = ""
+    attempt: int = 1
+
+
+def generate_secret_string(spec: GenerateSecretString, rng: random.Random) -> str:
+    """A secret made the way Secrets Manager's GenerateSecretString makes one."""
+    groups = []
+    if not spec.exclude_lowercase:
+        groups.append(string.ascii_lowercase)
+    if not spec.exclude_uppercase:
+        groups.append(string.ascii_uppercase)
+    if not spec.exclude_numbers:
+        groups.append(string.digits)
+    if not spec.exclude_punctuation:
+        groups.append(_PUNCTUATION)
+    if spec.include_space:
+        groups.append(" ")
+    groups = [g for g in ("".join(c for c in g if c not in spec.exclude_characters) for g in groups) if g]
+    if not groups:
+        raise TemplateError("GenerateSecretString excludes every character")
+    pool = "".join(groups)
+    chars = [rng.choice(pool) for _ in range(spec.password_length)]
+    if spec.require_each_included_type and len(groups) <= spec.password_length:
+        for position, group in zip(rng.sample(range(spec.password_length), len(groups)), groups, strict=False):
+            chars[position] = rng.choice(group)
+    value = "".join(chars)
+    if spec.secret_string_template is None:
+        return value
+    document = json.loads(spec.secret_string_template)
+    document[spec.generate_string_key or "password"] = value
+    return json.dumps(document)
+
+
+class LocalCloud:
+    """The template's stack on a local moto server, with virtual time.
+
+    >>> with LocalCloud(datetime(2025, 1, 1, tzinfo=UTC)) as cloud:
+    ...     cloud.deploy({"Stage": "test"})
+    ...     cloud.advance_to(datetime(2025, 2, 1, tzinfo=UTC))
+    """
+
+    _running: ClassVar[LocalCloud | None] = None
+
+    def __init__(
+        self,
+        start: datetime | None = None,
+        *,
+        template: str | Path | Template = DEFAULT_TEMPLATE,
+        stack_name: str = "local",
+        seed: int | None = None,
+        max_ttl_delay: timedelta = timedelta(hours=48),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        isolate_functions: bool = True,
+        sender_parameter: str = "SenderAddress",
+        imports: Mapping[str, Any] | None = None,
+        invocation_log_size: int = 10_000,
+    ):
+        self.template = template if isinstance(template, Template) else Template.load(template)
+        start = start or datetime.now(UTC).replace(microsecond=0)
+        if start.tzinfo is None:
+            raise ValueError("LocalCloud needs an aware start time (e.g. tzinfo=UTC)")
+        self.stack_name = stack_name
+        self.seed = seed
+        self.max_ttl_delay = max_ttl_delay
+        self.isolate_functions = isolate_functions
+        self._host, self._port = host, port
+        self._sender_parameter = sender_parameter
+        self._imports = dict(imports or {})
+
+        _ensure_import_paths(PROJECT_ROOT, PROJECT_ROOT / "layers" / "common", self.template.directory)
+        from lifecycle import clock as lifecycle_clock  # the layer's clock, importable once paths are set
+
+        self._clock_module = lifecycle_clock
+        self.clock = lifecycle_clock.FrozenClock(start.astimezone(UTC))
+        self._previous_clock: Any = None
+
+        self._server: Any = None
+        self.endpoint_url = ""
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_werkzeug_level: int | None = None
+        self._clients: dict[str, Any] = {}
+
+        self._cloud_lock = threading.RLock()  # deploy, advance, pump: one at a time
+        self._invoke_lock = InvocationLock()
+        self._overrides: dict[str, Any] = {}
+        self._deployed: dict[str, dict[str, Any]] = {}
+        self.stack: StackModel | None = None
+        self._warm: dict[str, WarmFunction] = {}
+        self._mappings: list[EventSourceMapping] = []
+        self._pump: StreamPump | None = None
+        self._reaper: TtlReaper | None = None
+        self._schedules: list[Schedule] = []
+        self._schedules_done_until = self.clock.now()
+        self._retries: list[_AsyncRetry] = []
+        self._retry_order = itertools.count()
+        self._taps: dict[str, BusTap] = {}
+        self.invocations: deque[Invocation] = deque(maxlen=invocation_log_size)
+        self._api: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalCloud:
+        """Starts the moto server and points this process's AWS clients at it."""
+        if self._server is not None:
+            return self
+        if LocalCloud._running is not None:
+            raise RuntimeError("another LocalCloud is running in this process (moto's state is process-wide)")
+        from moto.server import ThreadedMotoServer
+
+        werkzeug_logger = logging.getLogger("werkzeug")
+        self._saved_werkzeug_level = werkzeug_logger.level
+        werkzeug_logger.setLevel(logging.WARNING)  # moto's per-request lines drown everything else
+        self._server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        self._set_environment()
+        self._previous_clock = self._clock_module.use(self.clock)
+        LocalCloud._running = self
+        self._moto_reset()  # moto's backends are process-wide: start from an empty account
+        return self
+
+    def stop(self) -> None:
+        """Stops the API server and moto, and gives the process its environment and clock back."""
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+        if self._previous_clock is not None:
+            self._clock_module.use(self._previous_clock)
+            self._previous_clock = None
+        if self._saved_werkzeug_level is not None:
+            logging.getLogger("werkzeug").setLevel(self._saved_werkzeug_level)
+        self._clients.clear()
+        if LocalCloud._running is self:
+            LocalCloud._running = None
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _set_environment(self) -> None:
+        variables = {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            **CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            # moto 5 with current botocore: account-based endpoints make DynamoDB Streams 404
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+        removed = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
+        for name in [*variables, *removed]:
+            self._saved_env.setdefault(name, os.environ.get(name))
+        for name in removed:
+            os.environ.pop(name, None)
+        os.environ.update(variables)
+
+    def _moto_reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - our own local server
+            pass
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local cloud."""
+        self._require_started()
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service, region_name=REGION, endpoint_url=self.endpoint_url,
+                config=Config(retries={"max_attempts": 2, "mode": "standard"}),
+            )
+        return self._clients[service]
+
+    def _require_started(self) -> None:
+        if self._server is None:
+            raise RuntimeError("the LocalCloud is not started (use `with LocalCloud(...)` or .start())")
+
+    def _require_stack(self) -> StackModel:
+        if self.stack is None:
+            raise RuntimeError("nothing is deployed yet: call deploy() first")
+        return self.stack
+
+    # ------------------------------------------------------------------ deployment
+
+    def deploy(self, parameter_overrides: Mapping[str, Any] | None = None) -> StackModel:
+        """Creates the template's stack from scratch (an empty account) with these parameters."""
+        with self._cloud_lock:
+            if self._server is None:
+                self.start()
+            self._overrides = dict(parameter_overrides or {})
+            planned = self.template.stack(self._overrides, stack_name=self.stack_name, imports=self._imports)
+            self._moto_reset()
+            self._deployed = {}
+            self._warm.clear()  # a new environment means cold starts
+            self._taps.clear()
+            for queue in sorted(planned.queues.values(), key=lambda q: "RedrivePolicy" in q.attributes):
+                self._create_queue(queue.logical_id, queue.name, queue.attributes)
+            for topic in planned.topics.values():
+                arn = self.client("sns").create_topic(Name=topic.name)["TopicArn"]
+                self._deployed[topic.logical_id] = {"Ref": arn, "TopicArn": arn, "TopicName": topic.name}
+            for bus in planned.event_buses.values():
+                self._create_event_bus(bus.logical_id, bus.name)
+            for table in planned.tables.values():
+                self._create_table(table)
+            for secret in planned.secrets.values():
+                self._create_secret(secret.logical_id, secret.name, secret.description, secret.secret_string,
+                                    secret.generate)
+            self.stack = self.template.stack(self._overrides, deployed=self._deployed, stack_name=self.stack_name,
+                                             imports=self._imports)
+            self._verify_senders(self.stack)
+            self._wire(self.stack)
+            for function in self.stack.functions.values():
+                if function.other_events:
+                    log.warning("%s: events the local cloud does not run: %s", function.logical_id,
+                                ", ".join(function.other_events))
+            return self.stack
+
+    def reset(self) -> StackModel:
+        """Empties everything and deploys again with the same parameters (the clock stays)."""
+        with self._cloud_lock:
+            self.invocations.clear()
+            return self.deploy(self._overrides)
+
+    def _create_queue(self, logical_id: str, name: str, attributes: Mapping[str, str]) -> None:
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=dict(attributes))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._deployed[logical_id] = {"Ref": url, "QueueUrl": url, "Arn": arn, "QueueName": name}
+
+    def _create_event_bus(self, logical_id: str, name: str) -> None:
+        events = self.client("events")
+        if name != "default":
+            arn = events.create_event_bus(Name=name)["EventBusArn"]
+        else:
+            arn = events.describe_event_bus(Name=name)["Arn"]
+        self._deployed[logical_id] = {"Ref": name, "Name": name, "Arn": arn}
+        self._taps[name] = BusTap(events, self.client("sqs"), name)
+
+    def _create_table(self, table: TableSpec) -> None:
+        dynamodb = self.client("dynamodb")
+        request: dict[str, Any] = {
+            "TableName": table.name,
+            "KeySchema": [{"AttributeName": k.name, "KeyType": k.key_type} for k in table.key_schema],
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t}
+                                     for n, t in table.attribute_definitions.items()],
+            "BillingMode": table.billing_mode,
+        }
+        if table.provisioned_throughput:
+            request["ProvisionedThroughput"] = {k: int(v) for k, v in table.provisioned_throughput.items()}
+        if table.global_secondary_indexes:
+            request["GlobalSecondaryIndexes"] = [{k: v for k, v in index.items() if k in _GSI_KEYS}
+                                                 for index in table.global_secondary_indexes]
+        if table.local_secondary_indexes:
+            request["LocalSecondaryIndexes"] = [{k: v for k, v in index.items() if k in _GSI_KEYS}
+                                                for index in table.local_secondary_indexes]
+        if table.stream_view_type:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
+        if table.sse_enabled:
+            request["SSESpecification"] = {"Enabled": True}
+        description = dynamodb.create_table(**request)["TableDescription"]
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(TableName=table.name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": table.ttl_attribute})
+        if table.point_in_time_recovery:
+            dynamodb.update_continuous_backups(TableName=table.name, PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": True})
+        values = {"Ref": table.name, "Arn": description["TableArn"]}
+        if description.get("LatestStreamArn"):
+            values["StreamArn"] = description["LatestStreamArn"]
+        self._deployed[table.logical_id] = values
+
+    def _create_secret(self, logical_id: str, name: str, description: str | None, secret_string: str | None,
+                       generate: GenerateSecretString | None) -> None:
+        if secret_string is None:
+            rng: random.Random = (random.Random(f"{self.seed}|{logical_id}") if self.seed is not None
+                                  else secrets.SystemRandom())
+            secret_string = generate_secret_string(generate or GenerateSecretString(), rng)
+        request = {"Name": name, "SecretString": secret_string}
+        if description:
+            request["Description"] = description
+        arn = self.client("secretsmanager").create_secret(**request)["ARN"]
+        self._deployed[logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
+
+    def _verify_senders(self, stack: StackModel) -> None:
+        addresses = list(stack.ses_identities)
+        sender = stack.parameters.get(self._sender_parameter)
+        if isinstance(sender, str) and sender:
+            addresses.append(sender)
+        for address in dict.fromkeys(addresses):
+            if "@" in address:
+                self.client("ses").verify_email_identity(EmailAddress=address)
+            else:
+                self.client("ses").verify_domain_identity(Domain=address)
+
+    def _wire(self, stack: StackModel) -> None:
+        """Event sources: stream mappings, the TTL reaper, schedules."""
+        self._reaper = TtlReaper(self.client("dynamodb"), stack.tables, max_delay=self.max_ttl_delay,
+                                 seed=self.seed or 0)
+        reader = StreamReader(self.client("dynamodbstreams"), stack.tables, self.clock.now, ttl=self._reaper)
+        self._mappings = [
+            EventSourceMapping(function.logical_id, function.arn, source, invoke=self._invoke_from_source,
+                               send_failure=self._send_failure, now=self.clock.now)
+            for function in stack.functions.values()
+            for source in function.stream_sources
+        ]
+        known_streams = set(reader.stream_arns)
+        for mapping in self._mappings:
+            if mapping.source.stream_arn not in known_streams:
+                raise TemplateError(f"{mapping.name}: stream {mapping.source.stream_arn} is not a table stream "
+                                    "of this template")
+        self._pump = StreamPump(reader, self._mappings)
+        now = self.clock.now()
+        self._schedules = [Schedule(function.logical_id, event, created_at=now)
+                           for function in stack.functions.values() for event in function.schedules]
+        self._schedules_done_until = now
+        self._retries = []
+
+    # ------------------------------------------------------------------ invoking
+
+    def invoke(self, logical_id: str, event: Any = None, *, trigger: str = "direct") -> Any:
+        """Calls a function's handler with ``event`` as Lambda would; returns its response
+        (through JSON) or raises what the handler raised."""
+        stack = self._require_stack()
+        spec = stack.function(logical_id)
+        event = as_json({} if event is None else event, "the event")
+        with self._invoke_lock:
+            warm = self._warm.get(logical_id)
+            if warm is None:
+                warm = self._warm[logical_id] = WarmFunction(
+                    spec,
+                    project_root=PROJECT_ROOT,
+                    isolated_roots=self._isolated_roots(stack),
+                    shared_modules={name: sys.modules[name] for name in SHARED_MODULES if name in sys.modules},
+                    isolate=self.isolate_functions,
+                )
+            context = make_context(spec, self.clock.now())
+            started = time.monotonic()
+            try:
+                result = warm.call(event, context)
+                result = as_json(result, f"the response of {logical_id}")
+            except Exception as exc:
+                self.invocations.append(Invocation(logical_id, trigger, self.clock.now(), context.aws_request_id,
+                                                   event, error=f"{type(exc).__name__}: {exc}"))
+                raise
+            finally:
+                log_timeout(spec, time.monotonic() - started)
+            self.invocations.append(Invocation(logical_id, trigger, self.clock.now(), context.aws_request_id,
+                                               event, result=result))
+            return result
+
+    def _isolated_roots(self, stack: StackModel) -> list[Path]:
+        roots = {PROJECT_ROOT / "layers" / "common"}
+        for function in stack.functions.values():
+            roots.add(function.code_uri)
+            roots.update(function.layer_dirs)
+        return sorted(roots)
+
+    def _invoke_from_source(self, logical_id: str, event: dict[str, Any], trigger: str) -> Any:
+        try:
+            return self.invoke(logical_id, event, trigger=trigger)
+        except Exception:
+            log.warning("%s failed on %s", logical_id, trigger, exc_info=True)
+            raise
+
+    def _invoke_async(self, logical_id: str, event: Any, trigger: str, attempt: int = 1) -> None:
+        """An asynchronous invocation (what EventBridge Scheduler does): on error Lambda tries
+        again after 1 minute, then after 2 more, up to the function's MaximumRetryAttempts."""
+        try:
+            self.invoke(logical_id, event, trigger=trigger if attempt == 1 else f"{trigger} (retry {attempt - 1})")
+        except Exception:
+            spec = self._require_stack().function(logical_id)
+            if attempt <= spec.async_max_retries:
+                due = self.clock.now() + timedelta(minutes=attempt)
+                log.warning("%s failed on %s; Lambda retries it at %s", logical_id, trigger, due, exc_info=True)
+                heapq.heappush(self._retries, _AsyncRetry(due, next(self._retry_order), logical_id, event, trigger,
+                                                          attempt + 1))
+            else:
+                log.error("%s failed on %s %d time(s); the event is dropped", logical_id, trigger, attempt,
+                          exc_info=True)
+
+    def _send_failure(self, destination: str, message: dict[str, Any]) -> None:
+        body = json.dumps(message)
+        service = destination.split(":")[2]
+        if service == "sqs":
+            name, owner = destination.split(":")[5], destination.split(":")[4]
+            url = self.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=owner)["QueueUrl"]
+            self.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+        elif service == "sns":
+            self.client("sns").publish(TopicArn=destination, Message=body)
+        else:
+            raise TemplateError(f"on-failure destination {destination} is neither SQS nor SNS")
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, delta: timedelta) -> None:
+        self.advance_to(self.now + delta)
+
+    def advance_to(self, moment: datetime) -> None:
+        """Moves the clock forward to ``moment``; in time order, whatever falls due on the way
+        happens at its own time: schedules fire, TTL deletes expired items, Lambda retries
+        failed asynchronous invocations, and streams are pumped until quiet after each."""
+        if moment.tzinfo is None:
+            raise ValueError("advance_to needs an aware datetime")
+        moment = moment.astimezone(UTC)
+        with self._cloud_lock:
+            self._require_stack()
+            if moment < self.now:
+                raise ValueError(f"the clock only moves forward (now {self.now}, asked {moment})")
+            self.settle()
+            occurrences = sorted(
+                (at, index) for index, schedule in enumerate(self._schedules)
+                for at in schedule.occurrences(self._schedules_done_until, moment)
+            )
+            cursor = 0
+            while True:
+                candidates = []
+                if cursor < len(occurrences):
+                    candidates.append(occurrences[cursor][0])
+                ttl_due = self._reaper.next_due() if self._reaper else None
+                if ttl_due is not None:
+                    candidates.append(ttl_due)
+                if self._retries:
+                    candidates.append(self._retries[0].due)
+                if not candidates or min(candidates) > moment:
+                    break
+                step = max(min(candidates), self.now)
+                self.clock.set(step)
+                if self._reaper:
+                    self._reaper.reap(step)
+                    self._pump_streams()
+                while self._retries and self._retries[0].due <= step:
+                    retry = heapq.heappop(self._retries)
+                    self._invoke_async(retry.function_id, retry.event, retry.trigger, retry.attempt)
+                    self._pump_streams()
+                while cursor < len(occurrences) and occurrences[cursor][0] <= step:
+                    at, index = occurrences[cursor]
+                    schedule = self._schedules[index]
+                    self._invoke_async(schedule.function_id, schedule.event_for(at),
+                                       f"schedule {schedule.event.event_id} at {at:%Y-%m-%dT%H:%M:%SZ}")
+                    self._schedules_done_until = at
+                    cursor += 1
+                    self._pump_streams()
+            self.clock.set(moment)
+            self._schedules_done_until = moment
+            self.settle()
+
+    def settle(self) -> int:
+        """At the current time: lets TTL delete what is due and pumps the streams until quiet.
+        Returns the number of stream invocations."""
+        with self._cloud_lock:
+            self._require_stack()
+            invocations = self._pump_streams()
+            if self._reaper and self._reaper.reap(self.now):
+                invocations += self._pump_streams()
+            return invocations
+
+    def pump_streams(self) -> int:
+        """Delivers every new stream record (and what handlers write meanwhile) until quiet."""
+        with self._cloud_lock:
+            self._require_stack()
+            return self._pump_streams()
+
+    def _pump_streams(self) -> int:
+        return self._pump.pump() if self._pump else 0
+
+    def reap_expired(self) -> int:
+        """Lets TTL delete what is due now (without pumping); returns how many items it deleted."""
+        with self._cloud_lock:
+            self._require_stack()
+            self._pump_streams()  # the reaper learns TTL values from the stream
+            return self._reaper.reap(self.now) if self._reaper else 0
+
+    # ------------------------------------------------------------------ looking at the stack
+
+    @property
+    def outputs(self) -> Mapping[str, Any]:
+        return self._require_stack().outputs
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        return self._require_stack().parameters
+
+    @property
+    def stream_mappings(self) -> list[EventSourceMapping]:
+        return list(self._mappings)
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        return list(self._schedules)
+
+    @property
+    def ttl_reaper(self) -> TtlReaper | None:
+        return self._reaper
+
+    def table_name(self, logical_id: str) -> str:
+        return self._require_stack().table(logical_id).name
+
+    def resource(self, logical_id: str, attribute: str | None = None) -> Any:
+        """A created resource's Ref (or attribute) as moto returned it."""
+        values = self._deployed.get(logical_id)
+        if values is None:
+            raise KeyError(f"{logical_id} was not created on moto (created: {sorted(self._deployed)})")
+        return values["Ref" if attribute is None else attribute]
+
+    def sent_emails(self) -> list[SentEmail]:
+        """Every email SES accepted, as the moto server keeps them."""
+        self._require_started()
+        return read_sent_emails(self.endpoint_url, self.client("ses"))
+
+    def bus_events(self, bus: str | None = None) -> list[BusEvent]:
+        """Events published on the template's buses (``bus``: a logical id or name to keep one)."""
+        self._require_started()
+        name = None
+        if bus is not None:
+            name = self._deployed.get(bus, {}).get("Name", bus)
+        found: list[BusEvent] = []
+        for tap_bus, tap in self._taps.items():
+            if name is None or tap_bus == name:
+                found += tap.drain()
+        return found
+
+    def invocations_of(self, logical_id: str) -> list[Invocation]:
+        return [i for i in self.invocations if i.function == logical_id]
+
+    # ------------------------------------------------------------------ API
+
+    def start_api(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Serves the template's API routes over HTTP; returns the base URL (no stage prefix,
+        like ``sam local start-api``)."""
+        from local.api_server import ApiServer
+
+        self._require_started()
+        if self._api is None:
+            self._api = ApiServer(self, host=host, port=port)
+            self._api.start()
+        return self._api.url
+
+    def stop_api(self) -> None:
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+
+    @property
+    def api_url(self) -> str | None:
+        return self._api.url if self._api else None
+
+
+def iter_queue_messages(sqs: Any, queue_url: str, *, delete: bool = False) -> Iterator[dict[str, Any]]:
+    """Every message in a queue (bodies parsed when they are JSON), for tests and reports."""
+    seen: set[str] = set()
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+        batch = messages.get("Messages", [])
+        if not batch:
+            return
+        for message in batch:
+            if message["MessageId"] in seen:
+                continue
+            seen.add(message["MessageId"])
+            try:
+                body = json.loads(message["Body"])
+            except ValueError:
+                body = message["Body"]
+            if delete:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            yield body
+
+
+__all__ = ["ACCOUNT_ID", "REGION", "Invocation", "LocalCloud", "generate_secret_string", "iter_queue_messages"]

@@ -1,0 +1,248 @@
+"""Running a template's Python handlers in this process the way the Lambda runtime would.
+
+Owns the warm "containers": each function's handler module is imported once from
+``<CodeUri>/<module>.py`` under a name unique to the function and reused, with the
+function's environment set in ``os.environ`` for the import and for every call, and a
+``LambdaContext``-like object. In AWS every function runs in its own process; here they
+share one, so each function also gets its own copy of the project's modules (the layer's
+``lifecycle`` package and its function directory): per-process caches such as
+``lru_cache``d settings or clients then stay per function, as they are in AWS. The one
+deliberate exception is ``lifecycle.clock``, which every function shares so the local cloud
+can move time for all of them.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from local.template import FunctionSpec
+
+log = logging.getLogger("local.lambda")
+
+
+class HandlerNotFound(RuntimeError):
+    """The function's Handler does not name a callable in its CodeUri."""
+
+
+class ResponseNotSerializable(TypeError):
+    """The handler returned something Lambda could not turn into JSON (Runtime.MarshalError)."""
+
+
+@dataclass
+class LambdaContext:
+    """The context object the Python runtime passes to a handler."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline_monotonic: float
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
+
+
+def make_context(spec: FunctionSpec, started: datetime) -> LambdaContext:
+    request_id = str(uuid.uuid4())
+    return LambdaContext(
+        function_name=spec.name,
+        function_version="$LATEST",
+        invoked_function_arn=spec.arn,
+        memory_limit_in_mb=spec.memory_size,
+        aws_request_id=request_id,
+        log_group_name=f"/aws/lambda/{spec.name}",
+        log_stream_name=f"{started:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+        deadline_monotonic=time.monotonic() + spec.timeout,
+    )
+
+
+def runtime_environment(spec: FunctionSpec) -> dict[str, str]:
+    """The variables Lambda itself sets (as ``sam local`` does, with AWS_SAM_LOCAL so that
+    Powertools' tracer knows there is no X-Ray daemon), then the template's."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_SAM_LOCAL": "true",
+        "_HANDLER": spec.handler,
+        **spec.environment,
+    }
+
+
+@contextmanager
+def environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def module_name_for(spec: FunctionSpec, project_root: Path) -> str:
+    """A module name unique to the function's code, e.g. ``functions_sweep_app``."""
+    module_path, _, _ = spec.handler.rpartition(".")
+    try:
+        where = spec.code_uri.relative_to(project_root)
+    except ValueError:
+        where = Path(spec.code_uri.name)
+    return re.sub(r"\W", "_", f"{where.as_posix()}/{module_path}".strip("/").replace("/", "_"))
+
+
+class WarmFunction:
+    """One function's warm container: its handler and its own copy of the project's modules."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        project_root: Path,
+        isolated_roots: Sequence[Path],
+        shared_modules: Mapping[str, ModuleType],
+        isolate: bool = True,
+    ):
+        self.spec = spec
+        self._project_root = project_root
+        self._roots = tuple(str(root) + os.sep for root in {*isolated_roots, spec.code_uri})
+        self._shared = dict(shared_modules)
+        self._isolate = isolate
+        self._modules: dict[str, ModuleType] = {}
+        self._handler: Any = None
+
+    @property
+    def cold(self) -> bool:
+        return self._handler is None
+
+    def call(self, event: Any, context: LambdaContext) -> Any:
+        """Runs the handler (importing it first on a cold start). Not thread-safe: the caller
+        serializes calls, since os.environ and sys.modules are process-wide."""
+        with environment(runtime_environment(self.spec)), self._namespace():
+            if self._handler is None:
+                self._handler = self._load_handler()
+            return self._handler(event, context)
+
+    # -- modules
+
+    def _is_isolated(self, name: str, module: ModuleType | None) -> bool:
+        if name in self._shared or module is None:
+            return False
+        location = getattr(module, "__file__", None)
+        if location:
+            return location.startswith(self._roots)
+        return any(str(p).startswith(self._roots) or str(p) + os.sep in self._roots
+                   for p in (getattr(module, "__path__", None) or []))
+
+    @contextmanager
+    def _namespace(self) -> Iterator[None]:
+        code_dir = str(self.spec.code_uri)
+        sys.path.insert(0, code_dir)  # Lambda's task root is on the path
+        host: dict[str, ModuleType] = {}
+        if self._isolate:
+            host = {n: m for n, m in list(sys.modules.items()) if self._is_isolated(n, m)}
+            for name in host:
+                del sys.modules[name]
+            sys.modules.update(self._modules)
+            self._link_shared_modules()
+        try:
+            yield
+        finally:
+            if self._isolate:
+                mine = {n: m for n, m in list(sys.modules.items()) if self._is_isolated(n, m)}
+                for name in mine:
+                    del sys.modules[name]
+                self._modules = mine
+                sys.modules.update(host)
+            try:
+                sys.path.remove(code_dir)
+            except ValueError:
+                pass
+
+    def _link_shared_modules(self) -> None:
+        # `import lifecycle.clock` finds the shared module in sys.modules and never binds it
+        # on this function's own `lifecycle` package: bind it, so attribute access works
+        for name, module in self._shared.items():
+            sys.modules[name] = module
+            parent_name, _, child = name.rpartition(".")
+            if parent_name:
+                parent = sys.modules.get(parent_name) or importlib.import_module(parent_name)
+                if getattr(parent, child, None) is not module:
+                    setattr(parent, child, module)
+
+    def _load_handler(self) -> Any:
+        module_path, _, attribute = self.spec.handler.rpartition(".")
+        if not module_path:
+            raise HandlerNotFound(f"{self.spec.logical_id}: Handler {self.spec.handler!r} must be module.function")
+        file = self.spec.code_uri / (module_path.replace(".", "/") + ".py")
+        if not file.is_file():
+            raise HandlerNotFound(f"{self.spec.logical_id}: no {file} for Handler {self.spec.handler!r}")
+        name = module_name_for(self.spec, self._project_root)
+        module = sys.modules.get(name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(name, file)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
+        handler = getattr(module, attribute, None)
+        if not callable(handler):
+            raise HandlerNotFound(f"{self.spec.logical_id}: {file} has no callable {attribute!r}")
+        return handler
+
+
+def as_json(value: Any, what: str) -> Any:
+    """The value as Lambda carries it: through JSON (a copy; non-JSON values are errors)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise ResponseNotSerializable(f"{what} is not JSON serializable: {exc}") from exc
+
+
+class InvocationLock:
+    """One lock for every invocation: the environment and sys.modules are process-wide."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def log_timeout(spec: FunctionSpec, elapsed: float) -> None:
+    if elapsed > spec.timeout:
+        log.warning("%s ran %.1fs, over its Timeout of %ss: AWS would have stopped it", spec.logical_id, elapsed,
+                    spec.timeout)

@@ -1,0 +1,198 @@
+"""Reading back what the stack sent, from the AWS side: SES mail and EventBridge events.
+
+Owns :func:`read_sent_emails` (SES messages as the moto server keeps them, read from its
+``/moto-api/data.json``) and :class:`BusTap` (an SQS queue ``local-<bus>-tap`` fed by a rule
+that matches every event of a bus - moto keeps PutEvents entries nowhere unless a rule
+targets something). Both are the local cloud's own instruments, never part of the template.
+
+What moto keeps of a sent email (moto 5.2): for ``SendEmail`` (SES v1 and v2 "Simple") the
+source, destinations, subject and ONE body - the HTML part when there is one, else the text
+part; no tags, no configuration set. ``SendRawEmail`` keeps the whole MIME message (parsed
+here into its parts); templated sends keep the template name and data (rendered here
+through SES ``TestRenderTemplate``).
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import html as html_lib
+import json
+import re
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9-]*|!DOCTYPE)[^>]*>")
+_HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_URL = re.compile(r"""https?://[^\s<>"')\]]+""")
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    """One email SES accepted."""
+
+    message_id: str
+    source: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    kind: str = "simple"  # simple | raw | template
+    template: str | None = None
+    template_data: Mapping[str, Any] | None = None
+    raw: str | None = field(default=None, repr=False)
+
+    @property
+    def body(self) -> str:
+        return self.html if self.html is not None else (self.text or "")
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """The links a reader can follow: hrefs of the HTML part, else URLs in the text."""
+        if self.html is not None:
+            found = [html_lib.unescape(a or b) for a, b in _HREF.findall(self.html)]
+        else:
+            found = _URL.findall(self.text or "")
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.to + self.cc + self.bcc
+
+
+def _destinations(value: Any) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    if isinstance(value, Mapping):
+        return (tuple(value.get("ToAddresses") or ()), tuple(value.get("CcAddresses") or ()),
+                tuple(value.get("BccAddresses") or ()))
+    return tuple(value or ()), (), ()
+
+
+def _split_body(body: str) -> tuple[str | None, str | None]:
+    # moto keeps the HTML part when a message has one: tell which it kept by its content
+    return (body, None) if _TAG.search(body or "") else (None, body)
+
+
+def _parse_mime(raw: str) -> dict[str, Any]:
+    message = email.message_from_string(raw, policy=email.policy.default)
+    parts: dict[str, Any] = {"subject": message.get("Subject"), "html": None, "text": None,
+                             "to": tuple(a.strip() for a in (message.get("To") or "").split(",") if a.strip()),
+                             "cc": tuple(a.strip() for a in (message.get("Cc") or "").split(",") if a.strip())}
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_disposition() == "attachment":
+            continue
+        kind = part.get_content_type()
+        if kind == "text/html" and parts["html"] is None:
+            parts["html"] = part.get_content()
+        elif kind == "text/plain" and parts["text"] is None:
+            parts["text"] = part.get_content()
+    return parts
+
+
+def moto_data(endpoint_url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{endpoint_url.rstrip('/')}/moto-api/data.json", timeout=30) as response:  # noqa: S310
+        return json.load(response)
+
+
+def read_sent_emails(endpoint_url: str, ses_client: Any = None) -> list[SentEmail]:
+    """Every email the moto server at ``endpoint_url`` accepted (simple sends first, then raw,
+    then templated: moto keeps no send time to order them across kinds)."""
+    ses = moto_data(endpoint_url).get("ses", {})
+    sent: list[SentEmail] = []
+    for message in ses.get("Message", []):
+        to, cc, bcc = _destinations(message.get("destinations"))
+        html, text = _split_body(message.get("body") or "")
+        sent.append(SentEmail(message["id"], message.get("source", ""), to, cc, bcc, message.get("subject"),
+                              html, text))
+    for message in ses.get("RawMessage", []):
+        parts = _parse_mime(message.get("raw_data") or "")
+        to = parts["to"] or tuple(message.get("destinations") or ())
+        sent.append(SentEmail(message["id"], message.get("source", ""), to, parts["cc"], (), parts["subject"],
+                              parts["html"], parts["text"], kind="raw", raw=message.get("raw_data")))
+    for message in ses.get("TemplateMessage", []):
+        sent.append(_templated(message["id"], message, message.get("destinations"), ses_client))
+    for message in ses.get("BulkTemplateMessage", []):
+        for message_id, destination in zip(message.get("ids", []), message.get("destinations", []), strict=False):
+            target = destination.get("Destination", destination) if isinstance(destination, Mapping) else destination
+            sent.append(_templated(message_id, message, target, ses_client))
+    return sent
+
+
+def _templated(message_id: str, message: Mapping[str, Any], destinations: Any, ses_client: Any) -> SentEmail:
+    to, cc, bcc = _destinations(destinations)
+    data_text = message.get("template_data") or "{}"
+    try:
+        data = json.loads(data_text) if isinstance(data_text, str) else dict(data_text)
+    except ValueError:
+        data = None
+    subject = html = text = None
+    if ses_client is not None and data is not None:
+        try:
+            rendered = ses_client.test_render_template(TemplateName=message["template"],
+                                                       TemplateData=json.dumps(data))["RenderedTemplate"]
+            parts = _parse_mime(rendered)
+            subject, html, text = parts["subject"], parts["html"], parts["text"]
+        except Exception:  # noqa: BLE001 - a template that no longer renders still shows as sent
+            pass
+    return SentEmail(message_id, message.get("source", ""), to, cc, bcc, subject, html, text, kind="template",
+                     template=message.get("template"), template_data=data)
+
+
+# ------------------------------------------------------------------------------ event buses
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """One event published on an event bus."""
+
+    bus: str
+    id: str
+    source: str
+    detail_type: str
+    detail: Any
+    time: str
+    resources: tuple[str, ...] = ()
+
+
+def tap_queue_name(bus_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"local-{bus_name}-tap")[:80]
+
+
+class BusTap:
+    """Copies every event of one bus into an SQS queue and reads them back."""
+
+    MATCH_EVERYTHING = json.dumps({"source": [{"prefix": ""}]})
+
+    def __init__(self, events_client: Any, sqs_client: Any, bus_name: str):
+        self.bus_name = bus_name
+        self._sqs = sqs_client
+        name = tap_queue_name(bus_name)
+        self.queue_url = sqs_client.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = sqs_client.get_queue_attributes(QueueUrl=self.queue_url,
+                                                    AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events_client.put_rule(Name=name, EventBusName=bus_name, EventPattern=self.MATCH_EVERYTHING,
+                               Description="local cloud: copies every event of the bus for tests and reports")
+        events_client.put_targets(Rule=name, EventBusName=bus_name, Targets=[{"Id": "tap", "Arn": queue_arn}])
+        self.events: list[BusEvent] = []
+
+    def drain(self) -> list[BusEvent]:
+        """Every event published so far (each read from the queue once, kept here)."""
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                                 VisibilityTimeout=60).get("Messages", [])
+            if not messages:
+                return list(self.events)
+            for message in messages:
+                body = json.loads(message["Body"])
+                detail = body.get("detail")
+                if isinstance(detail, str):
+                    try:
+                        detail = json.loads(detail)
+                    except ValueError:
+                        pass
+                self.events.append(BusEvent(self.bus_name, body.get("id", ""), body.get("source", ""),
+                                            body.get("detail-type", ""), detail, body.get("time", ""),
+                                            tuple(body.get("resources") or ())))
+                self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,371 @@
+"""DynamoDB Streams to Lambda, the way Lambda's event source mappings deliver them.
+
+Owns:
+
+* :class:`StreamReader` - reads each table stream's new records from moto
+  (``dynamodbstreams`` GetShardIterator/GetRecords), keeping a position per shard so no
+  record is delivered twice or skipped, and shapes them as Lambda hands them to a function
+  (``eventSourceARN``, ``eventVersion`` 1.1, ``ApproximateCreationDateTime`` in epoch seconds
+  of the virtual clock, ``userIdentity`` on REMOVE records the TTL reaper caused - moto's
+  records never carry one);
+* :class:`RecordFilter` - a mapping's ``FilterCriteria`` patterns, matched the AWS way;
+* :class:`EventSourceMapping` - one function's mapping: filter, batches of BatchSize,
+  failures like AWS (a raise fails the whole batch; ``ReportBatchItemFailures`` retries from
+  the lowest failed sequence number; ``BisectBatchOnFunctionError`` splits a failing batch;
+  at most ``MaximumRetryAttempts`` retries; what still fails goes to the on-failure
+  destination as AWS's message and never blocks later records);
+* :class:`StreamPump` - reads and delivers until no new record appears.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from moto.events.models import EventPattern
+
+from local.template import REGION, StreamEventSource, TableSpec
+from local.ttl import TtlReaper
+
+log = logging.getLogger("local.streams")
+
+TTL_USER_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+# MaximumRetryAttempts -1 means "until the record expires" (24 h); the virtual clock stands still
+# while streams are pumped, so a record that always fails would loop forever: stop it here
+INFINITE_RETRIES_CAP = 100
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """One stream record as Lambda delivers it, with where it came from."""
+
+    stream_arn: str
+    shard_id: str
+    table_name: str
+    event: Mapping[str, Any]
+
+    @property
+    def sequence_number(self) -> str:
+        return self.event["dynamodb"]["SequenceNumber"]
+
+    @property
+    def created_at(self) -> int:
+        return self.event["dynamodb"]["ApproximateCreationDateTime"]
+
+
+def _jsonable(value: Any) -> Any:
+    # the low-level client returns B/BS attributes as bytes; Lambda's JSON carries base64
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def shape_record(raw: Mapping[str, Any], *, stream_arn: str, created_at: datetime, ttl_deletion: bool) -> dict[str, Any]:
+    """A moto stream record in the shape Lambda delivers to a function."""
+    data = {k: _jsonable(v) for k, v in (raw.get("dynamodb") or {}).items()}
+    data["ApproximateCreationDateTime"] = int(created_at.timestamp())
+    record: dict[str, Any] = {
+        "eventID": raw["eventID"],
+        "eventName": raw["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": raw.get("awsRegion") or REGION,
+        "dynamodb": data,
+        "eventSourceARN": stream_arn,
+    }
+    if ttl_deletion:
+        record["userIdentity"] = dict(TTL_USER_IDENTITY)
+    return record
+
+
+class StreamReader:
+    """Reads new records of every table stream from moto, each exactly once."""
+
+    def __init__(
+        self,
+        streams_client: Any,
+        tables: Mapping[str, TableSpec],
+        now: Callable[[], datetime],
+        ttl: TtlReaper | None = None,
+    ):
+        self._client = streams_client
+        self._tables = {t.stream_arn: t for t in tables.values() if t.stream_arn}
+        self._now = now
+        self._ttl = ttl
+        self._shards: dict[str, list[str]] = {}
+        self._iterators: dict[tuple[str, str], str | None] = {}
+        self._last_sequence: dict[tuple[str, str], str] = {}
+        self.records_read = 0
+
+    @property
+    def stream_arns(self) -> list[str]:
+        return list(self._tables)
+
+    def _discover(self, arn: str) -> list[str]:
+        shards, start = [], None
+        while True:
+            kwargs = {"StreamArn": arn} | ({"ExclusiveStartShardId": start} if start else {})
+            description = self._client.describe_stream(**kwargs)["StreamDescription"]
+            shards += [s["ShardId"] for s in description.get("Shards", [])]
+            start = description.get("LastEvaluatedShardId")
+            if not start:
+                return shards
+
+    def _iterator(self, arn: str, shard: str) -> str:
+        position = (arn, shard)
+        current = self._iterators.get(position)
+        if current:
+            return current
+        last = self._last_sequence.get(position)
+        kwargs: dict[str, Any] = {"StreamArn": arn, "ShardId": shard}
+        if last is None:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        else:
+            kwargs |= {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+        iterator = self._client.get_shard_iterator(**kwargs)["ShardIterator"]
+        self._iterators[position] = iterator
+        return iterator
+
+    def poll(self) -> list[StreamRecord]:
+        """Every record written since the last poll, in order within each shard."""
+        found: list[StreamRecord] = []
+        for arn, table in self._tables.items():
+            if arn not in self._shards:
+                self._shards[arn] = self._discover(arn)
+            for shard in self._shards[arn]:
+                found += self._read_shard(arn, shard, table)
+        self.records_read += len(found)
+        return found
+
+    def _read_shard(self, arn: str, shard: str, table: TableSpec) -> list[StreamRecord]:
+        position = (arn, shard)
+        found: list[StreamRecord] = []
+        while True:
+            try:
+                response = self._client.get_records(ShardIterator=self._iterator(arn, shard), Limit=1000)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                    self._iterators[position] = None
+                    continue
+                raise
+            records = response.get("Records", [])
+            # moto's NextShardIterator keeps pointing after the last record read: reuse it
+            self._iterators[position] = response.get("NextShardIterator")
+            for raw in records:
+                if self._ttl is not None:
+                    self._ttl.observe_record(table.name, raw)
+                ttl_deletion = self._ttl is not None and self._ttl.claim_ttl_removal(table.name, raw)
+                event = shape_record(raw, stream_arn=arn, created_at=self._now(), ttl_deletion=ttl_deletion)
+                found.append(StreamRecord(arn, shard, table.name, event))
+                self._last_sequence[position] = raw["dynamodb"]["SequenceNumber"]
+            if not records or self._iterators[position] is None:
+                return found
+
+
+class RecordFilter:
+    """A mapping's FilterCriteria: a record passes when it matches any pattern (or there are none).
+
+    Patterns are matched with moto's EventBridge matcher, whose semantics are those of
+    Lambda event filtering for what templates use here (nested keys, value lists,
+    ``exists``, ``prefix``, ``anything-but``, ``numeric``); tests pin them down."""
+
+    def __init__(self, patterns: Sequence[str]):
+        self.patterns = tuple(patterns)
+        self._compiled = [EventPattern.load(p) for p in self.patterns]
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        return not self._compiled or any(p.matches_event(dict(record)) for p in self._compiled)
+
+
+@dataclass
+class _Work:
+    records: list[StreamRecord]
+    retries: int = 0
+
+
+Invoke = Callable[[str, dict[str, Any], str], Any]
+"""(function logical id, event, trigger description) -> handler result (raises on function error)."""
+
+SendFailure = Callable[[str, dict[str, Any]], None]
+"""(destination ARN, message) -> None."""
+
+
+class EventSourceMapping:
+    """One function's DynamoDB event source mapping."""
+
+    def __init__(
+        self,
+        function_id: str,
+        function_arn: str,
+        source: StreamEventSource,
+        *,
+        invoke: Invoke,
+        send_failure: SendFailure,
+        now: Callable[[], datetime],
+    ):
+        self.function_id = function_id
+        self.function_arn = function_arn
+        self.source = source
+        self.filter = RecordFilter(source.filter_patterns)
+        self._invoke = invoke
+        self._send_failure = send_failure
+        self._now = now
+        self.backlog: deque[StreamRecord] = deque()
+        self.invocations = 0
+        self.discarded: list[dict[str, Any]] = []  # failure messages with nowhere to go
+        max_retries = source.maximum_retry_attempts
+        self.max_retries = INFINITE_RETRIES_CAP if max_retries < 0 else max_retries
+
+    @property
+    def name(self) -> str:
+        return f"{self.function_id}.{self.source.event_id}"
+
+    def offer(self, record: StreamRecord) -> None:
+        if self.source.enabled and record.stream_arn == self.source.stream_arn and self.filter.matches(record.event):
+            self.backlog.append(record)
+
+    def drain(self) -> int:
+        """Delivers everything in the backlog; returns how many invocations it took."""
+        before = self.invocations
+        while self.backlog:
+            self._deliver(self._next_batch())
+        return self.invocations - before
+
+    def _next_batch(self) -> list[StreamRecord]:
+        # a batch never mixes shards
+        first = self.backlog.popleft()
+        batch = [first]
+        while self.backlog and len(batch) < self.source.batch_size and self.backlog[0].shard_id == first.shard_id:
+            batch.append(self.backlog.popleft())
+        return batch
+
+    def _deliver(self, batch: list[StreamRecord]) -> None:
+        work: deque[_Work] = deque([_Work(batch)])
+        while work:
+            item = work.popleft()
+            failed_from, function_error = self._invoke_batch(item.records)
+            if failed_from is None:
+                continue
+            remaining = item.records[failed_from:]
+            if function_error and self.source.bisect_batch_on_function_error and len(remaining) > 1:
+                # splitting does not count as a retry (AWS); each half is tried on its own
+                middle = len(remaining) // 2
+                work.appendleft(_Work(remaining[middle:], item.retries))
+                work.appendleft(_Work(remaining[:middle], item.retries))
+            elif item.retries >= self.max_retries:
+                self._give_up(remaining, invoke_count=item.retries + 1, function_error=function_error)
+            else:
+                work.appendleft(_Work(remaining, item.retries + 1))
+
+    def _invoke_batch(self, records: list[StreamRecord]) -> tuple[int | None, bool]:
+        """(index of the first record to retry or None when all succeeded, was it a function error)."""
+        self.invocations += 1
+        event = {"Records": [dict(r.event) for r in records]}
+        try:
+            result = self._invoke(self.function_id, event, f"stream {self.source.event_id}")
+        except Exception:  # noqa: BLE001 - any function error fails the whole batch, as in Lambda
+            return 0, True
+        if not self.source.report_batch_item_failures:
+            return None, False
+        return self._first_failed(result, records), False
+
+    def _first_failed(self, result: Any, records: list[StreamRecord]) -> int | None:
+        if not isinstance(result, dict):
+            return None  # a null or empty response is a success
+        failures = result.get("batchItemFailures")
+        if not failures:
+            return None
+        positions = {r.sequence_number: i for i, r in enumerate(records)}
+        found = []
+        for failure in failures:
+            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+            if not identifier or identifier not in positions:
+                log.warning("%s: batchItemFailures entry %r names no record of the batch: the whole batch fails",
+                            self.name, failure)
+                return 0
+            found.append(positions[identifier])
+        # Lambda checkpoints before the lowest failed sequence number and retries from there
+        return min(found)
+
+    def _give_up(self, records: list[StreamRecord], *, invoke_count: int, function_error: bool) -> None:
+        message = self.failure_message(records, invoke_count=invoke_count, function_error=function_error)
+        destination = self.source.on_failure_destination
+        log.warning("%s: %d record(s) failed after %d attempt(s)%s", self.name, len(records), invoke_count,
+                    f"; sent to {destination}" if destination else "; discarded (no on-failure destination)")
+        if destination:
+            self._send_failure(destination, message)
+        else:
+            self.discarded.append(message)
+
+    def failure_message(self, records: list[StreamRecord], *, invoke_count: int, function_error: bool) -> dict[str, Any]:
+        """What Lambda sends to an on-failure destination for a stream batch it gave up on."""
+        def iso(epoch: int) -> str:
+            return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if function_error:
+            response_context["functionError"] = "Unhandled"
+        first, last = records[0], records[-1]
+        return {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invoke_count,
+            },
+            "responseContext": response_context,
+            "version": "1.0",
+            "timestamp": self._now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") +
+            f"{self._now().microsecond // 1000:03d}Z",
+            "DDBStreamBatchInfo": {
+                "shardId": first.shard_id,
+                "startSequenceNumber": first.sequence_number,
+                "endSequenceNumber": last.sequence_number,
+                "approximateArrivalOfFirstRecord": iso(first.created_at),
+                "approximateArrivalOfLastRecord": iso(last.created_at),
+                "batchSize": len(records),
+                "streamArn": first.stream_arn,
+            },
+        }
+
+
+class StreamsDidNotSettle(RuntimeError):
+    """Handlers kept writing records that kept triggering handlers."""
+
+
+class StreamPump:
+    """Reads new records and hands them to every mapping until the streams are quiet."""
+
+    def __init__(self, reader: StreamReader, mappings: Sequence[EventSourceMapping]):
+        self.reader = reader
+        self.mappings = list(mappings)
+
+    def pump(self, max_rounds: int = 10_000) -> int:
+        """Returns the number of invocations made."""
+        invocations = 0
+        for _ in range(max_rounds):
+            records = self.reader.poll()
+            for record in records:
+                for mapping in self.mappings:
+                    mapping.offer(record)
+            delivered = sum(mapping.drain() for mapping in self.mappings)
+            invocations += delivered
+            if not records and not delivered:
+                return invocations
+        raise StreamsDidNotSettle(f"stream records kept coming after {max_rounds} rounds of delivery")
+
+
+def failure_message_json(message: Mapping[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
