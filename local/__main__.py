@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -61,10 +62,19 @@ def serve(args: argparse.Namespace) -> int:
     from local.cloud import LocalCloud
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # one line per client otherwise
     overrides = parse_params(args.param)
     cloud = LocalCloud(datetime.now(UTC).replace(microsecond=0), template=args.template, seed=args.seed,
                        max_ttl_delay=timedelta(hours=args.max_ttl_delay_hours), host=args.host, port=args.moto_port)
     stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    # Ctrl-C or a TERM ends the loop between ticks, never in the middle of a handler (and works
+    # even when a shell started us with SIGINT ignored)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request_stop)
     try:
         cloud.start()
         api_url = cloud.start_api(port=args.port, host=args.host)
@@ -85,9 +95,8 @@ def serve(args: argparse.Namespace) -> int:
         while not stop.wait(args.tick):
             try:
                 cloud.advance_to(datetime.now(UTC))
-            except Exception:  # noqa: BLE001 - keep serving; the error is in the log
+            except Exception:  # keep serving; the error is in the log
                 logging.getLogger("local.serve").exception("tick failed")
-    except KeyboardInterrupt:
         print("\nstopping", flush=True)
     except TemplateError as exc:
         print(f"template: {exc}", file=sys.stderr)

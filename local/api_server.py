@@ -164,13 +164,13 @@ class SigV4Verifier:
                                 "IncompleteSignatureException")
         scope = fields["Credential"].split("/")
         if len(scope) != 5 or scope[4] != "aws4_request":
-            raise _Unauthorized(f"Credential should be scoped to a valid region. ", "IncompleteSignatureException")
+            raise _Unauthorized("Credential should be scoped to a valid region. ", "IncompleteSignatureException")
         access_key, day, region, service, _ = scope
         if region != REGION:
             raise _Unauthorized(f"Credential should be scoped to a valid region, not '{region}'. ",
                                 "InvalidSignatureException")
         if service != "execute-api":
-            raise _Unauthorized(f"Credential should be scoped to correct service: 'execute-api'. ",
+            raise _Unauthorized("Credential should be scoped to correct service: 'execute-api'. ",
                                 "InvalidSignatureException")
         secret = self._credentials.get(access_key)
         if secret is None:
@@ -240,6 +240,7 @@ class ApiGateway:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         response = self.handle(request)
+        log.info("%s %s -> %s", request.method, request.full_path.rstrip("?"), response.status_code)
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
@@ -368,7 +369,7 @@ class ApiGateway:
         for name, values in multi.items():
             for value in values:
                 response.headers.add(name, str(value))
-        if "content-type" not in {k.lower() for k in response.headers.keys()}:
+        if response.headers.get("Content-Type") is None:  # werkzeug's Headers ignore case
             response.headers["Content-Type"] = "application/json"  # API Gateway's default
         response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
         return response
@@ -388,7 +389,8 @@ class ApiServer:
         return f"http://{host}:{port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-api", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -19,11 +19,10 @@ import logging
 import os
 import re
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -157,8 +156,8 @@ class WarmFunction:
         location = getattr(module, "__file__", None)
         if location:
             return location.startswith(self._roots)
-        return any(str(p).startswith(self._roots) or str(p) + os.sep in self._roots
-                   for p in (getattr(module, "__path__", None) or []))
+        # a namespace package has no file, only directories
+        return any((str(p) + os.sep).startswith(self._roots) for p in (getattr(module, "__path__", None) or []))
 
     @contextmanager
     def _namespace(self) -> Iterator[None]:
@@ -180,10 +179,8 @@ class WarmFunction:
                     del sys.modules[name]
                 self._modules = mine
                 sys.modules.update(host)
-            try:
+            with suppress(ValueError):
                 sys.path.remove(code_dir)
-            except ValueError:
-                pass
 
     def _link_shared_modules(self) -> None:
         # `import lifecycle.clock` finds the shared module in sys.modules and never binds it
@@ -227,19 +224,6 @@ def as_json(value: Any, what: str) -> Any:
         return json.loads(json.dumps(value))
     except (TypeError, ValueError) as exc:
         raise ResponseNotSerializable(f"{what} is not JSON serializable: {exc}") from exc
-
-
-class InvocationLock:
-    """One lock for every invocation: the environment and sys.modules are process-wide."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
 
 
 def log_timeout(spec: FunctionSpec, elapsed: float) -> None:

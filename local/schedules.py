@@ -5,6 +5,10 @@ day-of-week year, with ``?``, ``L``, ``W``, ``#`` and day-of-week 1-7 = SUN-SAT)
 ``rate(N unit)`` and ``at(...)`` expressions, evaluated in the schedule's time zone, and the
 event the Scheduler hands the target (its Input with the ``<aws.scheduler.*>`` context
 attributes filled in). Nothing here invokes anything.
+
+Deliberate simplifications: a ``FlexibleTimeWindow`` fires at its start; ``rate()``
+schedules count from their creation (deployment) or ``StartDate``; a wall time that a
+daylight-saving change skips fires at the same wall-clock time shifted forward by the gap.
 """
 from __future__ import annotations
 

@@ -19,7 +19,6 @@ Owns:
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import uuid
 from collections import deque
@@ -72,7 +71,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def shape_record(raw: Mapping[str, Any], *, stream_arn: str, created_at: datetime, ttl_deletion: bool) -> dict[str, Any]:
+def shape_record(
+    raw: Mapping[str, Any], *, stream_arn: str, created_at: datetime, ttl_deletion: bool
+) -> dict[str, Any]:
     """A moto stream record in the shape Lambda delivers to a function."""
     data = {k: _jsonable(v) for k, v in (raw.get("dynamodb") or {}).items()}
     data["ApproximateCreationDateTime"] = int(created_at.timestamp())
@@ -99,14 +100,19 @@ class StreamReader:
         tables: Mapping[str, TableSpec],
         now: Callable[[], datetime],
         ttl: TtlReaper | None = None,
+        peek: Callable[[str], int | None] | None = None,
     ):
         self._client = streams_client
         self._tables = {t.stream_arn: t for t in tables.values() if t.stream_arn}
         self._now = now
         self._ttl = ttl
+        # peek(table name) -> how many records the table's stream has ever had, when known
+        # without a request: a poll that would find nothing then costs nothing
+        self._peek = peek
         self._shards: dict[str, list[str]] = {}
         self._iterators: dict[tuple[str, str], str | None] = {}
         self._last_sequence: dict[tuple[str, str], str] = {}
+        self._read_per_stream: dict[str, int] = {}
         self.records_read = 0
 
     @property
@@ -142,22 +148,29 @@ class StreamReader:
         """Every record written since the last poll, in order within each shard."""
         found: list[StreamRecord] = []
         for arn, table in self._tables.items():
+            if self._peek is not None and self._peek(table.name) == self._read_per_stream.get(arn, 0):
+                continue
             if arn not in self._shards:
                 self._shards[arn] = self._discover(arn)
             for shard in self._shards[arn]:
-                found += self._read_shard(arn, shard, table)
+                records = self._read_shard(arn, shard, table)
+                self._read_per_stream[arn] = self._read_per_stream.get(arn, 0) + len(records)
+                found += records
         self.records_read += len(found)
         return found
 
     def _read_shard(self, arn: str, shard: str, table: TableSpec) -> list[StreamRecord]:
         position = (arn, shard)
         found: list[StreamRecord] = []
+        renewed = False
         while True:
             try:
                 response = self._client.get_records(ShardIterator=self._iterator(arn, shard), Limit=1000)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                # an expired iterator is renewed once from the last record read
+                if not renewed and exc.response["Error"]["Code"] == "ExpiredIteratorException":
                     self._iterators[position] = None
+                    renewed = True
                     continue
                 raise
             records = response.get("Records", [])
@@ -275,7 +288,7 @@ class EventSourceMapping:
         event = {"Records": [dict(r.event) for r in records]}
         try:
             result = self._invoke(self.function_id, event, f"stream {self.source.event_id}")
-        except Exception:  # noqa: BLE001 - any function error fails the whole batch, as in Lambda
+        except Exception:
             return 0, True
         if not self.source.report_batch_item_failures:
             return None, False
@@ -309,11 +322,15 @@ class EventSourceMapping:
         else:
             self.discarded.append(message)
 
-    def failure_message(self, records: list[StreamRecord], *, invoke_count: int, function_error: bool) -> dict[str, Any]:
+    def failure_message(
+        self, records: list[StreamRecord], *, invoke_count: int, function_error: bool
+    ) -> dict[str, Any]:
         """What Lambda sends to an on-failure destination for a stream batch it gave up on."""
+
         def iso(epoch: int) -> str:
             return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+        now = self._now().astimezone(UTC)
         response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if function_error:
             response_context["functionError"] = "Unhandled"
@@ -327,8 +344,7 @@ class EventSourceMapping:
             },
             "responseContext": response_context,
             "version": "1.0",
-            "timestamp": self._now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") +
-            f"{self._now().microsecond // 1000:03d}Z",
+            "timestamp": f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z",
             "DDBStreamBatchInfo": {
                 "shardId": first.shard_id,
                 "startSequenceNumber": first.sequence_number,
@@ -366,6 +382,3 @@ class StreamPump:
                 return invocations
         raise StreamsDidNotSettle(f"stream records kept coming after {max_rounds} rounds of delivery")
 
-
-def failure_message_json(message: Mapping[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))

@@ -103,7 +103,7 @@ for _short, _long in _SHORT_FORMS.items():
 
 def load_yaml(text: str) -> dict[str, Any]:
     """Parse CloudFormation/SAM YAML into plain data with long-form intrinsics."""
-    body = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    body = yaml.load(text, Loader=_CfnLoader)
     if not isinstance(body, dict):
         raise TemplateError("a template must be a mapping at the top level")
     return body
@@ -273,7 +273,8 @@ class StackModel:
         try:
             return self.functions[logical_id]
         except KeyError:
-            raise TemplateError(f"no function {logical_id!r} in the template (have: {sorted(self.functions)})") from None
+            known = sorted(self.functions)
+            raise TemplateError(f"no function {logical_id!r} in the template (have: {known})") from None
 
     def table(self, logical_id: str) -> TableSpec:
         try:
@@ -738,7 +739,8 @@ class PlannedAttributes:
         if kind in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
             name = self.physical_name(logical_id, "TableName")
             arn = f"arn:{p}:dynamodb:{r}:{a}:table/{name}"
-            return _pick(logical_id, attribute, name, {"Arn": arn, "StreamArn": f"{arn}/stream/1970-01-01T00:00:00.000"})
+            planned_stream = f"{arn}/stream/1970-01-01T00:00:00.000"  # moto stamps the real one
+            return _pick(logical_id, attribute, name, {"Arn": arn, "StreamArn": planned_stream})
         if kind == "AWS::SecretsManager::Secret":
             name = self.physical_name(logical_id, "Name")
             arn = f"arn:{p}:secretsmanager:{r}:{a}:secret:{name}-{_short_hash(name, length=6)}"
@@ -1013,12 +1015,4 @@ def _schedule(event_id: str, kind: str, p: Mapping[str, Any]) -> ScheduleEvent:
         end_date=p.get("EndDate"),
     )
 
-
-def resolve_all(template: Template, resolver: Resolver) -> dict[str, dict[str, Any]]:
-    """Every enabled resource's resolved properties (for inspection and debugging)."""
-    return {
-        lid: template.properties(lid, resolver)
-        for lid in template.resources
-        if template.is_enabled(lid, resolver)
-    }
 

@@ -1,0 +1,208 @@
+"""LocalCloud itself: invoking handlers like Lambda, the process environment, reading back mail and events."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from datetime import timedelta
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from pathlib import Path
+
+import pytest
+from local_cloud_support import FIXTURE_TEMPLATE, START
+
+from local import LocalCloud, TemplateError
+from local.__main__ import main
+from local.template import PROJECT_ROOT
+
+
+def test_invoke_runs_the_handler_warm_with_its_environment_and_context(cloud):
+    # GIVEN a function never called
+    assert "STAGE" not in os.environ
+    # WHEN it is invoked twice
+    first = cloud.invoke("EchoFunction", {"resource": "/direct"})
+    second = cloud.invoke("EchoFunction", {"resource": "/direct"})
+    report = json.loads(second["body"])
+    # THEN its module was imported once and reused, like a warm Lambda
+    assert json.loads(first["body"])["calls"] == 1
+    assert report["calls"] == 2
+    # AND it ran with its resolved environment, which is gone again afterwards
+    assert report["stage"] == "test"
+    assert "STAGE" not in os.environ
+    # AND with a Lambda context
+    spec = cloud.stack.function("EchoFunction")
+    assert report["context"]["function_name"] == spec.name
+    assert report["context"]["function_version"] == "$LATEST"
+    assert report["context"]["invoked_function_arn"] == spec.arn
+    assert report["context"]["memory_limit_in_mb"] == 256
+    assert report["context"]["log_group_name"] == f"/aws/lambda/{spec.name}"
+    assert 0 < report["context"]["remaining_ms"] <= 5000
+    assert report["context"]["aws_request_id"] != json.loads(first["body"])["context"]["aws_request_id"]
+
+
+def test_functions_sharing_code_keep_their_own_module_state_and_environment(cloud):
+    # GIVEN two functions with the same CodeUri and Handler
+    cloud.invoke("EchoFunction", {})
+    cloud.invoke("EchoFunction", {})
+    # WHEN the twin is invoked
+    twin = json.loads(cloud.invoke("EchoTwinFunction", {})["body"])
+    # THEN it is a container of its own, with its own environment
+    assert twin["calls"] == 1
+    assert twin["twin"] == "yes"
+    assert json.loads(cloud.invoke("EchoFunction", {})["body"])["twin"] is None
+
+
+def test_handlers_read_the_virtual_clock(cloud):
+    # GIVEN the clock moved on WHEN a handler asks the time THEN it gets the virtual time
+    cloud.advance_to(START + timedelta(days=40))
+    assert cloud.invoke("TickFunction", {})["now"] == (START + timedelta(days=40)).isoformat()
+
+
+def test_handler_errors_propagate_and_are_recorded(cloud):
+    with pytest.raises(RuntimeError, match="scheduled failure"):
+        cloud.invoke("TickFunction", {"fail": True})
+    (failed,) = cloud.invocations_of("TickFunction")
+    assert failed.error == "RuntimeError: scheduled failure"
+
+
+def test_unknown_functions_and_bad_parameters_are_errors(make_cloud):
+    cloud = make_cloud()
+    with pytest.raises(TemplateError, match="BatchSize"):
+        cloud.deploy({"BatchSize": 0})
+    with pytest.raises(TemplateError, match="Colour"):
+        cloud.deploy({"Colour": "blue"})
+    cloud.deploy()
+    with pytest.raises(TemplateError, match="NoSuchFunction"):
+        cloud.invoke("NoSuchFunction", {})
+
+
+def test_the_process_environment_is_given_back_on_stop(monkeypatch):
+    # GIVEN a process configured for real AWS
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # WHEN a local cloud runs, every client goes to it
+    with LocalCloud(START, template=FIXTURE_TEMPLATE) as cloud:
+        assert os.environ["AWS_ENDPOINT_URL"] == cloud.endpoint_url
+        assert os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] == "disabled"
+        assert "AWS_PROFILE" not in os.environ
+    # THEN afterwards the process is as it was
+    assert os.environ["AWS_PROFILE"] == "prod"
+    assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+def test_only_one_cloud_runs_at_a_time(make_cloud):
+    make_cloud()
+    with pytest.raises(RuntimeError, match="another LocalCloud"):
+        LocalCloud(START, template=FIXTURE_TEMPLATE).start()
+
+
+def test_sent_emails_are_read_back_with_their_parts_and_links(cloud):
+    # GIVEN mail sent through SES v1, SES v2 and as a raw MIME message
+    ses, sesv2 = cloud.client("ses"), cloud.client("sesv2")
+    ses.send_email(Source="sender@example.com", Destination={"ToAddresses": ["ann@example.com"]},
+                   Message={"Subject": {"Data": "Your membership"},
+                            "Body": {"Html": {"Data": '<p><a href="https://x.test/n/abc?a=1&amp;b=2">Keep</a></p>'},
+                                     "Text": {"Data": "Keep: https://x.test/n/abc"}}})
+    sesv2.send_email(FromEmailAddress="sender@example.com", Destination={"ToAddresses": ["bob@example.com"]},
+                     Content={"Simple": {"Subject": {"Data": "Reminder"},
+                                         "Body": {"Text": {"Data": "Still there? https://x.test/n/def"}}}})
+    mime = MIMEMultipart("alternative")
+    mime["Subject"], mime["From"], mime["To"] = "Cancelled", "sender@example.com", "cy@example.com"
+    mime.attach(MIMEText("Come back: https://x.test/rejoin", "plain"))
+    mime.attach(MIMEText('<a href="https://x.test/rejoin">Come back</a>', "html"))
+    ses.send_raw_email(RawMessage={"Data": mime.as_string()})
+    # WHEN the local cloud reads what SES sent
+    sent = {m.subject: m for m in cloud.sent_emails()}
+    # THEN each is there, with what moto kept of it
+    assert sent["Your membership"].to == ("ann@example.com",)
+    assert sent["Your membership"].source == "sender@example.com"
+    assert sent["Your membership"].html is not None  # moto keeps the HTML part only
+    assert sent["Your membership"].links == ("https://x.test/n/abc?a=1&b=2",)
+    assert sent["Reminder"].text == "Still there? https://x.test/n/def"
+    assert sent["Reminder"].links == ("https://x.test/n/def",)
+    assert sent["Cancelled"].kind == "raw"
+    assert sent["Cancelled"].to == ("cy@example.com",)
+    assert sent["Cancelled"].text.strip() == "Come back: https://x.test/rejoin"
+    assert sent["Cancelled"].links == ("https://x.test/rejoin",)
+
+
+def test_a_sender_not_verified_is_refused(cloud):
+    # GIVEN the template's SenderAddress is the only verified identity
+    with pytest.raises(cloud.client("ses").exceptions.MessageRejected):
+        cloud.client("ses").send_email(Source="someone-else@example.com",
+                                       Destination={"ToAddresses": ["a@example.com"]},
+                                       Message={"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}})
+
+
+def test_events_published_on_the_bus_are_read_back(cloud):
+    # GIVEN events published on the template's bus
+    bus = cloud.resource("Bus")
+    cloud.client("events").put_events(Entries=[
+        {"EventBusName": bus, "Source": "membership", "DetailType": "MembershipCancelled",
+         "Detail": json.dumps({"member_id": "m-1"})},
+        {"EventBusName": bus, "Source": "membership", "DetailType": "MembershipRejoined",
+         "Detail": json.dumps({"member_id": "m-2"})},
+    ])
+    # WHEN read back (twice: reading keeps them)
+    cloud.bus_events()
+    events = cloud.bus_events("Bus")
+    # THEN both are there in order, with their detail parsed
+    assert [(e.detail_type, e.detail) for e in events] == [
+        ("MembershipCancelled", {"member_id": "m-1"}), ("MembershipRejoined", {"member_id": "m-2"})]
+    assert all(e.bus == bus and e.source == "membership" for e in events)
+
+
+def test_reset_empties_the_stack_and_keeps_the_clock(cloud):
+    # GIVEN data and a moved clock
+    cloud.client("dynamodb").put_item(TableName="local-items-test", Item={"pk": {"S": "p"}, "sk": {"S": "item"}})
+    cloud.advance_to(START + timedelta(hours=1))
+    # WHEN reset
+    cloud.reset()
+    # THEN the tables are empty again, nothing remembered, and the time stays
+    assert cloud.client("dynamodb").scan(TableName="local-items-test")["Items"] == []
+    assert list(cloud.invocations) == []
+    assert cloud.now == START + timedelta(hours=1)
+
+
+def test_emails_command_lists_the_latest_emails(cloud, capsys):
+    # GIVEN an email sent
+    cloud.client("ses").send_email(Source="sender@example.com", Destination={"ToAddresses": ["ann@example.com"]},
+                                   Message={"Subject": {"Data": "Hello"},
+                                            "Body": {"Text": {"Data": "Open https://x.test/n/1"}}})
+    # WHEN `python -m local emails` is run against the cloud's moto
+    assert main(["emails", "--endpoint", cloud.endpoint_url]) == 0
+    # THEN it prints the email and its link
+    out = capsys.readouterr().out
+    assert "'Hello'" in out and "ann@example.com" in out and "https://x.test/n/1" in out
+
+
+def test_serve_runs_the_stack_and_its_api_until_interrupted():
+    # GIVEN `python -m local serve` on the fixture template
+    command = [sys.executable, "-m", "local", "serve", "--template", str(FIXTURE_TEMPLATE), "--port", "0",
+               "--param", "Stage=demo"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "layers" / "common")]))
+    process = subprocess.Popen(command, cwd=Path(PROJECT_ROOT), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        # WHEN it has printed where things are
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        printed = "".join(lines)
+        api_url = next(line.split()[1] for line in lines if line.startswith("API"))
+        # THEN the API answers on the printed URL with the stage given
+        with urllib.request.urlopen(f"{api_url}/items/9") as response:
+            event = json.load(response)["event"]
+        assert event["requestContext"]["stage"] == "demo"
+        assert "python -m local emails --endpoint http://127.0.0.1:" in printed
+        assert "/moto-api/data.json" in printed
+    finally:
+        # AND Ctrl-C stops it cleanly
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
