@@ -45,6 +45,7 @@ class SentEmail:
     template: str | None = None
     template_data: Mapping[str, Any] | None = None
     raw: str | None = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # of a raw message
 
     @property
     def body(self) -> str:
@@ -80,7 +81,8 @@ def _parse_mime(raw: str) -> dict[str, Any]:
     message = email.message_from_string(raw, policy=email.policy.default)
     parts: dict[str, Any] = {"subject": message.get("Subject"), "html": None, "text": None,
                              "to": tuple(a.strip() for a in (message.get("To") or "").split(",") if a.strip()),
-                             "cc": tuple(a.strip() for a in (message.get("Cc") or "").split(",") if a.strip())}
+                             "cc": tuple(a.strip() for a in (message.get("Cc") or "").split(",") if a.strip()),
+                             "headers": {name: str(value) for name, value in message.items()}}
     for part in message.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment":
             continue
@@ -111,7 +113,8 @@ def read_sent_emails(endpoint_url: str, ses_client: Any = None) -> list[SentEmai
         parts = _parse_mime(message.get("raw_data") or "")
         to = parts["to"] or tuple(message.get("destinations") or ())
         sent.append(SentEmail(message["id"], message.get("source", ""), to, parts["cc"], (), parts["subject"],
-                              parts["html"], parts["text"], kind="raw", raw=message.get("raw_data")))
+                              parts["html"], parts["text"], kind="raw", raw=message.get("raw_data"),
+                              headers=parts["headers"]))
     for message in ses.get("TemplateMessage", []):
         sent.append(_templated(message["id"], message, message.get("destinations"), ses_client))
     for message in ses.get("BulkTemplateMessage", []):

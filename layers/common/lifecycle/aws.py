@@ -16,6 +16,15 @@ def client(service: str):
     return boto3.session.Session().client(service)
 
 
+@cache
+def secrets():
+    """Powertools' secrets provider on our client: it caches values for ``max_age`` seconds."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=client("secretsmanager"))
+
+
 def forget_clients() -> None:
     """Drop cached clients (the local cloud calls this when its endpoint changes)."""
     client.cache_clear()
+    secrets.cache_clear()

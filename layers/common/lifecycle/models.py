@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pynamodb.attributes import (
     Attribute,
     ListAttribute,
-    MapAttribute,
     TTLAttribute,
     UnicodeAttribute,
 )
@@ -64,7 +63,7 @@ class MemberRecord(Model):
     joined_at = IsoDateTimeAttribute()
     last_watched_at = IsoDateTimeAttribute(null=True)
     engaged_at = IsoDateTimeAttribute(null=True)
-    profiles = ListAttribute(of=MapAttribute, null=True)
+    profiles = ListAttribute(null=True)  # profiles, My List, preferences: kept as the service wrote them
     # the open notice, mirrored here so the sweep sees it in the same single pass
     notice_id = UnicodeAttribute(null=True)
     notice_opened_at = IsoDateTimeAttribute(null=True)

@@ -114,7 +114,7 @@ def _notice_email(
     )
 
     def send() -> None:
-        store.send_email(notice.email, email.subject, email.html, email.text, kind)
+        store.send_email(notice.email, email, kind, now)
 
     if not _once(store, notice, mark, now, send):
         return []
@@ -149,7 +149,7 @@ def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, 
     )
 
     def send() -> None:
-        store.send_email(hold.email, email.subject, email.html, email.text, "cancelled")
+        store.send_email(hold.email, email, "cancelled", now)
 
     if _once(store, hold, "cancelled_email_at", now, send):
         sent.append("cancelled")

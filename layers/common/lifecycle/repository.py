@@ -13,8 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from email.message import EmailMessage
+from email.utils import formatdate
 from typing import Any
 
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError, DoesNotExist, GetError, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
@@ -24,6 +27,7 @@ from lifecycle import aws
 from lifecycle.errors import ConcurrentChange, DeliveryFailed, MemberNotFound
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, MemberRecord, bind_tables, iso, parse_iso
 from lifecycle.policy import MemberView
+from lifecycle.rendering import RenderedEmail
 from lifecycle.settings import Settings
 
 # The attributes the sweep's policy reads: the scan fetches these and nothing else.
@@ -367,20 +371,28 @@ class MembershipStore:
                 raise DeliveryFailed(f"could not release {mark}: {exc.cause_response_code}") from exc
 
     # -------------------------------------------------------- SES, EventBridge
-    def send_email(self, to: str, subject: str, html: str, text: str, kind: str) -> str:
+    def send_email(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime) -> str:
+        """Send one email as a MIME message with both parts. ``Date`` is the campaign's clock;
+        ``X-Membership-Email`` names the kind, for mail analytics and rehearsal reports."""
+        message = EmailMessage()
+        message["From"] = self.settings.sender_address
+        message["To"] = to
+        message["Subject"] = email.subject
+        message["Date"] = formatdate(sent_at.timestamp(), usegmt=True)
+        message["X-Membership-Email"] = kind
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        message["Content-Language"] = email.lang  # after the body: set_content drops Content-* headers
         request: dict[str, Any] = {
             "Source": self.settings.sender_address,
-            "Destination": {"ToAddresses": [to]},
-            "Message": {
-                "Subject": {"Data": subject, "Charset": "UTF-8"},
-                "Body": {"Html": {"Data": html, "Charset": "UTF-8"}, "Text": {"Data": text, "Charset": "UTF-8"}},
-            },
+            "Destinations": [to],
+            "RawMessage": {"Data": message.as_bytes()},
             "Tags": [{"Name": "kind", "Value": kind}],
         }
         if self.settings.configuration_set:
             request["ConfigurationSetName"] = self.settings.configuration_set
         try:
-            return aws.client("ses").send_email(**request)["MessageId"]
+            return aws.client("ses").send_raw_email(**request)["MessageId"]
         except ClientError as exc:
             raise DeliveryFailed(f"SES refused the {kind} email: {exc.response['Error']['Code']}") from exc
 
@@ -402,11 +414,9 @@ class MembershipStore:
             raise DeliveryFailed(f"EventBridge refused {detail_type}: {answer['Entries'][0].get('ErrorCode')}")
 
     def link_secret(self) -> dict:
-        from aws_lambda_powertools.utilities import parameters
-
         try:
-            return parameters.get_secret(self.settings.link_secret_id, transform="json", max_age=300)
-        except parameters.exceptions.GetParameterError as exc:
+            return aws.secrets().get(self.settings.link_secret_id, transform="json", max_age=300)
+        except (GetParameterError, TransformParameterError) as exc:
             raise DeliveryFailed("could not read the link-signing secret") from exc
 
 

@@ -40,7 +40,7 @@ def json_response(status: int, body: dict) -> Response:
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps(body),
+        body=json.dumps(body, default=str),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -73,5 +73,5 @@ def membership_json(member: MemberRecord, include_profiles: bool = False) -> dic
             "reminded_at": _when(member.notice_reminded_at),
         }
     if include_profiles:
-        body["profiles"] = [profile.as_dict() for profile in member.profiles or []]
+        body["profiles"] = list(member.profiles or [])
     return body

@@ -1,0 +1,137 @@
+"""The real stack on the local cloud: tables, streams, filters and handlers from template.yaml,
+members written into the activity table as the service's own data, and clients that read back
+what a member or an operator would see."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from local import LocalCloud
+
+START = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)  # the first sweep runs 1 June 2026 at 03:00 UTC
+FIRST_SWEEP = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
+SAMPLE_LINK_KEY = "sample-link-signing-key-for-local-runs-only-000000"  # signs the links in events/
+
+_serializer, _deserializer = TypeSerializer(), TypeDeserializer()
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Stack:
+    """What a test sees of the deployed stack."""
+
+    cloud: LocalCloud
+
+    # -------------------------------------------------------------- members
+    def add_member(self, member_id: str, *, joined_at: datetime, last_watched_at: datetime | None,
+                   locale: str = "en-US", status: str = "active", monthly_price: str = "9.99",
+                   currency: str = "USD", profiles: list[dict] | None = None, **extra: Any) -> None:
+        item = {"member_id": member_id, "email": f"{member_id}@members.example", "locale": locale,
+                "joined_at": iso(joined_at), "status": status, "monthly_price": monthly_price,
+                "currency": currency, **extra}
+        if last_watched_at is not None:
+            item["last_watched_at"] = iso(last_watched_at)
+        if profiles is not None:
+            item["profiles"] = profiles
+        self.cloud.client("dynamodb").put_item(
+            TableName=self.cloud.table_name("ActivityTable"),
+            Item={name: _serializer.serialize(value) for name, value in item.items()},
+        )
+
+    def add_inactive_member(self, member_id: str, **fields: Any) -> None:
+        fields.setdefault("joined_at", datetime(2020, 1, 1, tzinfo=UTC))
+        fields.setdefault("last_watched_at", datetime(2023, 1, 1, tzinfo=UTC))
+        fields.setdefault("profiles", [{"name": "Sam", "my_list": ["The Long Night"], "preferences": {"subtitles": "en"}}])
+        self.add_member(member_id, **fields)
+
+    def member(self, member_id: str) -> dict[str, Any]:
+        item = self.cloud.client("dynamodb").get_item(
+            TableName=self.cloud.table_name("ActivityTable"), Key={"member_id": {"S": member_id}},
+            ConsistentRead=True)["Item"]
+        return _plain({name: _deserializer.deserialize(value) for name, value in item.items()})
+
+    def set_member(self, member_id: str, **fields: str) -> None:
+        """The service's own activity feed writing straight into the table."""
+        names = {f"#{i}": name for i, name in enumerate(fields)}
+        values = {f":{i}": _serializer.serialize(value) for i, value in enumerate(fields.values())}
+        self.cloud.client("dynamodb").update_item(
+            TableName=self.cloud.table_name("ActivityTable"), Key={"member_id": {"S": member_id}},
+            UpdateExpression="SET " + ", ".join(f"#{i} = :{i}" for i in range(len(fields))),
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+    def lifecycle(self, member_id: str) -> dict[str, dict[str, Any]]:
+        items = self.cloud.client("dynamodb").query(
+            TableName=self.cloud.table_name("LifecycleTable"),
+            KeyConditionExpression="member_id = :m", ExpressionAttributeValues={":m": {"S": member_id}},
+            ConsistentRead=True)["Items"]
+        return {item["record"]["S"]: _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
+                for item in items}
+
+    # --------------------------------------------------------------- mail
+    def emails_to(self, member_id: str) -> list:
+        return [mail for mail in self.cloud.sent_emails() if f"{member_id}@members.example" in mail.to]
+
+    def email_kinds(self, member_id: str) -> list[str]:
+        return [mail.headers.get("X-Membership-Email") for mail in self.emails_to(member_id)]
+
+    def link(self, member_id: str, choice: str = "keep", kind: str = "notice") -> str:
+        """The link a member clicks in their latest email of this kind, pointed at the local API."""
+        mail = [m for m in self.emails_to(member_id) if m.headers.get("X-Membership-Email") == kind][-1]
+        return next(link for link in mail.links if link.endswith(f"choice={choice}"))
+
+    def bus(self, detail_type: str | None = None) -> list:
+        return [e for e in self.cloud.bus_events() if detail_type in (None, e.detail_type)]
+
+    # ---------------------------------------------------------- the apps (IAM)
+    def app(self, method: str, path: str, body: Any = None, signed: bool = True) -> requests.Response:
+        url = self.cloud.api_url + path
+        data = json.dumps(body).encode() if body is not None else b""
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if signed:
+            request = AWSRequest(method=method, url=url, data=data, headers=headers)
+            SigV4Auth(Credentials("testing", "testing"), "execute-api", "us-east-1").add_auth(request)
+            headers = dict(request.headers.items())
+        return requests.request(method, url, data=data, headers=headers, timeout=30)
+
+    # ------------------------------------------------------------ the clock
+    def run_until(self, moment: datetime) -> None:
+        self.cloud.advance_to(moment)
+
+    def ttl_on_time(self) -> None:
+        """DynamoDB TTL deleting expired items the moment they expire (AWS's best case)."""
+        self.cloud.ttl_reaper.max_delay = timedelta(0)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    """The real template deployed on a fresh local cloud at START, its API listening, and TTL
+    deleting expired items up to 48 hours late as AWS may."""
+    with LocalCloud(START, seed=11, max_ttl_delay=timedelta(hours=48)) as cloud:
+        api_url = cloud.start_api()
+        cloud.deploy({"Stage": "test", "ServiceName": "Streamly", "RejoinUrl": "https://streamly.example/rejoin",
+                      "PublicBaseUrl": api_url})
+        yield Stack(cloud)
