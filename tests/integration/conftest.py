@@ -1,6 +1,7 @@
 """The real stack on the local cloud: tables, streams, filters and handlers from template.yaml,
 members written into the activity table as the service's own data, and clients that read back
 what a member or an operator would see."""
+
 from __future__ import annotations
 
 import json
@@ -37,12 +38,29 @@ class Stack:
     cloud: LocalCloud
 
     # -------------------------------------------------------------- members
-    def add_member(self, member_id: str, *, joined_at: datetime, last_watched_at: datetime | None,
-                   locale: str = "en-US", status: str = "active", monthly_price: str = "9.99",
-                   currency: str = "USD", profiles: list[dict] | None = None, **extra: Any) -> None:
-        item = {"member_id": member_id, "email": f"{member_id}@members.example", "locale": locale,
-                "joined_at": iso(joined_at), "status": status, "monthly_price": monthly_price,
-                "currency": currency, **extra}
+    def add_member(
+        self,
+        member_id: str,
+        *,
+        joined_at: datetime,
+        last_watched_at: datetime | None,
+        locale: str = "en-US",
+        status: str = "active",
+        monthly_price: str = "9.99",
+        currency: str = "USD",
+        profiles: list[dict] | None = None,
+        **extra: Any,
+    ) -> None:
+        item = {
+            "member_id": member_id,
+            "email": f"{member_id}@members.example",
+            "locale": locale,
+            "joined_at": iso(joined_at),
+            "status": status,
+            "monthly_price": monthly_price,
+            "currency": currency,
+            **extra,
+        }
         if last_watched_at is not None:
             item["last_watched_at"] = iso(last_watched_at)
         if profiles is not None:
@@ -55,13 +73,15 @@ class Stack:
     def add_inactive_member(self, member_id: str, **fields: Any) -> None:
         fields.setdefault("joined_at", datetime(2020, 1, 1, tzinfo=UTC))
         fields.setdefault("last_watched_at", datetime(2023, 1, 1, tzinfo=UTC))
-        fields.setdefault("profiles", [{"name": "Sam", "my_list": ["The Long Night"], "preferences": {"subtitles": "en"}}])
+        fields.setdefault(
+            "profiles", [{"name": "Sam", "my_list": ["The Long Night"], "preferences": {"subtitles": "en"}}]
+        )
         self.add_member(member_id, **fields)
 
     def member(self, member_id: str) -> dict[str, Any]:
         item = self.cloud.client("dynamodb").get_item(
-            TableName=self.cloud.table_name("ActivityTable"), Key={"member_id": {"S": member_id}},
-            ConsistentRead=True)["Item"]
+            TableName=self.cloud.table_name("ActivityTable"), Key={"member_id": {"S": member_id}}, ConsistentRead=True
+        )["Item"]
         return _plain({name: _deserializer.deserialize(value) for name, value in item.items()})
 
     def set_member(self, member_id: str, **fields: str) -> None:
@@ -69,17 +89,23 @@ class Stack:
         names = {f"#{i}": name for i, name in enumerate(fields)}
         values = {f":{i}": _serializer.serialize(value) for i, value in enumerate(fields.values())}
         self.cloud.client("dynamodb").update_item(
-            TableName=self.cloud.table_name("ActivityTable"), Key={"member_id": {"S": member_id}},
+            TableName=self.cloud.table_name("ActivityTable"),
+            Key={"member_id": {"S": member_id}},
             UpdateExpression="SET " + ", ".join(f"#{i} = :{i}" for i in range(len(fields))),
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def lifecycle(self, member_id: str) -> dict[str, dict[str, Any]]:
         items = self.cloud.client("dynamodb").query(
             TableName=self.cloud.table_name("LifecycleTable"),
-            KeyConditionExpression="member_id = :m", ExpressionAttributeValues={":m": {"S": member_id}},
-            ConsistentRead=True)["Items"]
-        return {item["record"]["S"]: _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
-                for item in items}
+            KeyConditionExpression="member_id = :m",
+            ExpressionAttributeValues={":m": {"S": member_id}},
+            ConsistentRead=True,
+        )["Items"]
+        return {
+            item["record"]["S"]: _plain({k: _deserializer.deserialize(v) for k, v in item.items()}) for item in items
+        }
 
     # --------------------------------------------------------------- mail
     def emails_to(self, member_id: str) -> list:
@@ -132,6 +158,12 @@ def stack() -> Iterator[Stack]:
     deleting expired items up to 48 hours late as AWS may."""
     with LocalCloud(START, seed=11, max_ttl_delay=timedelta(hours=48)) as cloud:
         api_url = cloud.start_api()
-        cloud.deploy({"Stage": "test", "ServiceName": "Streamly", "RejoinUrl": "https://streamly.example/rejoin",
-                      "PublicBaseUrl": api_url})
+        cloud.deploy(
+            {
+                "Stage": "test",
+                "ServiceName": "Streamly",
+                "RejoinUrl": "https://streamly.example/rejoin",
+                "PublicBaseUrl": api_url,
+            }
+        )
         yield Stack(cloud)

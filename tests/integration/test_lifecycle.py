@@ -1,5 +1,6 @@
 """Every step of a member's lifecycle, end to end on the local cloud with the real handlers:
 what the member receives and sees, and what the operator finds in the tables and on the bus."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,9 @@ RESPOND_BY_FR = "1 juillet 2026"
 def test_the_sweep_notices_an_inactive_member_once_in_their_language(stack):
     # GIVEN a French member silent for three years, and members who must be left alone
     stack.add_inactive_member("m-fr", locale="fr-FR", monthly_price="13.49", currency="EUR")
-    stack.add_member("m-active", joined_at=datetime(2020, 1, 1, tzinfo=UTC),
-                     last_watched_at=datetime(2026, 5, 20, tzinfo=UTC))
+    stack.add_member(
+        "m-active", joined_at=datetime(2020, 1, 1, tzinfo=UTC), last_watched_at=datetime(2026, 5, 20, tzinfo=UTC)
+    )
     stack.add_inactive_member("m-free", monthly_price="0.00")
     stack.add_inactive_member("m-gone", status="cancelled")
     # WHEN the nightly schedule fires
@@ -35,7 +37,11 @@ def test_the_sweep_notices_an_inactive_member_once_in_their_language(stack):
     assert "@" not in "".join(link for link in mail.links if "/n/" in link)
     # AND nobody else was written to
     assert stack.cloud.sent_emails() == [mail]
-    assert {m: stack.lifecycle(m) for m in ("m-active", "m-free", "m-gone")} == {"m-active": {}, "m-free": {}, "m-gone": {}}
+    assert {m: stack.lifecycle(m) for m in ("m-active", "m-free", "m-gone")} == {
+        "m-active": {},
+        "m-free": {},
+        "m-gone": {},
+    }
     # WHEN the sweep runs again the next night, and once more by hand
     stack.run_until(FIRST_SWEEP + timedelta(days=1))
     stack.cloud.invoke("SweepFunction", {"job": "nightly-sweep"})
@@ -98,8 +104,13 @@ def test_cancel_now_stops_billing_keeps_things_and_says_how_to_come_back(stack):
     assert member["profiles"][0]["my_list"] == ["The Long Night"]
     # AND billing hears it once, and the member gets one short confirmation
     [event] = stack.bus("MembershipCancelled")
-    assert event.detail == {"member_id": "m-cancel", "cancelled_at": iso(cancel_day), "reason": "member_request",
-                            "billing": "stop", "retained_until": "2027-04-04T03:00:00Z"}
+    assert event.detail == {
+        "member_id": "m-cancel",
+        "cancelled_at": iso(cancel_day),
+        "reason": "member_request",
+        "billing": "stop",
+        "retained_until": "2027-04-04T03:00:00Z",
+    }
     assert stack.email_kinds("m-cancel") == ["notice", "cancelled"]
     confirmation = stack.emails_to("m-cancel")[-1]
     assert "https://streamly.example/rejoin" in confirmation.text
@@ -159,8 +170,10 @@ def test_watching_during_the_window_keeps_the_membership(stack):
 
 
 def test_rejoining_within_ten_months_finds_everything_as_it_was(stack):
-    profiles = [{"name": "Léa", "my_list": ["Les Nuits", "Orbit"], "preferences": {"subtitles": "fr", "autoplay": "off"}},
-                {"name": "Tom", "my_list": [], "preferences": {"maturity": "kids"}}]
+    profiles = [
+        {"name": "Léa", "my_list": ["Les Nuits", "Orbit"], "preferences": {"subtitles": "fr", "autoplay": "off"}},
+        {"name": "Tom", "my_list": [], "preferences": {"maturity": "kids"}},
+    ]
     stack.add_inactive_member("m-back", locale="fr-FR", profiles=profiles)
     stack.run_until(DEADLINE + timedelta(days=3))
     assert stack.member("m-back")["status"] == "cancelled"
@@ -225,7 +238,9 @@ def test_app_routes_need_iam_and_answer_precise_errors(stack):
     stack.add_inactive_member("m-x")
     assert stack.app("GET", "/members/m-x/notice", signed=False).status_code == 403
     assert stack.app("GET", "/members/nobody/notice").json() == {
-        "error": "member_not_found", "message": "no member 'nobody'"}
+        "error": "member_not_found",
+        "message": "no member 'nobody'",
+    }
     bad = stack.app("POST", "/members/m-x/activity", {"watched_at": "yesterday"})
     assert bad.status_code == 400 and "ISO 8601" in bad.json()["message"]
     future = stack.app("POST", "/members/m-x/activity", {"watched_at": "2099-01-01T00:00:00Z"})

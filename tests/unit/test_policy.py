@@ -1,4 +1,5 @@
 """The inactivity policy and the sweep's decisions, at every boundary the mission names."""
+
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -105,8 +106,9 @@ def test_keep_restarts_the_clock():
 
 def test_never_watched_member_who_rejoined_is_judged_from_the_rejoin():
     # GIVEN a member who joined years ago, never watched, and rejoined 6 months ago
-    rejoined = member(joined_at=datetime(2019, 1, 1, tzinfo=UTC), last_watched_at=None,
-                      engaged_at=NOW - timedelta(days=183))
+    rejoined = member(
+        joined_at=datetime(2019, 1, 1, tzinfo=UTC), last_watched_at=None, engaged_at=NOW - timedelta(days=183)
+    )
     # THEN the 12-month never-watched clock runs from the rejoin
     assert inactivity(rejoined, NOW, POLICY) is None
     assert inactivity(rejoined, NOW + timedelta(days=183), POLICY) is Inactivity.NEVER_WATCHED
@@ -141,8 +143,15 @@ def test_who_gets_a_notice(overrides, action, why):
 
 
 def open_notice_member(opened: datetime, **overrides) -> MemberView:
-    return member(**{**INACTIVE, "notice_id": "n1", "notice_opened_at": opened,
-                     "notice_deadline": deadline_for(opened, POLICY), **overrides})
+    return member(
+        **{
+            **INACTIVE,
+            "notice_id": "n1",
+            "notice_opened_at": opened,
+            "notice_deadline": deadline_for(opened, POLICY),
+            **overrides,
+        }
+    )
 
 
 def test_member_with_an_open_notice_gets_no_second_one():
@@ -189,8 +198,10 @@ def test_deadline_is_the_end_of_the_respond_by_day_everywhere_on_earth():
     assert deadline_for(opened, POLICY) == datetime(2026, 7, 2, 12, 0, tzinfo=UTC)
 
 
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
-       st.integers(min_value=1, max_value=120))
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    st.integers(min_value=1, max_value=120),
+)
 def test_the_deadline_never_falls_before_the_promised_day_ends_anywhere(opened, window):
     # GIVEN any opening time and window
     policy = Policy(response_window_days=window, reminder_days_before=0)

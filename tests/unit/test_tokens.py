@@ -1,4 +1,5 @@
 """Email link tokens: short, signed, expiring, single purpose, with key rotation."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,14 +23,17 @@ def test_a_token_names_its_member_and_notice_and_nothing_else():
     assert "@" not in token
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda t: t[:-1],                       # truncated
-    lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"),  # altered signature
-    lambda t: "x" + t[1:],                  # altered payload
-    lambda t: "",                           # empty
-    lambda t: t + "." * 300,                # oversized
-    lambda t: t.replace(".", ""),           # no separator
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-1],  # truncated
+        lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"),  # altered signature
+        lambda t: "x" + t[1:],  # altered payload
+        lambda t: "",  # empty
+        lambda t: t + "." * 300,  # oversized
+        lambda t: t.replace(".", ""),  # no separator
+    ],
+)
 def test_a_damaged_token_is_invalid(tamper):
     token = LinkSigner(SigningKeys(current=KEY)).sign("m-42", "n-abc", LATER)
     with pytest.raises(InvalidLink):
@@ -67,5 +71,7 @@ def test_rotation_keeps_old_links_working_until_the_previous_key_ends():
 def test_the_secret_must_hold_a_real_key():
     with pytest.raises(ValueError, match="at least 32"):
         SigningKeys.from_secret({"current": "short"})
-    keys = SigningKeys.from_secret({"current": KEY, "previous": OTHER_KEY, "previous_valid_until": "2026-07-01T00:00:00Z"})
+    keys = SigningKeys.from_secret(
+        {"current": KEY, "previous": OTHER_KEY, "previous_valid_until": "2026-07-01T00:00:00Z"}
+    )
     assert keys.verifying(NOW) == [OTHER_KEY, KEY]
