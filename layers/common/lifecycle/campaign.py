@@ -22,6 +22,7 @@ from lifecycle.policy import (
     SweepAction,
     deadline_for,
     plan,
+    prefilter_cutoffs,
     respond_by,
     retained_until,
     used_since,
@@ -230,21 +231,22 @@ def sweep(
     """One pass over the members: open notices, request reminders, settle overdue notices and
     purge expired retention. It is also the safety net for stream records that never arrived."""
     report = SweepReport()
-    for item in store.scan_members(segment, total_segments):
-        report.scanned += 1
-        try:
-            snapshot = snapshot_from_item(item)
-        except MalformedMember as exc:
-            report.malformed += 1
-            logger.warning("malformed member skipped", extra={"problem": str(exc)})
-            continue
-        decision = plan(snapshot.view, now, policy)
-        if decision.action is SweepAction.NOTHING:
-            continue
-        if _carry_out(store, snapshot, decision.action, decision.why, now, policy):
-            report.actions[decision.action.value] += 1
-        else:
-            report.skipped[decision.action.value] += 1
+    for page in store.scan_members(prefilter_cutoffs(now, policy), segment, total_segments):
+        report.scanned += page.scanned
+        for item in page.items:
+            try:
+                snapshot = snapshot_from_item(item)
+            except MalformedMember as exc:
+                report.malformed += 1
+                logger.warning("malformed member skipped", extra={"problem": str(exc)})
+                continue
+            decision = plan(snapshot.view, now, policy)
+            if decision.action is SweepAction.NOTHING:
+                continue
+            if _carry_out(store, snapshot, decision.action, decision.why, now, policy):
+                report.actions[decision.action.value] += 1
+            else:
+                report.skipped[decision.action.value] += 1
     return report
 
 

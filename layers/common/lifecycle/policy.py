@@ -131,6 +131,32 @@ def _plan_open_notice(member: MemberView, now: datetime, policy: Policy) -> Swee
     return SweepDecision(SweepAction.NOTHING, "notice open")
 
 
+# Calendar months are shorter or longer than their neighbours and stored times may carry
+# offsets: a prefilter compares text, so it leans generous by this much and lets ``plan``
+# decide exactly.
+PREFILTER_MARGIN = timedelta(days=4)
+
+
+@dataclass(frozen=True, slots=True)
+class PrefilterCutoffs:
+    """Bounds for a storage-side prefilter that returns a superset of the members ``plan``
+    could act on: anyone with an open notice, retention that ended, or no activity since
+    these times."""
+
+    never_watched_before: datetime
+    dormant_before: datetime
+    retention_ended_before: datetime
+
+
+def prefilter_cutoffs(now: datetime, policy: Policy) -> PrefilterCutoffs:
+    now = utc(now)
+    return PrefilterCutoffs(
+        never_watched_before=now - relativedelta(months=policy.never_watched_months) + PREFILTER_MARGIN,
+        dormant_before=now - relativedelta(months=policy.inactive_months) + PREFILTER_MARGIN,
+        retention_ended_before=now + PREFILTER_MARGIN,
+    )
+
+
 def respond_by(opened_at: datetime, policy: Policy) -> date:
     """The date written in the notice: the response window's last day."""
     return (utc(opened_at) + timedelta(days=policy.response_window_days)).date()

@@ -26,7 +26,7 @@ from pynamodb.transactions import TransactWrite
 from lifecycle import aws
 from lifecycle.errors import ConcurrentChange, DeliveryFailed, MemberNotFound
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, MemberRecord, bind_tables, iso, parse_iso
-from lifecycle.policy import MemberView
+from lifecycle.policy import MemberView, PrefilterCutoffs
 from lifecycle.rendering import RenderedEmail
 from lifecycle.settings import Settings
 
@@ -53,6 +53,12 @@ _OPEN_NOTICE_FIELDS = ("notice_id", "notice_opened_at", "notice_deadline", "noti
 
 class MalformedMember(ValueError):
     """A member item the policy cannot read (missing or unparsable attribute)."""
+
+
+@dataclass(frozen=True)
+class ScanPage:
+    items: list[dict[str, Any]]
+    scanned: int  # members read, including those the prefilter dropped
 
 
 @dataclass(frozen=True)
@@ -164,19 +170,28 @@ class MembershipStore:
         except DoesNotExist:
             return None
 
-    def scan_members(self, segment: int = 0, total_segments: int = 1, page_size: int | None = None) -> Iterator[dict]:
-        """Raw items of one scan segment, only the attributes the policy reads."""
+    def scan_members(
+        self,
+        cutoffs: PrefilterCutoffs | None = None,
+        segment: int = 0,
+        total_segments: int = 1,
+        page_size: int | None = None,
+    ) -> Iterator[ScanPage]:
+        """Pages of raw items of one scan segment, only the attributes the policy reads. With
+        ``cutoffs``, DynamoDB itself drops the members nothing can happen to (almost everyone),
+        so they are never sent, parsed or judged here; reads are the same single pass."""
         connection = MemberRecord._get_connection()
         start_key = None
         while True:
             page = connection.scan(
+                filter_condition=_sweep_candidates(cutoffs) if cutoffs else None,
                 exclusive_start_key=start_key,
                 segment=segment,
                 total_segments=total_segments,
                 limit=page_size,
                 attributes_to_get=list(SWEEP_PROJECTION),
             )
-            yield from page.get("Items", ())
+            yield ScanPage(page.get("Items", []), page.get("ScannedCount", 0))
             start_key = page.get("LastEvaluatedKey")
             if not start_key:
                 return
@@ -418,6 +433,27 @@ class MembershipStore:
             return aws.secrets().get(self.settings.link_secret_id, transform="json", max_age=300)
         except (GetParameterError, TransformParameterError) as exc:
             raise DeliveryFailed("could not read the link-signing secret") from exc
+
+
+def _sweep_candidates(cutoffs: PrefilterCutoffs):
+    """Members the sweep may act on: an open notice, ended retention, or no activity since the
+    cutoffs. Times compare as stored ISO 8601 text; the cutoffs' margin covers the rest."""
+    never_watched, dormant = iso(cutoffs.never_watched_before), iso(cutoffs.dormant_before)
+    not_engaged_since = lambda cutoff: Path("engaged_at").does_not_exist() | (Path("engaged_at") <= cutoff)  # noqa: E731
+    active = Path("status") == "active"
+    never_watched_long_ago = (
+        active
+        & Path("last_watched_at").does_not_exist()
+        & (Path("joined_at") <= never_watched)
+        & not_engaged_since(never_watched)
+    )
+    dormant_long = active & (Path("last_watched_at") <= dormant) & not_engaged_since(dormant)
+    retention_over = (
+        (Path("status") == "cancelled")
+        & (Path("retained_until") <= iso(cutoffs.retention_ended_before))
+        & Path("purged_at").does_not_exist()
+    )
+    return Path("notice_id").exists() | never_watched_long_ago | dormant_long | retention_over
 
 
 def _notice_is(notice_id: str | None):

@@ -1,0 +1,145 @@
+"""What the browser tests share: the integration tests' stack on the local cloud (its ``stack``
+fixture, clock moments and helpers, loaded from ``tests/integration/conftest.py`` under a name
+of its own so both conftests can live side by side), and the steps and checks a member's browser
+goes through: following a button-link in a rendered email, submitting a page's form, reading the
+page's security headers, forging a link.
+
+Screenshots of each page kind are written to ``/tmp/browser-<kind>.png`` when the environment
+variable ``BROWSER_SCREENSHOTS`` is set (to look at the pages; never asserted on).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response
+
+_INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
+_MODULE_NAME = "integration_stack_fixtures"
+
+
+def _integration_fixtures() -> ModuleType:
+    loaded = sys.modules.get(_MODULE_NAME)
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(_MODULE_NAME, _INTEGRATION_CONFTEST)
+    assert spec is not None and spec.loader is not None, f"cannot load {_INTEGRATION_CONFTEST}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_MODULE_NAME] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+_fixtures = _integration_fixtures()
+FIRST_SWEEP = _fixtures.FIRST_SWEEP
+Stack = _fixtures.Stack
+iso = _fixtures.iso
+stack = _fixtures.stack
+
+# A notice opened at the first sweep (1 June 2026) is to be answered by 1 July 2026.
+RESPOND_BY = {"fr": "1 juillet 2026", "de": "1. Juli 2026", "es": "1 de julio de 2026", "en": "July 1, 2026"}
+
+# What each language's pages and emails call the two choices.
+KEEP_LABEL = {
+    "en": "Keep my membership",
+    "fr": "Conserver mon abonnement",
+    "de": "Mitgliedschaft behalten",
+    "es": "Mantener mi membresía",
+}
+CANCEL_LABEL = {
+    "en": "Cancel my membership",
+    "fr": "Résilier mon abonnement",
+    "de": "Mitgliedschaft kündigen",
+    "es": "Cancelar mi membresía",
+}
+
+PAGE_CARD_COLOUR = "rgb(255, 255, 255)"  # the stylesheet's card background, in the light scheme
+ACCENT_COLOUR = "rgb(29, 78, 216)"
+
+
+def is_page_load(response: Response) -> bool:
+    """A response that is a page (a top-level document), not a favicon or a subresource."""
+    return response.request.is_navigation_request() and response.frame.parent_frame is None
+
+
+def follow_email_button(context: BrowserContext, email: Page, label: str) -> tuple[Page, Response]:
+    """Clicks a button-link of an email rendered in ``email``; the links open a new tab. Returns
+    that tab, loaded, and the response that brought its page."""
+    with context.expect_page() as opened, context.expect_event("response", predicate=is_page_load) as answered:
+        email.get_by_role("link", name=label, exact=True).click()
+    page = opened.value
+    page.wait_for_load_state()
+    return page, answered.value
+
+
+def submit(page: Page, button_label: str, *, key: str | None = None) -> Response:
+    """Sends the page's form by clicking a button (or, with ``key``, by pressing it on the focused
+    button) and returns the response of the page that answers."""
+    with page.expect_response(lambda r: is_page_load(r) and r.request.method == "POST") as answered:
+        if key is None:
+            page.get_by_role("button", name=button_label, exact=True).click()
+        else:
+            page.keyboard.press(key)
+    page.wait_for_load_state()
+    return answered.value
+
+
+def content_security_policy(response: Response) -> dict[str, list[str]]:
+    """The page's Content-Security-Policy header, directive by directive."""
+    header = response.all_headers().get("content-security-policy", "")
+    directives: dict[str, list[str]] = {}
+    for part in header.split(";"):
+        name, *values = part.split() or [""]
+        if name:
+            directives[name.lower()] = values
+    return directives
+
+
+def assert_strict_page_headers(response: Response) -> None:
+    """No script may run, nothing may be loaded, the page's own stylesheet only by its hash, no
+    framing, forms only to the page's own origin, and the link never leaks through Referer."""
+    policy = content_security_policy(response)
+    assert policy.get("default-src") == ["'none'"], policy
+    assert policy.get("script-src", ["'none'"]) == ["'none'"], policy
+    [style_source] = policy.get("style-src", [])
+    assert style_source.startswith("'sha256-"), policy
+    assert policy.get("frame-ancestors") == ["'none'"], policy
+    assert policy.get("base-uri") == ["'none'"], policy
+    assert policy.get("form-action") == ["'self'"], policy
+    loose = {"'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "*", "data:", "blob:", "http:", "https:"}
+    assert not loose & {value for values in policy.values() for value in values}, policy
+    headers = response.all_headers()
+    assert headers.get("referrer-policy") == "no-referrer"
+    assert headers.get("x-frame-options") == "DENY"
+    assert headers.get("cache-control") == "no-store"
+
+
+def policy_violations(console: list[ConsoleMessage]) -> list[str]:
+    """What the browser refused because of the page's Content-Security-Policy."""
+    return [m.text for m in console if "Content Security Policy" in m.text or "Refused to" in m.text]
+
+
+def forged(link: str) -> str:
+    """The link with one character of its signature changed (a link altered on the way)."""
+    address, separator, query = link.partition("?")
+    base, _, token = address.rpartition("/")
+    payload, _, signature = token.rpartition(".")
+    middle = len(signature) // 2
+    replacement = "A" if signature[middle] != "A" else "B"
+    altered = f"{payload}.{signature[:middle]}{replacement}{signature[middle + 1 :]}"
+    assert altered != token
+    return f"{base}/{altered}{separator}{query}"
+
+
+def without_query(link: str) -> str:
+    return link.split("?", 1)[0]
+
+
+def snapshot(page: Page, kind: str) -> None:
+    """A full-page screenshot at /tmp/browser-<kind>.png, when BROWSER_SCREENSHOTS is set."""
+    if os.environ.get("BROWSER_SCREENSHOTS"):
+        page.screenshot(path=f"/tmp/browser-{kind}.png", full_page=True)
