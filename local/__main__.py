@@ -8,6 +8,7 @@ argparse sub-parser and a function that runs it and returns the exit code.
   real time (schedules, TTL, streams every second) until Ctrl-C;
 * ``emails`` - the latest emails a running ``serve`` sent, with their links.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,14 +47,23 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="template parameter override (repeatable), e.g. --param Stage=dev")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameter override (repeatable), e.g. --param Stage=dev",
+    )
     parser.add_argument("--port", type=int, default=3000, help="port of the API (default 3000; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address of the API and moto (default 127.0.0.1)")
     parser.add_argument("--moto-port", type=int, default=0, help="port of the moto server (default: a free one)")
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template (default template.yaml)")
-    parser.add_argument("--max-ttl-delay-hours", type=float, default=48.0,
-                        help="how late DynamoDB TTL deletes expired items, at most (default 48, as AWS can be)")
+    parser.add_argument(
+        "--max-ttl-delay-hours",
+        type=float,
+        default=48.0,
+        help="how late DynamoDB TTL deletes expired items, at most (default 48, as AWS can be)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for generated secrets and TTL delays")
     parser.add_argument("--tick", type=float, default=1.0, help="seconds between clock/stream ticks (default 1)")
 
@@ -64,8 +74,14 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)  # one line per client otherwise
     overrides = parse_params(args.param)
-    cloud = LocalCloud(datetime.now(UTC).replace(microsecond=0), template=args.template, seed=args.seed,
-                       max_ttl_delay=timedelta(hours=args.max_ttl_delay_hours), host=args.host, port=args.moto_port)
+    cloud = LocalCloud(
+        datetime.now(UTC).replace(microsecond=0),
+        template=args.template,
+        seed=args.seed,
+        max_ttl_delay=timedelta(hours=args.max_ttl_delay_hours),
+        host=args.host,
+        port=args.moto_port,
+    )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
@@ -110,8 +126,11 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def emails_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"),
-                        help="moto endpoint printed by `serve` (default: $AWS_ENDPOINT_URL)")
+    parser.add_argument(
+        "--endpoint",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="moto endpoint printed by `serve` (default: $AWS_ENDPOINT_URL)",
+    )
     parser.add_argument("--last", type=int, default=10, help="how many of the latest emails (default 10)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -126,13 +145,32 @@ def emails(args: argparse.Namespace) -> int:
     if not args.endpoint:
         print("give --endpoint (the moto URL `python -m local serve` printed)", file=sys.stderr)
         return 2
-    ses = boto3.client("ses", region_name=REGION, endpoint_url=args.endpoint,
-                       aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    sent = read_sent_emails(args.endpoint, ses)[-args.last:] if args.last > 0 else []
+    ses = boto3.client(
+        "ses",
+        region_name=REGION,
+        endpoint_url=args.endpoint,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    sent = read_sent_emails(args.endpoint, ses)[-args.last :] if args.last > 0 else []
     if args.json:
-        print(json.dumps([{"id": m.message_id, "from": m.source, "to": m.recipients, "subject": m.subject,
-                           "links": m.links, "text": m.text, "html": m.html} for m in sent], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": m.message_id,
+                        "from": m.source,
+                        "to": m.recipients,
+                        "subject": m.subject,
+                        "links": m.links,
+                        "text": m.text,
+                        "html": m.html,
+                    }
+                    for m in sent
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not sent:
         print("no email sent yet")
@@ -143,11 +181,173 @@ def emails(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ rehearse
+
+
+def rehearse_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--members", type=Path, required=True, metavar="MEMBERS.jsonl", help="the members, one JSON object a line"
+    )
+    parser.add_argument("--actions", type=Path, metavar="ACTIONS.jsonl", help="what members do, one JSON object a line")
+    parser.add_argument("--start", required=True, metavar="ISO8601", help="when the rehearsal starts (UTC)")
+    parser.add_argument("--end", required=True, metavar="ISO8601", help="when it ends (UTC)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameter override (repeatable), like sam deploy --parameter-overrides",
+    )
+    parser.add_argument(
+        "--ttl-delay-hours",
+        type=float,
+        default=48.0,
+        help="how late DynamoDB TTL deletes expired items, at most (default 48)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed for generated secrets and TTL delays")
+    parser.add_argument("--report", type=Path, required=True, metavar="REPORT.json", help="where to write the report")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def rehearse_command(args: argparse.Namespace) -> int:
+    from local.rehearsal import RehearsalInputError, read_input, rehearse, write_report
+
+    template = _template(args)
+    try:
+        plan = read_input(args.members, args.actions, args.start, args.end, parse_params(args.param), template)
+    except RehearsalInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with _progress(plan.start, plan.end, args.quiet) as on_progress:
+        report = rehearse(
+            plan, template=template, ttl_delay_hours=args.ttl_delay_hours, seed=args.seed, on_progress=on_progress
+        )
+    write_report(report, args.report)
+    print(f"report: {args.report}")
+    return 0
+
+
+def _template(args: argparse.Namespace):
+    from local.template import Template
+
+    return Template.load(getattr(args, "template", DEFAULT_TEMPLATE))
+
+
+class _progress:
+    """A rich progress bar over the rehearsal's virtual days (nothing when quiet)."""
+
+    def __init__(self, start: datetime, end: datetime, quiet: bool):
+        self.start, self.end, self.quiet = start, end, quiet
+
+    def __enter__(self):
+        if self.quiet:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]virtual time[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("days"),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self.bar.start()
+        days = max(1, (self.end - self.start).days)
+        self.task = self.bar.add_task(f"{self.start:%Y-%m-%d}", total=days)
+        return lambda now: self.bar.update(self.task, completed=(now - self.start).days, description=f"{now:%Y-%m-%d}")
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.quiet:
+            self.bar.stop()
+
+
+# ------------------------------------------------------------------------------ demo
+
+
+def demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--members", type=int, default=3000, help="population size (default 3000)")
+    parser.add_argument("--months", type=int, default=14, help="virtual months to run (default 14)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the population and the cloud (default 7)")
+    parser.add_argument("--start", default="2026-01-01T00:00:00Z", help="virtual start (default 2026-01-01)")
+    parser.add_argument("--out", type=Path, default=Path("out/demo"), help="where to write files (default out/demo)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def demo(args: argparse.Namespace) -> int:
+    import time
+
+    from dateutil.relativedelta import relativedelta
+    from rich.console import Console
+
+    from local.funnel import print_funnel
+    from local.population import generate, write_jsonl
+    from local.rehearsal import parse_time, read_input, rehearse, write_report
+    from local.report_html import write_report as write_html_report
+
+    console = Console()
+    started = time.perf_counter()
+    start = parse_time(args.start, "--start")
+    end = start + relativedelta(months=args.months)
+    out: Path = args.out
+    members, actions = generate(args.members, args.seed, start, args.months)
+    write_jsonl(members, out / "members.jsonl")
+    write_jsonl(actions, out / "actions.jsonl")
+    console.print(
+        f"[bold]{len(members):,} members[/], {len(actions):,} actions, "
+        f"{start:%Y-%m-%d} to {end:%Y-%m-%d} on the local cloud"
+    )
+    template = _template(args)
+    plan = read_input(out / "members.jsonl", out / "actions.jsonl", args.start, _iso(end), {}, template)
+    emails: list[tuple[str, str]] = []
+
+    with _progress(start, end, args.quiet) as on_progress:
+        report = rehearse(
+            plan,
+            template=template,
+            seed=args.seed,
+            on_progress=on_progress,
+            keep_emails=lambda mails: emails.extend(_write_emails(mails, members, out)),
+        )
+    write_report(report, out / "report.json")
+    html = write_html_report(report, out, emails)
+    print_funnel(report, console)
+    console.print(
+        f"report   {html}\nemails   {out / 'emails'} ({len(emails)} files)\n"
+        f"data     {out / 'report.json'}\ntook     {time.perf_counter() - started:.0f} s"
+    )
+    return 0
+
+
+def _write_emails(mails: list, members: list[dict], out: Path) -> list[tuple[str, str]]:
+    """Every email as the HTML file a mail client would show, named after its member and kind."""
+    by_address = {member["email"]: member["member_id"] for member in members}
+    folder = out / "emails"
+    folder.mkdir(parents=True, exist_ok=True)
+    written, seen = [], {}
+    for mail in mails:
+        member_id = next((by_address[a] for a in mail.to if a in by_address), "unknown")
+        kind = mail.headers.get("X-Membership-Email", "email")
+        seen[(member_id, kind)] = seen.get((member_id, kind), 0) + 1
+        name = f"{member_id}-{kind}" + (f"-{seen[(member_id, kind)]}" if seen[(member_id, kind)] > 1 else "") + ".html"
+        (folder / name).write_text(mail.html or "", encoding="utf-8")
+        written.append((f"{member_id} {kind}", f"emails/{name}"))
+    return written
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # ------------------------------------------------------------------------------ registry
 
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the stack locally with its API until Ctrl-C", serve_arguments, serve),
     "emails": Command("print the latest emails a running `serve` sent", emails_arguments, emails),
+    "rehearse": Command(
+        "rehearse a campaign: members and actions in, REPORT.json out", rehearse_arguments, rehearse_command
+    ),
+    "demo": Command("rehearse a synthetic campaign of a few thousand members over 14 months", demo_arguments, demo),
 }
 
 

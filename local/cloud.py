@@ -39,7 +39,7 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_context
-from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails
+from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.schedules import Schedule
 from local.streams import EventSourceMapping, StreamPump, StreamReader
 from local.template import (
@@ -227,6 +227,7 @@ class LocalCloud:
         self._taps: dict[str, BusTap] = {}
         self.invocations: deque[Invocation] = deque(maxlen=invocation_log_size)
         self._api: Any = None
+        self._parsed_emails: dict[int, list[SentEmail]] = {}  # moto message (by identity) -> parsed
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -331,6 +332,7 @@ class LocalCloud:
             self._deployed = {}
             self._warm.clear()  # a new environment means cold starts
             self._taps.clear()
+            self._parsed_emails.clear()
             for queue in sorted(planned.queues.values(), key=lambda q: "RedrivePolicy" in q.attributes):
                 self._create_queue(queue.logical_id, queue.name, queue.attributes)
             for topic in planned.topics.values():
@@ -650,7 +652,7 @@ class LocalCloud:
     def sent_emails(self) -> list[SentEmail]:
         """Every email SES accepted, as the moto server keeps them."""
         self._require_started()
-        return read_sent_emails(self.endpoint_url, self.client("ses"))
+        return read_sent_emails_in_process(ACCOUNT_ID, REGION, self.client("ses"), self._parsed_emails)
 
     def bus_events(self, bus: str | None = None) -> list[BusEvent]:
         """Events published on the template's buses (``bus``: a logical id or name to keep one)."""

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response, expect
 
 _INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
 _MODULE_NAME = "integration_stack_fixtures"
@@ -62,8 +62,8 @@ ACCENT_COLOUR = "rgb(29, 78, 216)"
 
 
 def is_page_load(response: Response) -> bool:
-    """A response that is a page (a top-level document), not a favicon or a subresource."""
-    return response.request.is_navigation_request() and response.frame.parent_frame is None
+    """A response that is a page, not a favicon or a subresource (these pages have no frames)."""
+    return response.request.is_navigation_request() and response.request.resource_type == "document"
 
 
 def follow_email_button(context: BrowserContext, email: Page, label: str) -> tuple[Page, Response]:
@@ -76,14 +76,18 @@ def follow_email_button(context: BrowserContext, email: Page, label: str) -> tup
     return page, answered.value
 
 
-def submit(page: Page, button_label: str, *, key: str | None = None) -> Response:
-    """Sends the page's form by clicking a button (or, with ``key``, by pressing it on the focused
-    button) and returns the response of the page that answers."""
+def submit(page: Page, button_label: str, *, by: str = "click") -> Response:
+    """Sends the page's form with one of its buttons - a mouse click, a tap, or Enter on the
+    button once it has the keyboard's focus - and returns the response of the page that answers."""
+    button = page.get_by_role("button", name=button_label, exact=True)
     with page.expect_response(lambda r: is_page_load(r) and r.request.method == "POST") as answered:
-        if key is None:
-            page.get_by_role("button", name=button_label, exact=True).click()
+        if by == "click":
+            button.click()
+        elif by == "tap":
+            button.tap()
         else:
-            page.keyboard.press(key)
+            expect(button).to_be_focused()
+            page.keyboard.press(by)
     page.wait_for_load_state()
     return answered.value
 

@@ -61,7 +61,7 @@ def new_context(browser: Browser, console: list[ConsoleMessage]) -> Iterator[Cal
         options.setdefault("locale", "en-US")
         options.setdefault("color_scheme", "light")
         context = browser.new_context(**options)
-        context.on("console", console.append)
+        context.on("console", lambda message: console.append(message))
         opened.append(context)
         return context
 

@@ -1,0 +1,465 @@
+"""A whole campaign rehearsed on the local cloud: members and their behaviour in, a report out.
+
+The contract (``python -m local rehearse``): MEMBERS.jsonl and ACTIONS.jsonl are checked in full
+before anything runs, and a problem is reported with its file, line and field. The members are
+written into the activity table as the service's own data; the virtual clock then runs from
+``start`` to ``end`` while the stack's schedules, TTL and streams do their work; each action
+happens at its time through the member's real path (the link in the email they received, the
+page, its form; or the app's signed request). The report is read back from the AWS side: the
+activity table, the mail SES sent, the events on the billing bus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from local.template import Template, TemplateError
+
+ACTIONS = ("watch", "open", "keep", "cancel", "app_keep", "rejoin")
+STATUSES = ("active", "cancelled")
+KNOWN_MEMBER_FIELDS = {
+    "member_id",
+    "email",
+    "locale",
+    "joined_at",
+    "last_watched_at",
+    "status",
+    "monthly_price",
+    "currency",
+    "profiles",
+}
+
+
+class RehearsalInputError(ValueError):
+    """Bad input, found before anything ran: says which file, line and field."""
+
+
+# ------------------------------------------------------------------ input
+@dataclass(frozen=True)
+class Action:
+    member_id: str
+    at: datetime
+    do: str
+    line: int
+
+
+@dataclass
+class RehearsalInput:
+    members: list[dict[str, Any]]
+    actions: list[Action]
+    start: datetime
+    end: datetime
+    params: dict[str, str]
+
+
+def parse_time(value: Any, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise RehearsalInputError(f"{where}: expected an ISO 8601 time, got {value!r}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise RehearsalInputError(f"{where}: {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise RehearsalInputError(f"{where}: {value!r} has no time zone (write it in UTC, e.g. ending in Z)")
+    return moment.astimezone(UTC)
+
+
+def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RehearsalInputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise RehearsalInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RehearsalInputError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise RehearsalInputError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+        rows.append((number, row))
+    return rows
+
+
+def read_members(path: Path) -> list[dict[str, Any]]:
+    members, seen = [], set()
+    for number, row in _lines(path):
+        members.append(_member(row, f"{path}:{number}"))
+        if members[-1]["member_id"] in seen:
+            raise RehearsalInputError(f"{path}:{number}: field member_id: {row['member_id']!r} appears twice")
+        seen.add(members[-1]["member_id"])
+    if not members:
+        raise RehearsalInputError(f"{path}: no members")
+    return members
+
+
+def _member(row: dict[str, Any], where: str) -> dict[str, Any]:
+    def text(name: str) -> str:
+        value = row.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise RehearsalInputError(f"{where}: field {name}: expected a non-empty string, got {value!r}")
+        return value
+
+    unknown = set(row) - KNOWN_MEMBER_FIELDS
+    if unknown:
+        raise RehearsalInputError(
+            f"{where}: field {sorted(unknown)[0]}: not a member field (known: {', '.join(sorted(KNOWN_MEMBER_FIELDS))})"
+        )
+    member = {"member_id": text("member_id"), "email": text("email"), "locale": text("locale")}
+    if "@" not in member["email"]:
+        raise RehearsalInputError(f"{where}: field email: {member['email']!r} is not an email address")
+    member["joined_at"] = parse_time(row.get("joined_at"), f"{where}: field joined_at")
+    watched = row.get("last_watched_at")
+    member["last_watched_at"] = None if watched is None else parse_time(watched, f"{where}: field last_watched_at")
+    if row.get("status") not in STATUSES:
+        raise RehearsalInputError(
+            f"{where}: field status: expected one of {', '.join(STATUSES)}, got {row.get('status')!r}"
+        )
+    member["status"] = row["status"]
+    price = text("monthly_price")
+    try:
+        if Decimal(price) < 0 or not Decimal(price).is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise RehearsalInputError(f'{where}: field monthly_price: {price!r} is not a price like "9.99"') from None
+    member["monthly_price"] = price
+    currency = text("currency")
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise RehearsalInputError(f'{where}: field currency: {currency!r} is not an ISO 4217 code like "EUR"')
+    member["currency"] = currency
+    if "profiles" in row:
+        member["profiles"] = _profiles(row["profiles"], where)
+    return member
+
+
+def _profiles(profiles: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(profiles, list):
+        raise RehearsalInputError(f"{where}: field profiles: expected a list")
+    for index, profile in enumerate(profiles):
+        at = f"{where}: field profiles[{index}]"
+        if not isinstance(profile, dict) or not isinstance(profile.get("name"), str):
+            raise RehearsalInputError(f"{at}: expected an object with a name")
+        if not isinstance(profile.get("my_list", []), list) or not all(
+            isinstance(title, str) for title in profile.get("my_list", [])
+        ):
+            raise RehearsalInputError(f"{at}.my_list: expected a list of strings")
+        preferences = profile.get("preferences", {})
+        if not isinstance(preferences, dict) or not all(isinstance(v, str) for v in preferences.values()):
+            raise RehearsalInputError(f"{at}.preferences: expected an object of strings")
+    return profiles
+
+
+def read_actions(path: Path, members: Sequence[dict[str, Any]], start: datetime, end: datetime) -> list[Action]:
+    known = {member["member_id"] for member in members}
+    actions = []
+    for number, row in _lines(path):
+        where = f"{path}:{number}"
+        member_id = row.get("member_id")
+        if member_id not in known:
+            raise RehearsalInputError(f"{where}: field member_id: {member_id!r} is not in the members file")
+        at = parse_time(row.get("at"), f"{where}: field at")
+        if not start <= at <= end:
+            raise RehearsalInputError(
+                f"{where}: field at: {row['at']} is outside the rehearsal "
+                f"({start:%Y-%m-%dT%H:%M:%SZ} to {end:%Y-%m-%dT%H:%M:%SZ})"
+            )
+        if row.get("do") not in ACTIONS:
+            raise RehearsalInputError(f"{where}: field do: expected one of {', '.join(ACTIONS)}, got {row.get('do')!r}")
+        actions.append(Action(member_id, at, row["do"], number))
+    return sorted(actions, key=lambda action: (action.at, action.line))
+
+
+def read_input(
+    members_path: Path, actions_path: Path | None, start: str, end: str, params: Mapping[str, str], template: Template
+) -> RehearsalInput:
+    """Everything the rehearsal needs, checked before anything runs."""
+    begin, finish = parse_time(start, "--start"), parse_time(end, "--end")
+    if finish <= begin:
+        raise RehearsalInputError(f"--end ({end}) must come after --start ({start})")
+    try:
+        template.parameter_values(params)
+    except TemplateError as exc:
+        raise RehearsalInputError(f"--param: {exc}") from None
+    members = read_members(members_path)
+    actions = read_actions(actions_path, members, begin, finish) if actions_path else []
+    return RehearsalInput(members, actions, begin, finish, dict(params))
+
+
+# --------------------------------------------------------------- running
+@dataclass
+class ActionLog:
+    counts: Counter = field(default_factory=Counter)
+
+    def record(self, action: Action, result: str) -> None:
+        self.counts[f"{action.do}:{result}"] += 1
+
+
+class _FormFinder(HTMLParser):
+    """The POST form of a notice page and the values of its submit buttons."""
+
+    def __init__(self):
+        super().__init__()
+        self.action: str | None = None
+        self.choices: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "form" and (values.get("method") or "").lower() == "post":
+            self.action = values.get("action") or ""
+        elif tag == "button" and values.get("name") and values.get("value"):
+            self.choices[values["value"]] = values["name"]
+
+
+class Member:
+    """One member acting: through their email's links and pages, or the app."""
+
+    def __init__(self, cloud: Any, emails_by_address: Callable[[str], list], api_url: str):
+        self.cloud = cloud
+        self.emails_to = emails_by_address
+        self.api = api_url
+        self.http = requests.Session()
+
+    def act(self, member: Mapping[str, Any], action: Action) -> str:
+        if action.do == "watch":
+            return self._app(
+                "POST",
+                f"/members/{action.member_id}/activity",
+                {"watched_at": action.at.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            )
+        if action.do == "app_keep":
+            return self._app("POST", f"/members/{action.member_id}/keep")
+        if action.do == "rejoin":
+            return self._app("POST", f"/members/{action.member_id}/rejoin")
+        link = self._latest_link(member["email"], "keep" if action.do == "open" else action.do)
+        if link is None:
+            return "no email"
+        page = self.http.get(link, timeout=30)
+        if action.do == "open" or page.status_code != 200:
+            return str(page.status_code)
+        form = _FormFinder()
+        form.feed(page.text)
+        if form.action is None or action.do not in form.choices:
+            return "no form"
+        answer = self.http.post(urljoin(page.url, form.action), data={form.choices[action.do]: action.do}, timeout=30)
+        return str(answer.status_code)
+
+    def _latest_link(self, address: str, choice: str) -> str | None:
+        for mail in reversed(self.emails_to(address)):
+            if mail.headers.get("X-Membership-Email") in ("notice", "reminder"):
+                return next((link for link in mail.links if link.endswith(f"choice={choice}")), None)
+        return None
+
+    def _app(self, method: str, path: str, body: Any = None) -> str:
+        data = json.dumps(body).encode() if body is not None else b""
+        request = AWSRequest(
+            method=method,
+            url=self.api + path,
+            data=data,
+            headers={"Content-Type": "application/json"} if body is not None else {},
+        )
+        SigV4Auth(Credentials("testing", "testing"), "execute-api", "us-east-1").add_auth(request)
+        answer = self.http.request(
+            method, self.api + path, data=data, headers=dict(request.headers.items()), timeout=30
+        )
+        return str(answer.status_code)
+
+
+def load_members(cloud: Any, members: Sequence[dict[str, Any]]) -> None:
+    """Write the members into the activity table as the service's own data."""
+    serializer = TypeSerializer()
+    table = cloud.table_name("ActivityTable")
+    dynamodb = cloud.client("dynamodb")
+    items = []
+    for member in members:
+        item = {**member, "joined_at": _iso(member["joined_at"])}
+        if member["last_watched_at"] is None:
+            item.pop("last_watched_at")
+        else:
+            item["last_watched_at"] = _iso(member["last_watched_at"])
+        items.append({"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in item.items()}}})
+    for first in range(0, len(items), 25):
+        batch = {table: items[first : first + 25]}
+        while batch:
+            batch = dynamodb.batch_write_item(RequestItems=batch).get("UnprocessedItems") or None
+
+
+def rehearse(
+    plan: RehearsalInput,
+    *,
+    template: Template | None = None,
+    ttl_delay_hours: float = 48.0,
+    seed: int | None = None,
+    on_progress: Callable[[datetime], None] | None = None,
+    keep_emails: Callable[[list], None] | None = None,
+) -> dict[str, Any]:
+    """Run the campaign and return the report (``keep_emails`` gets every email sent)."""
+    from local.cloud import LocalCloud
+
+    with LocalCloud(
+        plan.start,
+        seed=seed,
+        max_ttl_delay=timedelta(hours=ttl_delay_hours),
+        **({"template": template} if template else {}),
+    ) as cloud:
+        api_url = cloud.start_api()
+        cloud.deploy({"PublicBaseUrl": api_url, **plan.params})
+        load_members(cloud, plan.members)
+        by_id = {member["member_id"]: member for member in plan.members}
+        mailbox = _Mailbox(cloud)
+        member_side = Member(cloud, mailbox.to, api_url)
+        log = ActionLog()
+        day = plan.start
+        for action in plan.actions:
+            while day + timedelta(days=1) <= action.at:  # a day at a time, so progress moves
+                day += timedelta(days=1)
+                cloud.advance_to(day)
+                if on_progress:
+                    on_progress(day)
+            cloud.advance_to(action.at)
+            mailbox.refresh()
+            log.record(action, member_side.act(by_id[action.member_id], action))
+        while day < plan.end:
+            day = min(day + timedelta(days=1), plan.end)
+            cloud.advance_to(day)
+            if on_progress:
+                on_progress(day)
+        if keep_emails:
+            keep_emails(cloud.sent_emails())
+        return build_report(cloud, plan, log)
+
+
+class _Mailbox:
+    """Sent mail by recipient, read from SES only when the clock moved since the last read."""
+
+    def __init__(self, cloud: Any):
+        self.cloud = cloud
+        self._by_address: dict[str, list] = {}
+        self._read_at: datetime | None = None
+
+    def refresh(self) -> None:
+        if self._read_at != self.cloud.now:
+            self._by_address = {}
+            for mail in self.cloud.sent_emails():
+                for address in mail.to:
+                    self._by_address.setdefault(address, []).append(mail)
+            self._read_at = self.cloud.now
+
+    def to(self, address: str) -> list:
+        return self._by_address.get(address, [])
+
+
+# ---------------------------------------------------------------- report
+def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, Any]:
+    from local.funnel import funnel
+
+    members = {member["member_id"]: member for member in plan.members}
+    by_address = {member["email"]: member["member_id"] for member in plan.members}
+    rows = {member_id: _member_row(item) for member_id, item in _scan_members(cloud).items() if member_id in members}
+    for row in rows.values():
+        row["emails"], row["billing_events"] = [], []
+    for mail in cloud.sent_emails():
+        for address in mail.to:
+            if address in by_address:
+                rows[by_address[address]]["emails"].append(_email_row(mail))
+    for event in cloud.bus_events():
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        if detail.get("member_id") in rows:
+            rows[detail["member_id"]]["billing_events"].append(
+                {
+                    "type": event.detail_type,
+                    "billing": detail.get("billing"),
+                    "at": detail.get("cancelled_at") or detail.get("rejoined_at"),
+                }
+            )
+    for row in rows.values():
+        row["emails"].sort(key=lambda email: email["at"] or "")
+    report = {
+        "params": dict(cloud.parameters),
+        "start": _iso(plan.start),
+        "end": _iso(plan.end),
+        "members": rows,
+        "summary": {},
+    }
+    report["summary"] = _json_safe({**funnel(report), "actions": dict(sorted(log.counts.items()))})
+    return report
+
+
+def _scan_members(cloud: Any) -> dict[str, dict[str, Any]]:
+    deserializer = TypeDeserializer()
+    dynamodb, table = cloud.client("dynamodb"), cloud.table_name("ActivityTable")
+    found, start_key = {}, None
+    while True:
+        page = dynamodb.scan(
+            TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start_key} if start_key else {})
+        )
+        for item in page["Items"]:
+            plain = {name: deserializer.deserialize(value) for name, value in item.items()}
+            found[plain["member_id"]] = _json_safe(plain)
+        start_key = page.get("LastEvaluatedKey")
+        if not start_key:
+            return found
+
+
+def _member_row(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "status": item.get("status"),
+        "cancelled_at": item.get("cancelled_at"),
+        "cancel_reason": item.get("cancel_reason"),
+        "billing_stopped_at": item.get("billing_stopped_at"),
+        "profiles": item.get("profiles"),
+        "purged_at": item.get("purged_at"),
+        "notice_outcome": item.get("notice_outcome"),
+        "rejoined_at": item.get("rejoined_at"),
+        "last_watched_at": item.get("last_watched_at"),
+        "monthly_price": item.get("monthly_price"),
+        "currency": item.get("currency"),
+    }
+
+
+def _email_row(mail: Any) -> dict[str, Any]:
+    date = mail.headers.get("Date")
+    return {
+        "kind": mail.headers.get("X-Membership-Email", "other"),
+        "at": _iso(parsedate_to_datetime(date)) if date else None,
+        "subject": mail.subject,
+        "lang": mail.headers.get("Content-Language"),
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_report(report: Mapping[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
