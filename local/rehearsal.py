@@ -241,11 +241,7 @@ class Member:
 
     def act(self, member: Mapping[str, Any], action: Action) -> str:
         if action.do == "watch":
-            return self._app(
-                "POST",
-                f"/members/{action.member_id}/activity",
-                {"watched_at": action.at.strftime("%Y-%m-%dT%H:%M:%SZ")},
-            )
+            return record_viewing(self.cloud, action.member_id, action.at)
         if action.do == "app_keep":
             return self._app("POST", f"/members/{action.member_id}/keep")
         if action.do == "rejoin":
@@ -285,22 +281,45 @@ class Member:
 
 
 def load_members(cloud: Any, members: Sequence[dict[str, Any]]) -> None:
-    """Write the members into the activity table as the service's own data."""
+    """Write the members into the activity table, and what they made (profiles, My List,
+    preferences) into the member-data table, as the service's own data."""
     serializer = TypeSerializer()
-    table = cloud.table_name("ActivityTable")
-    dynamodb = cloud.client("dynamodb")
-    items = []
+    activity, made = [], []
     for member in members:
-        item = {**member, "joined_at": _iso(member["joined_at"])}
-        if member["last_watched_at"] is None:
-            item.pop("last_watched_at")
-        else:
+        item = {key: value for key, value in member.items() if key != "profiles" and value is not None}
+        item["joined_at"] = _iso(member["joined_at"])
+        if member["last_watched_at"] is not None:
             item["last_watched_at"] = _iso(member["last_watched_at"])
-        items.append({"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in item.items()}}})
+        activity.append({k: serializer.serialize(v) for k, v in item.items()})
+        made.append(
+            {"member_id": {"S": member["member_id"]}, "profiles": serializer.serialize(member.get("profiles", []))}
+        )
+    _batch_put(cloud, cloud.table_name("ActivityTable"), activity)
+    _batch_put(cloud, cloud.table_name("MemberDataTable"), made)
+
+
+def _batch_put(cloud: Any, table: str, items: Sequence[dict[str, Any]]) -> None:
+    dynamodb = cloud.client("dynamodb")
     for first in range(0, len(items), 25):
-        batch = {table: items[first : first + 25]}
+        batch = {table: [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]}
         while batch:
             batch = dynamodb.batch_write_item(RequestItems=batch).get("UnprocessedItems") or None
+
+
+def record_viewing(cloud: Any, member_id: str, at: datetime) -> str:
+    """The service's playback back end writing the member's latest viewing into the activity
+    table (only ever forward), as it does for every member, noticed or not."""
+    try:
+        cloud.client("dynamodb").update_item(
+            TableName=cloud.table_name("ActivityTable"),
+            Key={"member_id": {"S": member_id}},
+            UpdateExpression="SET last_watched_at = :at",
+            ConditionExpression="attribute_not_exists(last_watched_at) OR last_watched_at < :at",
+            ExpressionAttributeValues={":at": {"S": _iso(at)}},
+        )
+    except cloud.client("dynamodb").exceptions.ConditionalCheckFailedException:
+        return "older"
+    return "recorded"
 
 
 def rehearse(
@@ -374,7 +393,12 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
 
     members = {member["member_id"]: member for member in plan.members}
     by_address = {member["email"]: member["member_id"] for member in plan.members}
-    rows = {member_id: _member_row(item) for member_id, item in _scan_members(cloud).items() if member_id in members}
+    made = _scan(cloud, "MemberDataTable")
+    rows = {
+        member_id: {**_member_row(item), "profiles": made.get(member_id, {}).get("profiles")}
+        for member_id, item in _scan(cloud, "ActivityTable").items()
+        if member_id in members
+    }
     for row in rows.values():
         row["emails"], row["billing_events"] = [], []
     for mail in cloud.sent_emails():
@@ -404,9 +428,9 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
     return report
 
 
-def _scan_members(cloud: Any) -> dict[str, dict[str, Any]]:
+def _scan(cloud: Any, logical_id: str) -> dict[str, dict[str, Any]]:
     deserializer = TypeDeserializer()
-    dynamodb, table = cloud.client("dynamodb"), cloud.table_name("ActivityTable")
+    dynamodb, table = cloud.client("dynamodb"), cloud.table_name(logical_id)
     found, start_key = {}, None
     while True:
         page = dynamodb.scan(
@@ -426,7 +450,6 @@ def _member_row(item: Mapping[str, Any]) -> dict[str, Any]:
         "cancelled_at": item.get("cancelled_at"),
         "cancel_reason": item.get("cancel_reason"),
         "billing_stopped_at": item.get("billing_stopped_at"),
-        "profiles": item.get("profiles"),
         "purged_at": item.get("purged_at"),
         "notice_outcome": item.get("notice_outcome"),
         "rejoined_at": item.get("rejoined_at"),

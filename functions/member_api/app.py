@@ -74,7 +74,7 @@ def member_keep(member_id: str):
 def member_rejoin(member_id: str):
     _, store = _store()
     member = campaign.rejoin(store, member_id, clock.now())
-    return json_response(200, membership_json(member, include_profiles=True))
+    return json_response(200, membership_json(member, profiles=store.profiles(member_id) or []))
 
 
 @app.post("/members/<member_id>/activity")

@@ -63,12 +63,15 @@ class Stack:
         }
         if last_watched_at is not None:
             item["last_watched_at"] = iso(last_watched_at)
-        if profiles is not None:
-            item["profiles"] = profiles
         self.cloud.client("dynamodb").put_item(
             TableName=self.cloud.table_name("ActivityTable"),
             Item={name: _serializer.serialize(value) for name, value in item.items()},
         )
+        if profiles is not None:
+            self.cloud.client("dynamodb").put_item(
+                TableName=self.cloud.table_name("MemberDataTable"),
+                Item={"member_id": {"S": member_id}, "profiles": _serializer.serialize(profiles)},
+            )
 
     def add_inactive_member(self, member_id: str, **fields: Any) -> None:
         fields.setdefault("joined_at", datetime(2020, 1, 1, tzinfo=UTC))
@@ -83,6 +86,19 @@ class Stack:
             TableName=self.cloud.table_name("ActivityTable"), Key={"member_id": {"S": member_id}}, ConsistentRead=True
         )["Item"]
         return _plain({name: _deserializer.deserialize(value) for name, value in item.items()})
+
+    def profiles(self, member_id: str) -> list[dict] | None:
+        """The member's profiles, My List and preferences as kept; None once purged."""
+        item = (
+            self.cloud.client("dynamodb")
+            .get_item(
+                TableName=self.cloud.table_name("MemberDataTable"),
+                Key={"member_id": {"S": member_id}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        return None if item is None else _plain(_deserializer.deserialize(item["profiles"]))
 
     def set_member(self, member_id: str, **fields: str) -> None:
         """The service's own activity feed writing straight into the table."""

@@ -165,13 +165,13 @@ def notice_user_remove(stack, result):
 
 def hold_ttl_remove(stack, result):
     assert result == {"batchItemFailures": []}
-    assert "profiles" not in stack.member("m-sample-2")
+    assert stack.profiles("m-sample-2") is None
     assert stack.member("m-sample-2")["purged_at"] == "2027-05-04T00:00:00Z"
 
 
 def hold_user_remove(stack, result):
     assert result == {"batchItemFailures": []}
-    assert stack.member("m-sample-2")["profiles"] == SAMPLE_PROFILES
+    assert stack.profiles("m-sample-2") == SAMPLE_PROFILES
 
 
 def notice_page(stack, result):

@@ -63,7 +63,6 @@ class MemberRecord(Model):
     joined_at = IsoDateTimeAttribute()
     last_watched_at = IsoDateTimeAttribute(null=True)
     engaged_at = IsoDateTimeAttribute(null=True)
-    profiles = ListAttribute(null=True)  # profiles, My List, preferences: kept as the service wrote them
     # the open notice, mirrored here so the sweep sees it in the same single pass
     notice_id = UnicodeAttribute(null=True)
     notice_opened_at = IsoDateTimeAttribute(null=True)
@@ -77,6 +76,17 @@ class MemberRecord(Model):
     retained_until = IsoDateTimeAttribute(null=True)
     purged_at = IsoDateTimeAttribute(null=True)
     rejoined_at = IsoDateTimeAttribute(null=True)
+
+
+class MemberDataRecord(Model):
+    """What a member made: profiles, each with its My List and viewing preferences. Kept apart
+    from the activity table so the nightly scan reads small items (read units go by size)."""
+
+    class Meta:
+        table_name = "membership-member-data"
+
+    member_id = UnicodeAttribute(hash_key=True)
+    profiles = ListAttribute(null=True)  # kept exactly as the service wrote them
 
 
 class LifecycleRecord(Model):
@@ -110,6 +120,7 @@ class LifecycleRecord(Model):
     billing_event_at = IsoDateTimeAttribute(null=True)
 
 
-def bind_tables(activity_table: str, lifecycle_table: str) -> None:
+def bind_tables(activity_table: str, lifecycle_table: str, member_data_table: str) -> None:
     MemberRecord.Meta.table_name = activity_table
     LifecycleRecord.Meta.table_name = lifecycle_table
+    MemberDataRecord.Meta.table_name = member_data_table

@@ -25,7 +25,16 @@ from pynamodb.transactions import TransactWrite
 
 from lifecycle import aws
 from lifecycle.errors import ConcurrentChange, DeliveryFailed, MemberNotFound
-from lifecycle.models import HOLD, NOTICE, LifecycleRecord, MemberRecord, bind_tables, iso, parse_iso
+from lifecycle.models import (
+    HOLD,
+    NOTICE,
+    LifecycleRecord,
+    MemberDataRecord,
+    MemberRecord,
+    bind_tables,
+    iso,
+    parse_iso,
+)
 from lifecycle.policy import MemberView, PrefilterCutoffs
 from lifecycle.rendering import RenderedEmail
 from lifecycle.settings import Settings
@@ -149,7 +158,7 @@ class MembershipStore:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        bind_tables(settings.activity_table, settings.lifecycle_table)
+        bind_tables(settings.activity_table, settings.lifecycle_table, settings.member_data_table)
 
     # ------------------------------------------------------------------ reads
     def member(self, member_id: str) -> MemberRecord:
@@ -163,6 +172,15 @@ class MembershipStore:
     def snapshot(self, member_id: str) -> MemberSnapshot:
         record = self.member(member_id)
         return snapshot_from_item(record.serialize())
+
+    def profiles(self, member_id: str) -> list[dict] | None:
+        """The member's profiles, My List and preferences; None once purged (or never stored)."""
+        try:
+            return list(MemberDataRecord.get(member_id, consistent_read=True).profiles or [])
+        except DoesNotExist:
+            return None
+        except GetError as exc:
+            raise DeliveryFailed(f"could not read member data: {exc}") from exc
 
     def lifecycle_record(self, member_id: str, record: str) -> LifecycleRecord | None:
         try:
@@ -330,11 +348,12 @@ class MembershipStore:
         def build(tx: TransactWrite) -> None:
             tx.update(
                 MemberRecord(member_id),
-                actions=[MemberRecord.profiles.remove(), MemberRecord.purged_at.set(now)],
+                actions=[MemberRecord.purged_at.set(now)],
                 condition=(MemberRecord.status == "cancelled")
                 & (MemberRecord.cancelled_at == cancelled_at)
                 & MemberRecord.purged_at.does_not_exist(),
             )
+            tx.delete(MemberDataRecord(member_id))
             tx.delete(
                 LifecycleRecord(member_id, HOLD),
                 condition=LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.cancelled_at == cancelled_at),

@@ -43,6 +43,7 @@ class Policy:
 class Settings:
     activity_table: str
     lifecycle_table: str
+    member_data_table: str
     event_bus_name: str = "default"
     link_secret_id: str = ""
     sender_address: str = "no-reply@example.com"
@@ -76,6 +77,7 @@ class Settings:
         return cls(
             activity_table=required("ACTIVITY_TABLE"),
             lifecycle_table=required("LIFECYCLE_TABLE"),
+            member_data_table=required("MEMBER_DATA_TABLE"),
             event_bus_name=env.get("EVENT_BUS_NAME") or defaults["event_bus_name"].default,
             link_secret_id=env.get("LINK_SECRET_ID", ""),
             sender_address=env.get("SENDER_ADDRESS") or defaults["sender_address"].default,

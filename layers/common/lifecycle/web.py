@@ -53,7 +53,7 @@ def _when(moment: datetime | None) -> str | None:
     return iso(moment) if moment else None
 
 
-def membership_json(member: MemberRecord, include_profiles: bool = False) -> dict:
+def membership_json(member: MemberRecord, profiles: list[dict] | None = None) -> dict:
     """What the apps see of a member (never the email address)."""
     body = {
         "member_id": member.member_id,
@@ -72,6 +72,6 @@ def membership_json(member: MemberRecord, include_profiles: bool = False) -> dic
             "deadline": _when(member.notice_deadline),
             "reminded_at": _when(member.notice_reminded_at),
         }
-    if include_profiles:
-        body["profiles"] = list(member.profiles or [])
+    if profiles is not None:
+        body["profiles"] = profiles
     return body
