@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -266,7 +267,7 @@ class _progress:
 
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--members", type=int, default=3000, help="population size (default 3000)")
+    parser.add_argument("--members", type=int, default=2000, help="population size (default 2000)")
     parser.add_argument("--months", type=int, default=14, help="virtual months to run (default 14)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the population and the cloud (default 7)")
     parser.add_argument("--start", default="2026-01-01T00:00:00Z", help="virtual start (default 2026-01-01)")
@@ -352,6 +353,8 @@ COMMANDS: dict[str, Command] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # handlers that publish no metric on an invocation make Powertools warn each time
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():

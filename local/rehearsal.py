@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -429,19 +429,7 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
 
 
 def _scan(cloud: Any, logical_id: str) -> dict[str, dict[str, Any]]:
-    deserializer = TypeDeserializer()
-    dynamodb, table = cloud.client("dynamodb"), cloud.table_name(logical_id)
-    found, start_key = {}, None
-    while True:
-        page = dynamodb.scan(
-            TableName=table, ConsistentRead=True, **({"ExclusiveStartKey": start_key} if start_key else {})
-        )
-        for item in page["Items"]:
-            plain = {name: deserializer.deserialize(value) for name, value in item.items()}
-            found[plain["member_id"]] = _json_safe(plain)
-        start_key = page.get("LastEvaluatedKey")
-        if not start_key:
-            return found
+    return {item["member_id"]: _json_safe(item) for item in cloud.table_items(logical_id)}
 
 
 def _member_row(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""`python -m local rehearse`: the contract operators and other tools rely on, run as they run it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.rehearsal import RehearsalInputError, read_input
+from local.template import Template
+
+ROOT = Path(__file__).parents[2]
+START, END = "2026-05-31T12:00:00Z", "2026-09-15T00:00:00Z"
+
+
+def member(member_id: str, **fields) -> dict:
+    row = {
+        "member_id": member_id,
+        "email": f"{member_id}@members.example",
+        "locale": "en-US",
+        "joined_at": "2020-01-01T00:00:00Z",
+        "last_watched_at": "2023-01-01T00:00:00Z",
+        "status": "active",
+        "monthly_price": "9.99",
+        "currency": "USD",
+        "profiles": [{"name": "Kim", "my_list": ["Dune"], "preferences": {"subtitles": "en"}}],
+    }
+    row.update(fields)
+    return row
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
+    return path
+
+
+def rehearse_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "local", "rehearse", "--quiet", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
+    # GIVEN seven inactive members who will each behave differently, one active and one not paying
+    members = [
+        member("m-keep", locale="fr-FR", currency="EUR", monthly_price="13.49"),
+        member("m-cancel", locale="de-DE", currency="EUR"),
+        member("m-open"),
+        member("m-app"),
+        member("m-watch"),
+        member("m-back", locale="es-ES", currency="EUR", monthly_price="10.00"),
+        member("m-silent", currency="GBP", locale="en-GB"),
+        member("m-active", last_watched_at="2026-05-01T00:00:00Z"),
+        member("m-free", monthly_price="0.00"),
+    ]
+    actions = [
+        {"member_id": "m-keep", "at": "2026-06-03T18:00:00Z", "do": "keep"},
+        {"member_id": "m-cancel", "at": "2026-06-04T09:30:00Z", "do": "cancel"},
+        {"member_id": "m-open", "at": "2026-06-05T12:00:00Z", "do": "open"},
+        {"member_id": "m-app", "at": "2026-06-06T20:00:00Z", "do": "app_keep"},
+        {"member_id": "m-watch", "at": "2026-06-10T21:00:00Z", "do": "watch"},
+        {"member_id": "m-back", "at": "2026-08-20T10:00:00Z", "do": "rejoin"},
+        {"member_id": "m-active", "at": "2026-06-02T21:00:00Z", "do": "watch"},
+    ]
+    report_path = tmp_path / "report.json"
+    # WHEN an operator rehearses the campaign over three and a half months
+    run = rehearse_cli(
+        tmp_path,
+        "--members", str(write_jsonl(tmp_path / "members.jsonl", members)),
+        "--actions", str(write_jsonl(tmp_path / "actions.jsonl", actions)),
+        "--start", START, "--end", END, "--param", "ReminderDaysBefore=5", "--seed", "3",
+        "--report", str(report_path),
+    )
+    # THEN it succeeds and the report says what happened to each of them
+    assert run.returncode == 0, run.stderr
+    report = json.loads(report_path.read_text())
+    assert report["params"]["ReminderDaysBefore"] == "5"
+    rows = report["members"]
+    outcome = {m: (rows[m]["status"], rows[m]["cancel_reason"], rows[m]["notice_outcome"]) for m in rows}
+    assert outcome == {
+        "m-keep": ("active", None, "kept"),
+        "m-cancel": ("cancelled", "member_request", "cancelled_on_request"),
+        "m-open": ("cancelled", "no_response", "cancelled_no_response"),
+        "m-app": ("active", None, "kept"),
+        "m-watch": ("active", None, "kept_by_watching"),
+        "m-back": ("active", "no_response", "cancelled_no_response"),  # cancelled, then came back
+        "m-silent": ("cancelled", "no_response", "cancelled_no_response"),
+        "m-active": ("active", None, None),
+        "m-free": ("active", None, None),
+    }
+    # AND emails are read back from SES with their kind, time and language
+    kinds = {m: [e["kind"] for e in rows[m]["emails"]] for m in rows}
+    assert kinds["m-silent"] == ["notice", "reminder", "cancelled"]
+    assert kinds["m-keep"] == ["notice"] and kinds["m-active"] == [] and kinds["m-free"] == []
+    assert rows["m-keep"]["emails"][0] == {
+        "kind": "notice", "at": "2026-06-01T03:00:00Z", "lang": "fr",
+        "subject": rows["m-keep"]["emails"][0]["subject"]}
+    assert rows["m-cancel"]["billing_stopped_at"] == "2026-06-04T09:30:00Z"
+    assert [e["billing"] for e in rows["m-back"]["billing_events"]] == ["stop", "resume"]
+    # AND what members made is kept for the cancelled and the rejoined
+    assert rows["m-back"]["profiles"][0]["my_list"] == ["Dune"]
+    assert rows["m-silent"]["profiles"] is not None and rows["m-silent"]["purged_at"] is None
+    # AND the summary counts outcomes and the money no longer charged each month
+    summary = report["summary"]
+    assert summary["noticed"] == 7
+    assert summary["cancelled_no_response"] == 3 and summary["cancelled_on_request"] == 1
+    assert summary["monthly_savings"] == {"EUR": "9.99", "GBP": "9.99", "USD": "9.99"}
+
+
+@pytest.mark.parametrize(
+    ("members", "actions", "params", "message"),
+    [
+        ([member("m-1"), "{not json"], [], [], "members.jsonl:2: not valid JSON"),
+        ([member("m-1", joined_at="2020-01-01T00:00:00")], [], [],
+         "members.jsonl:1: field joined_at: '2020-01-01T00:00:00' has no time zone"),
+        ([member("m-1", status="paused")], [], [], "members.jsonl:1: field status: expected one of active, cancelled"),
+        ([member("m-1", monthly_price="free")], [], [], "members.jsonl:1: field monthly_price"),
+        ([member("m-1"), member("m-1")], [], [], "members.jsonl:2: field member_id: 'm-1' appears twice"),
+        ([member("m-1", email=None)], [], [], "members.jsonl:1: field email"),
+        ([member("m-1", profiles=[{"name": "A", "my_list": "Dune"}])], [], [],
+         "members.jsonl:1: field profiles[0].my_list"),
+        ([member("m-1")], [{"member_id": "m-2", "at": "2026-06-01T00:00:00Z", "do": "keep"}], [],
+         "actions.jsonl:1: field member_id: 'm-2' is not in the members file"),
+        ([member("m-1")], [{"member_id": "m-1", "at": "2026-06-01T00:00:00Z", "do": "dance"}], [],
+         "actions.jsonl:1: field do: expected one of watch, open, keep, cancel, app_keep, rejoin"),
+        ([member("m-1")], [{"member_id": "m-1", "at": "2030-01-01T00:00:00Z", "do": "keep"}], [],
+         "actions.jsonl:1: field at: 2030-01-01T00:00:00Z is outside the rehearsal"),
+        ([member("m-1")], [], ["NoSuchParameter=1"], "--param"),
+        ([member("m-1")], [], ["ResponseWindowDays=soon"], "ResponseWindowDays"),
+    ],
+)
+def test_bad_input_names_the_file_line_and_field_before_anything_runs(tmp_path, members, actions, params, message):
+    # GIVEN input with one mistake
+    members_path = write_jsonl(tmp_path / "members.jsonl", members)
+    actions_path = write_jsonl(tmp_path / "actions.jsonl", actions)
+    # WHEN it is read
+    with pytest.raises(RehearsalInputError) as problem:
+        read_input(members_path, actions_path, START, END, dict(p.split("=", 1) for p in params), Template.load())
+    # THEN the message points at the mistake
+    assert message in str(problem.value)
+
+
+def test_the_command_refuses_bad_input_with_exit_code_2_and_writes_no_report(tmp_path):
+    members_path = write_jsonl(tmp_path / "members.jsonl", [member("m-1"), "[1, 2]"])
+    run = rehearse_cli(tmp_path, "--members", str(members_path), "--start", START, "--end", END,
+                       "--report", str(tmp_path / "report.json"))
+    assert run.returncode == 2
+    assert "members.jsonl:2: expected a JSON object, got list" in run.stderr
+    assert not (tmp_path / "report.json").exists()
