@@ -17,6 +17,8 @@ def handler(event, context):
     settings = Settings.from_env()
     report = sweep(MembershipStore(settings), clock.now(), settings.policy)
     metrics.add_metric(name="MembersScanned", unit="Count", value=report.scanned)
+    metrics.add_metric(name="NoticeGuardTripped", unit="Count", value=int(report.guard_tripped))
+    metrics.add_metric(name="NoticesDeferred", unit="Count", value=report.deferred)
     for action, count in report.actions.items():
         metrics.add_metric(name=f"Sweep_{action}", unit="Count", value=count)
     logger.info("sweep finished", extra=report.as_dict())

@@ -213,15 +213,23 @@ def purge_retained_data(store: MembershipStore, member_id: str, cancelled_at: da
 class SweepReport:
     scanned: int = 0
     malformed: int = 0
-    actions: Counter = field(default_factory=Counter)
+    dry_run: bool = False
+    actions: Counter = field(default_factory=Counter)  # done (or, in a dry run, that would be done)
     skipped: Counter = field(default_factory=Counter)  # actions not taken because a condition failed
+    inactive_found: int = 0
+    deferred: int = 0  # notices left for the next run by MaxNoticesPerRun
+    guard_tripped: bool = False
 
     def as_dict(self) -> dict:
         return {
             "scanned": self.scanned,
             "malformed": self.malformed,
+            "dry_run": self.dry_run,
             "actions": dict(self.actions),
             "lost_races": dict(self.skipped),
+            "inactive_found": self.inactive_found,
+            "deferred": self.deferred,
+            "guard_tripped": self.guard_tripped,
         }
 
 
@@ -230,7 +238,8 @@ def sweep(
 ) -> SweepReport:
     """One pass over the members: open notices, request reminders, settle overdue notices and
     purge expired retention. It is also the safety net for stream records that never arrived."""
-    report = SweepReport()
+    report = SweepReport(dry_run=policy.dry_run)
+    newly_inactive: list[tuple[MemberSnapshot, str]] = []
     for page in store.scan_members(prefilter_cutoffs(now, policy), segment, total_segments):
         report.scanned += page.scanned
         for item in page.items:
@@ -241,22 +250,54 @@ def sweep(
                 logger.warning("malformed member skipped", extra={"problem": str(exc)})
                 continue
             decision = plan(snapshot.view, now, policy)
-            if decision.action is SweepAction.NOTHING:
-                continue
-            if _carry_out(store, snapshot, decision.action, decision.why, now, policy):
-                report.actions[decision.action.value] += 1
-            else:
-                report.skipped[decision.action.value] += 1
+            if decision.action is SweepAction.OPEN_NOTICE:
+                newly_inactive.append((snapshot, decision.why))  # opened only once the whole pass is seen
+            elif decision.action is not SweepAction.NOTHING:
+                _record(
+                    report,
+                    decision.action,
+                    policy.dry_run or _carry_out(store, snapshot, decision.action, now, policy),
+                )
+    report.inactive_found = len(newly_inactive)
+    if _looks_like_a_broken_feed(report, policy):
+        report.guard_tripped = True
+        logger.error(
+            "sweep opened no notice: too many members look inactive at once, the sign of a broken activity feed",
+            extra={
+                "inactive_found": report.inactive_found,
+                "scanned": report.scanned,
+                "max_notice_share": policy.max_notice_share,
+            },
+        )
+        return report
+    # those inactive the longest first, when MaxNoticesPerRun paces the emails
+    newly_inactive.sort(key=lambda pair: pair[0].view.last_watched_at or pair[0].view.joined_at)
+    cap = policy.max_notices_per_run or len(newly_inactive)
+    report.deferred = max(0, len(newly_inactive) - cap)
+    for snapshot, why in newly_inactive[:cap]:
+        _record(
+            report,
+            SweepAction.OPEN_NOTICE,
+            policy.dry_run or open_notice(store, snapshot, Inactivity(why), now, policy),
+        )
     return report
 
 
-def _carry_out(
-    store: MembershipStore, snapshot: MemberSnapshot, action: SweepAction, why: str, now: datetime, policy: Policy
-) -> bool:
+def _looks_like_a_broken_feed(report: SweepReport, policy: Policy) -> bool:
+    return report.inactive_found >= policy.guard_min_notices and report.inactive_found > policy.max_notice_share * max(
+        report.scanned, 1
+    )
+
+
+def _record(report: SweepReport, action: SweepAction, done: bool) -> None:
+    (report.actions if done else report.skipped)[action.value] += 1
+
+
+def _carry_out(store: MembershipStore, snapshot: MemberSnapshot, action: SweepAction, now: datetime,
+               policy: Policy) -> bool:
+    """Every action but opening a notice (which waits for the guard)."""
     view = snapshot.view
     match action:
-        case SweepAction.OPEN_NOTICE:
-            return open_notice(store, snapshot, Inactivity(why), now, policy)
         case SweepAction.REQUEST_REMINDER:
             return request_reminder(store, view.member_id, view.notice_id, now)
         case SweepAction.KEEP_FOR_ACTIVITY:

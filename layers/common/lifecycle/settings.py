@@ -25,6 +25,11 @@ class Policy:
     reminder_days_before: int = 7
     retention_months: int = 10
     link_grace_days: int = 7
+    # guards of the sweep against mass mistakes and for SES reputation
+    max_notice_share: float = 0.01
+    guard_min_notices: int = 50
+    max_notices_per_run: int = 0  # 0: no cap
+    dry_run: bool = False
 
     def __post_init__(self) -> None:
         for name in ("never_watched_months", "inactive_months", "response_window_days", "retention_months"):
@@ -37,6 +42,10 @@ class Policy:
             )
         if self.link_grace_days < 0:
             raise SettingsError(f"link_grace_days must not be negative, got {self.link_grace_days}")
+        if not 0 < self.max_notice_share <= 1:
+            raise SettingsError(f"max_notice_share must be above 0 and at most 1, got {self.max_notice_share}")
+        if self.guard_min_notices < 0 or self.max_notices_per_run < 0:
+            raise SettingsError("guard_min_notices and max_notices_per_run must not be negative")
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,19 @@ class Settings:
             if not value:
                 raise SettingsError(f"environment variable {name} is required")
             return value
+
+        def share(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            try:
+                return float(raw) if raw else default
+            except ValueError:
+                raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
+
+        def flag(name: str) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if raw not in ("", "true", "false"):
+                raise SettingsError(f"environment variable {name} must be true or false, got {raw!r}")
+            return raw == "true"
 
         def number(name: str, default: int) -> int:
             raw = env.get(name, "").strip()
@@ -93,6 +115,10 @@ class Settings:
                 reminder_days_before=number("REMINDER_DAYS_BEFORE", 7),
                 retention_months=number("RETENTION_MONTHS", 10),
                 link_grace_days=number("LINK_GRACE_DAYS", 7),
+                max_notice_share=share("MAX_NOTICE_SHARE", 0.01),
+                guard_min_notices=number("GUARD_MIN_NOTICES", 50),
+                max_notices_per_run=number("MAX_NOTICES_PER_RUN", 0),
+                dry_run=flag("DRY_RUN"),
             ),
         )
 
