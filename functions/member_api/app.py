@@ -20,7 +20,7 @@ from lifecycle.models import parse_iso
 from lifecycle.observability import logger, metrics, tracer
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
-from lifecycle.web import json_error, json_response, membership_json, page
+from lifecycle.web import from_another_site, json_error, json_response, membership_json, page
 
 app = APIGatewayRestResolver()
 FORM = "application/x-www-form-urlencoded"
@@ -49,7 +49,7 @@ def notice_page(token: str):
 def notice_choice(token: str):
     settings, store = _store()
     content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != FORM:
+    if content_type != FORM or from_another_site(app.current_event.headers):
         return _render(PageSpec("bad_request", None), settings)
     fields = parse_qs(app.current_event.decoded_body or "", max_num_fields=10)
     choice = fields.get("choice", [None])[0]

@@ -263,3 +263,16 @@ def test_forged_and_expired_links_get_a_friendly_page_and_change_nothing(stack):
     expired = requests.get(link, timeout=30)
     # THEN the page says the link expired, in the member's language
     assert expired.status_code == 410 and 'lang="fr"' in expired.text
+
+
+def test_a_form_post_from_another_site_is_refused_and_changes_nothing(stack):
+    stack.add_inactive_member("m-csrf")
+    stack.run_until(FIRST_SWEEP)
+    link = stack.link("m-csrf", "cancel").split("?")[0]
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        answer = requests.post(link, data={"choice": "cancel"}, headers=headers, timeout=30)
+        assert answer.status_code == 400
+    assert stack.member("m-csrf")["status"] == "active"
+    # AND the same post from the page's own origin works
+    same = requests.post(link, data={"choice": "keep"}, headers={"Origin": stack.cloud.api_url}, timeout=30)
+    assert same.status_code == 200 and stack.member("m-csrf")["notice_outcome"] == "kept"

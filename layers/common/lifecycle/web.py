@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -34,6 +35,18 @@ def page(spec: PageSpec, *, accept_language: str | None, service_name: str) -> R
             "Content-Language": rendered.lang,
         },
     )
+
+
+def from_another_site(headers: dict[str, str]) -> bool:
+    """A form post that another site's page made the browser send (cross-site request forgery):
+    browsers say so in ``Sec-Fetch-Site``, and in ``Origin`` when it names another host."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    if lowered.get("sec-fetch-site", "").lower() == "cross-site":
+        return True
+    origin, host = lowered.get("origin"), lowered.get("host")
+    if not origin or origin == "null" or not host:
+        return origin == "null"
+    return urlsplit(origin).netloc.lower() != host.lower()
 
 
 def json_response(status: int, body: dict) -> Response:
