@@ -207,21 +207,35 @@ def rehearse_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for generated secrets and TTL delays")
     parser.add_argument("--report", type=Path, required=True, metavar="REPORT.json", help="where to write the report")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[:RATE]",
+        help="inject a fault (repeatable): duplicate-delivery, ses-throttle:R, lost-stream:R, crash:R",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def rehearse_command(args: argparse.Namespace) -> int:
+    from local.faults import Faults
     from local.rehearsal import RehearsalInputError, read_input, rehearse, write_report
 
     template = _template(args)
     try:
         plan = read_input(args.members, args.actions, args.start, args.end, parse_params(args.param), template)
-    except RehearsalInputError as exc:
+        faults = Faults.parse(args.fault, seed=args.seed)
+    except (RehearsalInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with _progress(plan.start, plan.end, args.quiet) as on_progress:
         report = rehearse(
-            plan, template=template, ttl_delay_hours=args.ttl_delay_hours, seed=args.seed, on_progress=on_progress
+            plan,
+            template=template,
+            ttl_delay_hours=args.ttl_delay_hours,
+            seed=args.seed,
+            on_progress=on_progress,
+            faults=faults,
         )
     write_report(report, args.report)
     print(f"report: {args.report}")

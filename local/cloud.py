@@ -38,7 +38,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from local import moto_speedups
+from local import aws_calls, moto_speedups
 from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_context
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.schedules import Schedule
@@ -479,7 +479,8 @@ class LocalCloud:
             context = make_context(spec, self.clock.now())
             started = time.monotonic()
             try:
-                result = warm.call(event, context)
+                with aws_calls.attributed_to(logical_id):  # the handler's AWS calls are this function's
+                    result = warm.call(event, context)
                 result = as_json(result, f"the response of {logical_id}")
             except Exception as exc:
                 self.invocations.append(Invocation(logical_id, trigger, self.clock.now(), context.aws_request_id,

@@ -29,6 +29,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from local.faults import FaultInjector, Faults
 from local.template import Template, TemplateError
 
 ACTIONS = ("watch", "open", "keep", "cancel", "app_keep", "rejoin")
@@ -249,15 +250,25 @@ class Member:
         link = self._latest_link(member["email"], "keep" if action.do == "open" else action.do)
         if link is None:
             return "no email"
-        page = self.http.get(link, timeout=30)
+        page = self._again_if_failed(lambda: self.http.get(link, timeout=30))
         if action.do == "open" or page.status_code != 200:
             return str(page.status_code)
         form = _FormFinder()
         form.feed(page.text)
         if form.action is None or action.do not in form.choices:
             return "no form"
-        answer = self.http.post(urljoin(page.url, form.action), data={form.choices[action.do]: action.do}, timeout=30)
+        answer = self._again_if_failed(
+            lambda: self.http.post(
+                urljoin(page.url, form.action), data={form.choices[action.do]: action.do}, timeout=30
+            )
+        )
         return str(answer.status_code)
+
+    @staticmethod
+    def _again_if_failed(request: Callable[[], requests.Response]) -> requests.Response:
+        """A person whose click fails with a server error clicks again, once."""
+        answer = request()
+        return request() if answer.status_code >= 500 else answer
 
     def _latest_link(self, address: str, choice: str) -> str | None:
         for mail in reversed(self.emails_to(address)):
@@ -274,8 +285,10 @@ class Member:
             headers={"Content-Type": "application/json"} if body is not None else {},
         )
         SigV4Auth(Credentials("testing", "testing"), "execute-api", "us-east-1").add_auth(request)
-        answer = self.http.request(
-            method, self.api + path, data=data, headers=dict(request.headers.items()), timeout=30
+        answer = self._again_if_failed(
+            lambda: self.http.request(
+                method, self.api + path, data=data, headers=dict(request.headers.items()), timeout=30
+            )
         )
         return str(answer.status_code)
 
@@ -330,9 +343,12 @@ def rehearse(
     seed: int | None = None,
     on_progress: Callable[[datetime], None] | None = None,
     keep_emails: Callable[[list], None] | None = None,
+    faults: Faults | None = None,
 ) -> dict[str, Any]:
     """Run the campaign and return the report (``keep_emails`` gets every email sent)."""
     from local.cloud import LocalCloud
+
+    faults = faults or Faults()
 
     with LocalCloud(
         plan.start,
@@ -343,6 +359,7 @@ def rehearse(
         api_url = cloud.start_api()
         cloud.deploy({"PublicBaseUrl": api_url, **plan.params})
         load_members(cloud, plan.members)
+        injector = FaultInjector(cloud, faults).install()
         by_id = {member["member_id"]: member for member in plan.members}
         mailbox = _Mailbox(cloud)
         member_side = Member(cloud, mailbox.to, api_url)
@@ -362,9 +379,12 @@ def rehearse(
             cloud.advance_to(day)
             if on_progress:
                 on_progress(day)
+        injector.uninstall()
         if keep_emails:
             keep_emails(cloud.sent_emails())
-        return build_report(cloud, plan, log)
+        report = build_report(cloud, plan, log)
+        report["faults"] = {"asked": faults.describe(), "injected": dict(faults.injected)}
+        return report
 
 
 class _Mailbox:

@@ -1,10 +1,16 @@
-"""Member API: the pages behind the email links (GET shows, POST acts) and the IAM-authorized
-routes of the service's apps (read the notice, keep, rejoin, record activity)."""
+"""Member API: the pages behind the email links (GET shows, POST acts), the IAM-authorized
+routes of the service's apps (read the notice, keep, rejoin, record activity), and the API's
+own OpenAPI document.
 
-import json
-from urllib.parse import parse_qs
+Whatever a request carries, the answer is a page (for the links) or a JSON error (for the apps)
+with a 4xx status, and nothing changes: bad input never reaches the domain as an exception."""
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from lifecycle import campaign, clock
 from lifecycle.errors import (
@@ -20,10 +26,21 @@ from lifecycle.models import parse_iso
 from lifecycle.observability import logger, metrics, tracer
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
-from lifecycle.web import from_another_site, json_error, json_response, membership_json, page
+from lifecycle.web import (
+    form_choice,
+    from_another_site,
+    json_body,
+    json_error,
+    json_response,
+    membership_json,
+    page,
+)
 
 app = APIGatewayRestResolver()
-FORM = "application/x-www-form-urlencoded"
+OPENAPI_DOCUMENT = Path(__file__).parent / "openapi.json"
+PAGE_PREFIX = "/n/"
+PAGE_METHODS = ("GET", "POST")
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key: no member can have a longer id
 
 
 def _store() -> tuple[Settings, MembershipStore]:
@@ -31,10 +48,25 @@ def _store() -> tuple[Settings, MembershipStore]:
     return settings, MembershipStore(settings)
 
 
-def _render(spec: PageSpec, settings: Settings):
+def _render(spec: PageSpec, settings: Settings | None = None, status: int | None = None) -> Response:
+    settings = settings or Settings.from_env()
     return page(
-        spec, accept_language=app.current_event.headers.get("accept-language"), service_name=settings.service_name
+        spec,
+        accept_language=app.current_event.headers.get("accept-language"),
+        service_name=settings.service_name,
+        status=status,
     )
+
+
+def _is_page_request() -> bool:
+    return app.current_event.path.startswith(PAGE_PREFIX)
+
+
+def _member_id(member_id: str) -> str:
+    """A member id the table could hold; a longer one names nobody (and DynamoDB would refuse it)."""
+    if len(member_id.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise MemberNotFound(member_id[:64] + "…")
+    return member_id
 
 
 # ------------------------------------------------------------ member pages
@@ -47,12 +79,14 @@ def notice_page(token: str):
 
 @app.post("/n/<token>")
 def notice_choice(token: str):
+    """Acts only on the page's own form: a post of another type, from another site, or whose
+    choice cannot be read answers the link's page for a bad request (in the member's language
+    when the link is genuine) and changes nothing."""
     settings, store = _store()
-    content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != FORM or from_another_site(app.current_event.headers):
-        return _render(PageSpec("bad_request", None), settings)
-    fields = parse_qs(app.current_event.decoded_body or "", max_num_fields=10)
-    choice = fields.get("choice", [None])[0]
+    event = app.current_event
+    choice = None
+    if not from_another_site(event.headers):
+        choice = form_choice(event.headers, event.body, event.is_base64_encoded)
     return _render(link_choice(store, token, choice, clock.now(), settings), settings)
 
 
@@ -60,41 +94,56 @@ def notice_choice(token: str):
 @app.get("/members/<member_id>/notice")
 def member_notice(member_id: str):
     _, store = _store()
-    return json_response(200, membership_json(store.member(member_id)))
+    return json_response(200, membership_json(store.member(_member_id(member_id))))
 
 
 @app.post("/members/<member_id>/keep")
 def member_keep(member_id: str):
     settings, store = _store()
-    campaign.keep_open_notice(store, member_id, clock.now(), settings.policy)
+    campaign.keep_open_notice(store, _member_id(member_id), clock.now(), settings.policy)
     return json_response(200, membership_json(store.member(member_id)))
 
 
 @app.post("/members/<member_id>/rejoin")
 def member_rejoin(member_id: str):
     _, store = _store()
-    member = campaign.rejoin(store, member_id, clock.now())
+    member = campaign.rejoin(store, _member_id(member_id), clock.now())
     return json_response(200, membership_json(member, profiles=store.profiles(member_id) or []))
 
 
 @app.post("/members/<member_id>/activity")
 def member_activity(member_id: str):
     _, store = _store()
-    try:
-        body = json.loads(app.current_event.decoded_body) if app.current_event.body else {}
-    except ValueError:
-        raise InvalidRequest("body must be JSON") from None
+    event = app.current_event
+    body = json_body(event.headers, event.body, event.is_base64_encoded, default={})
     if not isinstance(body, dict):
         raise InvalidRequest("body must be a JSON object")
     watched_at = body.get("watched_at")
     try:
         moment = parse_iso(watched_at) if watched_at is not None else clock.now()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidRequest("watched_at must be an ISO 8601 time with a time zone") from None
     if moment > clock.now():
         raise InvalidRequest("watched_at is in the future")
-    outcome = campaign.record_activity(store, member_id, moment, clock.now())
+    outcome = campaign.record_activity(store, _member_id(member_id), moment, clock.now())
     return json_response(200, {**membership_json(store.member(member_id)), "notice_closed": outcome is not None})
+
+
+# ------------------------------------------------------ the API's document
+@cache
+def _openapi_document() -> str:
+    return OPENAPI_DOCUMENT.read_text(encoding="utf-8")
+
+
+@app.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.0 description of this API (public documentation, no auth)."""
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=_openapi_document(),
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 # ------------------------------------------------------- errors, for apps
@@ -120,13 +169,44 @@ def _invalid(error):
 
 @app.exception_handler(ConcurrentChange)
 def _busy(error):
+    if _is_page_request():
+        return _render(PageSpec("error", None), status=409)
     return json_error(409, "concurrent_change", str(error))
 
 
 @app.exception_handler(DeliveryFailed)
 def _unavailable(error):
     logger.exception("dependency failed")
+    if _is_page_request():
+        return _render(PageSpec("error", None), status=503)
     return json_error(503, "unavailable", "try again shortly; nothing was changed")
+
+
+@app.not_found
+def _no_route(error):
+    """A path no route of this function reads: for a link (a token with a character a route
+    cannot hold, such as an encoded ``/``) the "invalid link" page, or the "can't be used this
+    way" page for a method a link does not take; for anything else a JSON 404."""
+    if _is_page_request():
+        if app.current_event.http_method.upper() in PAGE_METHODS:
+            return _render(PageSpec("invalid", None))
+        refused = _render(PageSpec("method_not_allowed", None))
+        refused.headers["Allow"] = ", ".join(PAGE_METHODS)
+        return refused
+    return json_error(404, "not_found", "no route of this API has this path")
+
+
+@app.exception_handler(Exception)
+def _unexpected(error):
+    """The last resort: a bug is logged and answered as a page or a JSON error, never as a
+    gateway's bare 502."""
+    logger.exception("unexpected error")
+    if _is_page_request():
+        try:
+            return _render(PageSpec("error", None))
+        except Exception:  # the page itself cannot be made (settings, templates): the JSON error then
+            logger.exception("the error page could not be rendered")
+    return json_error(500, "internal_error", "something went wrong on our side; nothing was changed")
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

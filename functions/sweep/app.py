@@ -15,7 +15,7 @@ def handler(event, context):
     if not isinstance(event, dict):
         raise InvalidRequest("expected the schedule's JSON object as the event")
     settings = Settings.from_env()
-    report = sweep(MembershipStore(settings), clock.now(), settings.policy)
+    report = sweep(MembershipStore(settings), clock.now(), settings)
     metrics.add_metric(name="MembersScanned", unit="Count", value=report.scanned)
     metrics.add_metric(name="NoticeGuardTripped", unit="Count", value=int(report.guard_tripped))
     metrics.add_metric(name="NoticesDeferred", unit="Count", value=report.deferred)

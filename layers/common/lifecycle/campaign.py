@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from lifecycle.errors import ConcurrentChange, MemberNotFound, NoOpenNotice, NotCancelled
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, MemberRecord, iso
+from lifecycle.notifications import catch_up
 from lifecycle.observability import logger
 from lifecycle.policy import (
     Inactivity,
@@ -28,7 +29,7 @@ from lifecycle.policy import (
     used_since,
 )
 from lifecycle.repository import MalformedMember, MembershipStore, MemberSnapshot, snapshot_from_item
-from lifecycle.settings import Policy
+from lifecycle.settings import Policy, Settings
 
 MAX_ATTEMPTS = 3  # re-read and decide again this many times when a write loses a race
 
@@ -219,6 +220,7 @@ class SweepReport:
     inactive_found: int = 0
     deferred: int = 0  # notices left for the next run by MaxNoticesPerRun
     guard_tripped: bool = False
+    caught_up: Counter = field(default_factory=Counter)  # emails and events a lost stream record owed
 
     def as_dict(self) -> dict:
         return {
@@ -230,14 +232,17 @@ class SweepReport:
             "inactive_found": self.inactive_found,
             "deferred": self.deferred,
             "guard_tripped": self.guard_tripped,
+            "caught_up": dict(self.caught_up),
         }
 
 
 def sweep(
-    store: MembershipStore, now: datetime, policy: Policy, segment: int = 0, total_segments: int = 1
+    store: MembershipStore, now: datetime, settings: Settings, segment: int = 0, total_segments: int = 1
 ) -> SweepReport:
     """One pass over the members: open notices, request reminders, settle overdue notices and
-    purge expired retention. It is also the safety net for stream records that never arrived."""
+    purge expired retention. It is also the safety net for stream records that never arrived:
+    overdue notices and retentions are settled here, and unsent emails and events caught up."""
+    policy = settings.policy
     report = SweepReport(dry_run=policy.dry_run)
     newly_inactive: list[tuple[MemberSnapshot, str]] = []
     for page in store.scan_members(prefilter_cutoffs(now, policy), segment, total_segments):
@@ -258,6 +263,9 @@ def sweep(
                     decision.action,
                     policy.dry_run or _carry_out(store, snapshot, decision.action, now, policy),
                 )
+            view = snapshot.view
+            if not policy.dry_run and (view.has_open_notice or not view.cancellation_announced):
+                report.caught_up.update(catch_up(store, view, now, settings))
     report.inactive_found = len(newly_inactive)
     if _looks_like_a_broken_feed(report, policy):
         report.guard_tripped = True
@@ -293,8 +301,9 @@ def _record(report: SweepReport, action: SweepAction, done: bool) -> None:
     (report.actions if done else report.skipped)[action.value] += 1
 
 
-def _carry_out(store: MembershipStore, snapshot: MemberSnapshot, action: SweepAction, now: datetime,
-               policy: Policy) -> bool:
+def _carry_out(
+    store: MembershipStore, snapshot: MemberSnapshot, action: SweepAction, now: datetime, policy: Policy
+) -> bool:
     """Every action but opening a notice (which waits for the guard)."""
     view = snapshot.view
     match action:

@@ -71,6 +71,7 @@ class MemberRecord(Model):
     notice_outcome = UnicodeAttribute(null=True)
     notice_closed_at = IsoDateTimeAttribute(null=True)
     cancelled_at = IsoDateTimeAttribute(null=True)
+    cancellation_announced_at = IsoDateTimeAttribute(null=True)  # billing told, member emailed
     cancel_reason = UnicodeAttribute(null=True)
     billing_stopped_at = IsoDateTimeAttribute(null=True)
     retained_until = IsoDateTimeAttribute(null=True)
@@ -113,7 +114,8 @@ class LifecycleRecord(Model):
     # hold
     cancelled_at = IsoDateTimeAttribute(null=True)
     retained_until = IsoDateTimeAttribute(null=True)
-    # what has been sent for this record: each at most once
+    # what has been sent for this record: each once (last_attempt_at: the latest try)
+    last_attempt_at = IsoDateTimeAttribute(null=True)
     notice_email_at = IsoDateTimeAttribute(null=True)
     reminder_email_at = IsoDateTimeAttribute(null=True)
     cancelled_email_at = IsoDateTimeAttribute(null=True)

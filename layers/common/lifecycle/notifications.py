@@ -2,21 +2,21 @@
 cancellation emails through SES, and the billing event on the bus.
 
 The lifecycle table's stream is the outbox: a change is written once, in the transaction that
-decides it, and its announcements follow from the stream. Each announcement is claimed on the
-record before it is made, so a stream record delivered twice sends nothing twice; a failed send
-releases its claim and fails the record, so the retry sends it.
+decides it, and its announcements follow from the stream. Each announcement is started on its
+record, made, then recorded as done, so a stream record delivered twice sends nothing twice,
+and a send that failed (or a crash before it was recorded) is made again by the retry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from lifecycle.errors import DeliveryFailed, InvalidRequest
+from lifecycle.errors import InvalidRequest
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, iso
 from lifecycle.observability import logger
-from lifecycle.policy import link_expires_at
+from lifecycle.policy import MemberView, link_expires_at
 from lifecycle.rendering import render_email
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
@@ -85,13 +85,12 @@ def announce(store: MembershipStore, change: LifecycleChange, now: datetime, set
 
 
 def _once(store: MembershipStore, item: LifecycleRecord, mark: str, now: datetime, action) -> bool:
+    """Do ``action`` unless the record says it was done; then say so on the record. A failure
+    (or a crash) before that leaves it undone, and the record's retry does it."""
     if not store.claim(item.member_id, item.record, mark, now):
         return False
-    try:
-        action()
-    except DeliveryFailed:
-        store.release(item.member_id, item.record, mark)
-        raise
+    action()
+    store.confirm(item.member_id, item.record, mark, now)
     return True
 
 
@@ -154,4 +153,32 @@ def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, 
     if _once(store, hold, "cancelled_email_at", now, send):
         sent.append("cancelled")
         logger.info("email sent", extra={"member_id": hold.member_id, "kind": "cancelled", "lang": email.lang})
+    store.mark_cancellation_announced(hold.member_id, hold.cancelled_at, now)
     return sent
+
+
+# Stream records normally arrive within seconds; one that has not after this long is lost.
+CATCH_UP_AFTER = timedelta(hours=1)
+
+
+def catch_up(store: MembershipStore, view: MemberView, now: datetime, settings: Settings) -> list[str]:
+    """The sweep's safety net for stream records that never arrived (older than the stream's
+    24-hour retention, or parked on the failure queue): sends whatever this member's open
+    notice or cancellation still owes them. Everything sent here is claimed as usual, so a
+    record that does arrive later sends nothing twice."""
+    if view.has_open_notice and view.notice_opened_at <= now - CATCH_UP_AFTER:
+        notice = store.lifecycle_record(view.member_id, NOTICE)
+        if notice is None or notice.notice_id != view.notice_id:
+            return []
+        sent = []
+        if notice.notice_email_at is None:
+            sent += _notice_email(store, notice, "notice", "notice_email_at", now, settings)
+        requested = notice.reminder_requested_at
+        if requested is not None and requested <= now - CATCH_UP_AFTER and notice.reminder_email_at is None:
+            sent += _notice_email(store, notice, "reminder", "reminder_email_at", now, settings)
+        return sent
+    if view.status == "cancelled" and view.cancelled_at is not None and view.cancelled_at <= now - CATCH_UP_AFTER:
+        hold = store.lifecycle_record(view.member_id, HOLD)
+        if hold is not None and hold.cancelled_at == view.cancelled_at:
+            return _cancellation(store, hold, now, settings)
+    return []

@@ -49,6 +49,8 @@ class MemberView:
     notice_reminded_at: datetime | None = None
     retained_until: datetime | None = None
     purged_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancellation_announced: bool = True
 
     @property
     def is_paying(self) -> bool:

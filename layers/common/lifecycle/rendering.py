@@ -6,6 +6,7 @@ this module picks the language, formats dates and prices for the member's region
 renders. Every page carries the same single inline stylesheet, and the
 Content-Security-Policy it goes with allows that stylesheet and nothing else.
 """
+
 from __future__ import annotations
 
 import base64
@@ -271,7 +272,6 @@ def _stylesheet() -> tuple[Markup, str]:
     css = (_TEMPLATES / "page" / "style.css").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
     policy = (
-        f"default-src 'none'; style-src 'sha256-{digest}'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        f"default-src 'none'; style-src 'sha256-{digest}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     return Markup(css), policy

@@ -19,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DeleteError, DoesNotExist, GetError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, GetError, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
@@ -53,6 +53,8 @@ SWEEP_PROJECTION = (
     "notice_reminded_at",
     "retained_until",
     "purged_at",
+    "cancelled_at",
+    "cancellation_announced_at",
     "email",
     "locale",
     "currency",
@@ -131,6 +133,8 @@ def snapshot_from_item(item: dict[str, Any]) -> MemberSnapshot:
         notice_reminded_at=moment("notice_reminded_at"),
         retained_until=moment("retained_until"),
         purged_at=moment("purged_at"),
+        cancelled_at=moment("cancelled_at"),
+        cancellation_announced=text("cancellation_announced_at") is not None,
     )
     return MemberSnapshot(
         view,
@@ -318,6 +322,7 @@ class MembershipStore:
                     MemberRecord.notice_outcome.set(outcome),
                     MemberRecord.notice_closed_at.set(hold.cancelled_at),
                     MemberRecord.purged_at.remove(),
+                    MemberRecord.cancellation_announced_at.remove(),
                 ],
                 condition=condition,
             )
@@ -379,30 +384,42 @@ class MembershipStore:
 
     # ------------------------------------------------- once-only side effects
     def claim(self, member_id: str, record: str, mark: str, now: datetime) -> bool:
-        """Mark a side effect of a lifecycle record as done, once: True for the one caller
-        that gets to perform it (the record still exists and the mark was not set)."""
-        attribute = getattr(LifecycleRecord, mark)
+        """Start a side effect of a lifecycle record (an email, an event): False when it was
+        already done, or the record is gone (the notice was answered meanwhile). The attempt
+        is written first, so a retry after a crash at any point before ``confirm`` does it
+        again rather than never."""
         try:
             LifecycleRecord(member_id, record).update(
-                actions=[attribute.set(now)],
-                condition=LifecycleRecord.member_id.exists() & attribute.does_not_exist(),
+                actions=[LifecycleRecord.last_attempt_at.set(now)],
+                condition=LifecycleRecord.member_id.exists() & getattr(LifecycleRecord, mark).does_not_exist(),
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
-            raise DeliveryFailed(f"could not claim {mark}: {exc.cause_response_code}") from exc
+            raise DeliveryFailed(f"could not start {mark}: {exc.cause_response_code}") from exc
         return True
 
-    def release(self, member_id: str, record: str, mark: str) -> None:
-        """Undo a claim whose side effect failed, so the retry performs it."""
+    def mark_cancellation_announced(self, member_id: str, cancelled_at: datetime, now: datetime) -> None:
+        """Billing was told and the member emailed: the sweep stops looking at this cancellation."""
+        try:
+            MemberRecord(member_id).update(
+                actions=[MemberRecord.cancellation_announced_at.set(now)],
+                condition=(MemberRecord.cancelled_at == cancelled_at)
+                & MemberRecord.cancellation_announced_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise DeliveryFailed(f"could not mark the cancellation announced: {exc.cause_response_code}") from exc
+
+    def confirm(self, member_id: str, record: str, mark: str, now: datetime) -> None:
+        """Record a side effect as done: later deliveries of the same change skip it."""
         try:
             LifecycleRecord(member_id, record).update(
-                actions=[getattr(LifecycleRecord, mark).remove()],
-                condition=LifecycleRecord.member_id.exists(),
+                actions=[getattr(LifecycleRecord, mark).set(now)], condition=LifecycleRecord.member_id.exists()
             )
-        except (UpdateError, DeleteError) as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise DeliveryFailed(f"could not release {mark}: {exc.cause_response_code}") from exc
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":  # gone meanwhile: nothing to mark
+                raise DeliveryFailed(f"could not record {mark}: {exc.cause_response_code}") from exc
 
     # -------------------------------------------------------- SES, EventBridge
     def send_email(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime) -> str:
@@ -472,7 +489,14 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs):
         & (Path("retained_until") <= iso(cutoffs.retention_ended_before))
         & Path("purged_at").does_not_exist()
     )
-    return Path("notice_id").exists() | never_watched_long_ago | dormant_long | retention_over
+    cancellation_unannounced = (
+        (Path("status") == "cancelled")
+        & Path("cancelled_at").exists()
+        & Path("cancellation_announced_at").does_not_exist()
+    )
+    return (
+        Path("notice_id").exists() | never_watched_long_ago | dormant_long | retention_over | cancellation_unannounced
+    )
 
 
 def _notice_is(notice_id: str | None):

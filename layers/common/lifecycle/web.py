@@ -1,14 +1,18 @@
-"""HTTP answers of the member API: pages with the headers every page carries, and precise JSON
-errors for the service's apps."""
+"""HTTP of the member API: reading what a request carries (its body, its form) without ever
+failing on what a client sent, and the answers: pages with the headers every page carries, and
+precise JSON errors for the service's apps."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
+from lifecycle.errors import InvalidRequest
 from lifecycle.member_links import PageSpec
 from lifecycle.models import MemberRecord, iso
 from lifecycle.rendering import render_page
@@ -19,14 +23,18 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+MAX_FORM_FIELDS = 10  # the page's form sends one; more is not a browser answering our page
 
 
-def page(spec: PageSpec, *, accept_language: str | None, service_name: str) -> Response:
+def page(spec: PageSpec, *, accept_language: str | None, service_name: str, status: int | None = None) -> Response:
+    """The page ``spec`` names, with its own status unless ``status`` says otherwise."""
     rendered = render_page(
         spec.name, locale=spec.locale, accept_language=accept_language, service_name=service_name, **spec.context
     )
     return Response(
-        status_code=rendered.status,
+        status_code=status or rendered.status,
         content_type="text/html; charset=utf-8",
         body=rendered.html,
         headers={
@@ -47,6 +55,56 @@ def from_another_site(headers: dict[str, str]) -> bool:
     if not origin or origin == "null" or not host:
         return origin == "null"
     return urlsplit(origin).netloc.lower() != host.lower()
+
+
+def media_type(headers: dict[str, str]) -> str:
+    """The request's Content-Type without its parameters, lower case ("" when there is none)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return (lowered.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def body_text(body: str | None, is_base64_encoded: bool) -> str:
+    """The request body as text. API Gateway passes a body that is not UTF-8 base64-encoded;
+    such a body is refused as ``InvalidRequest`` (nothing here reads binary data)."""
+    if not body:
+        return ""
+    if not is_base64_encoded:
+        return body
+    try:
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest("the body is not UTF-8 text") from None
+
+
+def form_choice(headers: dict[str, str], body: str | None, is_base64_encoded: bool) -> str | None:
+    """The one ``choice`` a form post carries; None for anything that is not exactly the page's
+    form answering: another content type, an unreadable body, too many fields, no choice or
+    several (a choice that cannot be read is never guessed)."""
+    if media_type(headers) != FORM:
+        return None
+    try:
+        fields = parse_qs(body_text(body, is_base64_encoded), max_num_fields=MAX_FORM_FIELDS)
+    except (InvalidRequest, ValueError):
+        return None
+    choices = fields.get("choice", [])
+    return choices[0] if len(choices) == 1 else None
+
+
+def json_body(headers: dict[str, str], body: str | None, is_base64_encoded: bool, *, default: object) -> object:
+    """The request's JSON document (``default`` when there is no body; a body of ``null`` is
+    None). ``InvalidRequest`` says precisely what is wrong otherwise: content type, encoding,
+    syntax, or nesting too deep to read."""
+    text = body_text(body, is_base64_encoded)
+    if not text:
+        return default
+    if media_type(headers) != JSON:
+        raise InvalidRequest(f"a body must be sent as {JSON}")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InvalidRequest("the JSON body is nested too deeply") from None
+    except ValueError:
+        raise InvalidRequest("body must be JSON") from None
 
 
 def json_response(status: int, body: dict) -> Response:
