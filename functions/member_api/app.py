@@ -69,12 +69,18 @@ def _member_id(member_id: str) -> str:
     return member_id
 
 
+def _whole_token() -> str:
+    """The link's token as the path has it. A route's pattern ends with ``$``, which also matches
+    before a final line break, and would leave that character out of the token it captures."""
+    return app.current_event.path[len(PAGE_PREFIX) :]
+
+
 # ------------------------------------------------------------ member pages
 @app.get("/n/<token>")
 def notice_page(token: str):
     settings, store = _store()
     preselected = app.current_event.get_query_string_value("choice")
-    return _render(link_page(store, token, preselected, clock.now(), settings), settings)
+    return _render(link_page(store, _whole_token(), preselected, clock.now(), settings), settings)
 
 
 @app.post("/n/<token>")
@@ -87,7 +93,7 @@ def notice_choice(token: str):
     choice = None
     if not from_another_site(event.headers):
         choice = form_choice(event.headers, event.body, event.is_base64_encoded)
-    return _render(link_choice(store, token, choice, clock.now(), settings), settings)
+    return _render(link_choice(store, _whole_token(), choice, clock.now(), settings), settings)
 
 
 # ------------------------------------------------ the service's apps (IAM)

@@ -168,26 +168,33 @@ def record_activity(store: MembershipStore, member_id: str, watched_at: datetime
 
 
 def rejoin(store: MembershipStore, member_id: str, now: datetime) -> MemberRecord:
-    """Come back: membership and billing resume; within retention, everything is as it was."""
+    """Come back: membership and billing resume; within retention, everything is as it was.
+    Asking again after a failure finishes the job (billing hears of it) instead of refusing."""
     member = store.member(member_id)
-    if member.status != "cancelled" or member.cancelled_at is None:
-        raise NotCancelled(f"member {member_id} is not cancelled")
-    if not store.rejoin(member_id, member.cancelled_at, now):
+    if not _rejoined_but_unannounced(member):
+        if member.status != "cancelled" or member.cancelled_at is None:
+            raise NotCancelled(f"member {member_id} is not cancelled")
+        store.rejoin(member_id, member.cancelled_at, now)
         member = store.member(member_id)
         if member.status != "active":
             raise ConcurrentChange(f"member {member_id} changed while rejoining")
-        return member  # a retry of a rejoin that already happened
-    store.publish(
-        "MembershipRejoined",
-        {
-            "member_id": member_id,
-            "rejoined_at": iso(now),
-            "previously_cancelled_at": iso(member.cancelled_at),
-            "billing": "resume",
-        },
-    )
-    logger.info("member rejoined", extra={"member_id": member_id})
+    if _rejoined_but_unannounced(member):
+        store.publish(
+            "MembershipRejoined",
+            {
+                "member_id": member_id,
+                "rejoined_at": iso(member.rejoined_at),
+                "previously_cancelled_at": iso(member.cancelled_at),
+                "billing": "resume",
+            },
+        )
+        store.mark_billing_resumed(member_id, member.rejoined_at)
+        logger.info("member rejoined", extra={"member_id": member_id})
     return store.member(member_id)
+
+
+def _rejoined_but_unannounced(member: MemberRecord) -> bool:
+    return member.status == "active" and member.rejoined_at is not None and member.billing_resumed_at is None
 
 
 # ------------------------------------------------------------------ retention

@@ -77,6 +77,7 @@ class MemberRecord(Model):
     retained_until = IsoDateTimeAttribute(null=True)
     purged_at = IsoDateTimeAttribute(null=True)
     rejoined_at = IsoDateTimeAttribute(null=True)
+    billing_resumed_at = IsoDateTimeAttribute(null=True)  # MembershipRejoined published
 
 
 class MemberDataRecord(Model):

@@ -339,6 +339,7 @@ class MembershipStore:
                     MemberRecord.rejoined_at.set(now),
                     MemberRecord.engaged_at.set(now),
                     MemberRecord.retained_until.remove(),
+                    MemberRecord.billing_resumed_at.remove(),
                 ],
                 condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
             )
@@ -398,6 +399,16 @@ class MembershipStore:
                 return False
             raise DeliveryFailed(f"could not start {mark}: {exc.cause_response_code}") from exc
         return True
+
+    def mark_billing_resumed(self, member_id: str, rejoined_at: datetime) -> None:
+        try:
+            MemberRecord(member_id).update(
+                actions=[MemberRecord.billing_resumed_at.set(rejoined_at)],
+                condition=MemberRecord.rejoined_at == rejoined_at,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise DeliveryFailed(f"could not mark billing resumed: {exc.cause_response_code}") from exc
 
     def mark_cancellation_announced(self, member_id: str, cancelled_at: datetime, now: datetime) -> None:
         """Billing was told and the member emailed: the sweep stops looking at this cancellation."""

@@ -1,0 +1,169 @@
+"""What the least-privilege tests share: the integration tests' stack on the local cloud (its
+``stack`` fixture, clock moments and helpers, loaded from ``tests/integration/conftest.py`` under
+a name of its own so both conftests can live side by side, as the browser tests do), and the two
+sides they compare, both as ``{function logical id: {resource: {IAM actions}}}``:
+
+* what template.yaml grants each function's role: its ``Policies`` statements, resolved with
+  ``local.template``, every resource ARN named by the logical id it belongs to
+  (``!GetAtt LifecycleTable.Arn`` -> ``LifecycleTable``);
+* what each function's handler needed on the local cloud, as ``local.aws_calls`` recorded it,
+  plus what Lambda itself does with a stream function's role (its event source mapping sends
+  the records that keep failing to the ``OnFailure`` destination; the handler never does).
+
+SES resources have no logical id: they are named after the parameter that names them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from local import LocalCloud
+from local.aws_calls import ArnBuilder, CallLog
+from local.template import StackModel, Template
+
+_INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
+_MODULE_NAME = "integration_stack_fixtures"  # the browser tests load the same module under this name
+
+Grants = dict[str, dict[str, set[str]]]
+"""function logical id -> resource (logical id, or the parameter naming an SES resource) -> IAM actions"""
+
+SES_IDENTITY = "SenderAddress (SES identity)"
+SES_CONFIGURATION_SET = "ConfigurationSetName (SES configuration set)"
+FAILED_RECORD_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}  # by the destination's service
+
+
+def _integration_fixtures() -> ModuleType:
+    loaded = sys.modules.get(_MODULE_NAME)
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(_MODULE_NAME, _INTEGRATION_CONFTEST)
+    assert spec is not None and spec.loader is not None, f"cannot load {_INTEGRATION_CONFTEST}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[_MODULE_NAME] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+_fixtures = _integration_fixtures()
+FIRST_SWEEP = _fixtures.FIRST_SWEEP
+Stack = _fixtures.Stack
+iso = _fixtures.iso
+stack = _fixtures.stack
+
+
+# ------------------------------------------------------------------ naming resources
+
+
+def resource_names(model: StackModel, attribute: Callable[[str, str | None], Any]) -> dict[str, str]:
+    """ARN -> the name these tests give the resource: its logical id, or for SES the parameter
+    naming it. ``attribute(logical id, attribute or None for Ref)`` gives the ARNs, planned from
+    the template or as the local cloud created them."""
+    names = {attribute(logical_id, "Arn"): logical_id for logical_id in [*model.tables, *model.event_buses,
+                                                                          *model.queues]}
+    names |= {attribute(logical_id, None): logical_id for logical_id in model.secrets}  # a secret's Ref is its ARN
+    arns = ArnBuilder()
+    names[arns.ses_identity(model.parameters["SenderAddress"])] = SES_IDENTITY
+    if model.parameters["ConfigurationSetName"]:
+        names[arns.ses_configuration_set(model.parameters["ConfigurationSetName"])] = SES_CONFIGURATION_SET
+    return names
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# ------------------------------------------------------------------ the template's side
+
+
+def policy_statements(template: Template, function_id: str, parameters: Mapping[str, Any],
+                      stack_name: str = "local") -> list[dict[str, Any]]:
+    """The function's ``Policies`` (Globals applied) resolved for these parameters: the
+    statements of its inline policy documents. A SAM policy template or a managed policy name
+    is refused: what those grant is not written in the template."""
+    resolver = template.resolver(parameters, stack_name=stack_name)
+    statements = []
+    for document in template.properties(function_id, resolver).get("Policies") or []:
+        if not isinstance(document, dict) or "Statement" not in document:
+            raise AssertionError(f"{function_id}: {document!r} is not a policy document with its own statements")
+        statements += as_list(document["Statement"])
+    return statements
+
+
+def granted_by_template(template: Template, parameters: Mapping[str, Any], stack_name: str = "local") -> Grants:
+    """What template.yaml grants each function's role, resolved for these parameters. An ARN
+    that is no resource of the template stays an ARN (and shows up in a comparison)."""
+    model = template.stack(parameters, stack_name=stack_name)
+    resolver = template.resolver(parameters, stack_name=stack_name)
+    names = resource_names(model, lambda logical_id, attribute: (resolver.ref(logical_id) if attribute is None
+                                                                   else resolver.get_att(logical_id, attribute)))
+    grants: Grants = {function_id: {} for function_id in model.functions}
+    for function_id in model.functions:
+        for statement in policy_statements(template, function_id, parameters, stack_name):
+            for resource in as_list(statement["Resource"]):
+                grants[function_id].setdefault(names.get(resource, resource), set()).update(
+                    as_list(statement["Action"]))
+    return grants
+
+
+# ------------------------------------------------------------------ the handlers' side
+
+
+def needed_by_handlers(calls: CallLog, cloud: LocalCloud) -> Grants:
+    """The permissions each function's handler needed while ``calls`` recorded, by resource."""
+    names = resource_names(cloud.stack, cloud.resource)
+    needed: Grants = {function_id: {} for function_id in cloud.stack.functions}
+    for call in calls.calls:
+        resource = names.get(call.permission.resource, call.permission.resource)
+        needed[call.function].setdefault(resource, set()).add(call.permission.action)
+    return needed
+
+
+def needed_by_event_source_mappings(cloud: LocalCloud) -> Grants:
+    """What Lambda's event source mappings do with a stream function's role, which its handler
+    never does: send the records that keep failing to the ``OnFailure`` destination."""
+    names = resource_names(cloud.stack, cloud.resource)
+    needed: Grants = {function_id: {} for function_id in cloud.stack.functions}
+    for function in cloud.stack.functions.values():
+        for source in function.stream_sources:
+            if source.on_failure_destination:
+                destination = source.on_failure_destination
+                action = FAILED_RECORD_ACTIONS[destination.split(":")[2]]
+                needed[function.logical_id].setdefault(names.get(destination, destination), set()).add(action)
+    return needed
+
+
+def combined(*sides: Grants) -> Grants:
+    merged: Grants = {}
+    for side in sides:
+        for function_id, resources in side.items():
+            for resource, actions in resources.items():
+                merged.setdefault(function_id, {}).setdefault(resource, set()).update(actions)
+            merged.setdefault(function_id, {})
+    return merged
+
+
+# ------------------------------------------------------------------ lost stream records
+
+
+@contextmanager
+def stream_records_lost_to(cloud: LocalCloud, function_id: str) -> Iterator[None]:
+    """What the tables' streams carry inside the block never reaches ``function_id``: as when
+    its event source mapping stays disabled for longer than a stream keeps records (24 hours).
+    The records written meanwhile are delivered to the other functions before the block ends."""
+    mappings = [mapping for mapping in cloud.stream_mappings if mapping.function_id == function_id]
+    sources = {id(mapping): mapping.source for mapping in mappings}
+    for mapping in mappings:
+        mapping.source = dataclasses.replace(mapping.source, enabled=False)
+    try:
+        yield
+        cloud.pump_streams()
+    finally:
+        for mapping in mappings:
+            mapping.source = sources[id(mapping)]
