@@ -421,7 +421,11 @@ def test_activity_refuses_a_body_that_is_not_utf8(campaign, garbage, content_typ
 
 
 @examples
-@given(content_type=CONTENT_TYPES, body=st.sampled_from(["{}", '{"watched_at": "2026-05-30T00:00:00Z"}']))
+@given(
+    # an empty Content-Type never reaches the gateway's signature check (WSGI drops it), so it is not sent here
+    content_type=CONTENT_TYPES.filter(lambda value: value is None or value.strip()),
+    body=st.sampled_from(["{}", '{"watched_at": "2026-05-30T00:00:00Z"}']),
+)
 def test_activity_refuses_a_json_body_sent_as_another_content_type(campaign, content_type, body):
     # GIVEN a body that would be a valid viewing, declared as something other than JSON
     assume(_media_type(content_type) != "application/json")

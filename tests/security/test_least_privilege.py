@@ -42,7 +42,6 @@ from local.template import Template
 
 FUNCTIONS = {"SweepFunction", "NotifyFunction", "ExpireFunction", "PurgeFunction", "MemberApiFunction"}
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)  # of the notices the first sweep opens
-LONG_AGO = datetime(2023, 1, 1, tzinfo=UTC)
 CONFIGURATION_SET = "member-mail"
 
 
@@ -73,8 +72,8 @@ def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack
         assert page_answer(stack, "m-page-keep", "keep").status_code == 200
         assert stack.app("GET", "/members/m-app-keep/notice").status_code == 200
         assert stack.app("POST", "/members/m-app-keep/keep").status_code == 200
-        assert stack.app("POST", "/members/m-app-watch/activity", {"watched_at": iso(stack.cloud.now)}).status_code \
-            == 200
+        watched = stack.app("POST", "/members/m-app-watch/activity", {"watched_at": iso(stack.cloud.now)})
+        assert watched.status_code == 200
         stack.set_member("m-feed-watch", last_watched_at=iso(stack.cloud.now))
         # AND while the lifecycle stream's records are lost to the notify function, a notice is
         # opened and a member cancels on the page; the sweep after sends what they owed
@@ -125,10 +124,12 @@ def test_the_ses_configuration_set_is_granted_to_every_sender_only_when_one_is_n
     # AND every function allowed to send is allowed the configuration set with it, and only then
     without = granted_by_template(cloud.template, {**cloud.parameters, "ConfigurationSetName": ""},
                                   cloud.stack_name)
-    senders = {function_id for function_id, resources in granted.items() if SES_IDENTITY in resources}
-    assert senders == {function_id for function_id, resources in granted.items()
-                       if resources.get(SES_CONFIGURATION_SET) == resources[SES_IDENTITY]}
-    assert senders == {function_id for function_id, resources in without.items() if SES_IDENTITY in resources}
+    assert {function_id: resources.get(SES_CONFIGURATION_SET) for function_id, resources in granted.items()} == {
+        function_id: resources.get(SES_IDENTITY) for function_id, resources in granted.items()
+    }
+    assert {function_id: resources.get(SES_IDENTITY) for function_id, resources in without.items()} == {
+        function_id: resources.get(SES_IDENTITY) for function_id, resources in granted.items()
+    }
     assert all(SES_CONFIGURATION_SET not in resources for resources in without.values())
 
 
@@ -158,7 +159,8 @@ def test_no_policy_allows_a_wildcard_action_or_any_resource(configuration_set):
 
 def test_the_local_clouds_own_calls_belong_to_no_function(stack):
     # GIVEN a member who watches, and a recording open
-    stack.add_member("m-own", joined_at=datetime(2024, 1, 1, tzinfo=UTC), last_watched_at=datetime(2026, 5, 1, tzinfo=UTC))
+    stack.add_member("m-own", joined_at=datetime(2024, 1, 1, tzinfo=UTC),
+                     last_watched_at=datetime(2026, 5, 1, tzinfo=UTC))
     with record_calls() as calls:
         # WHEN tests and the cloud itself read and write tables, pump streams and let TTL delete
         stack.add_member("m-other", joined_at=datetime(2026, 1, 1, tzinfo=UTC), last_watched_at=None)
