@@ -276,3 +276,42 @@ def test_a_form_post_from_another_site_is_refused_and_changes_nothing(stack):
     # AND the same post from the page's own origin works
     same = requests.post(link, data={"choice": "keep"}, headers={"Origin": stack.cloud.api_url}, timeout=30)
     assert same.status_code == 200 and stack.member("m-csrf")["notice_outcome"] == "kept"
+
+
+def test_after_a_permanent_bounce_no_more_email_goes_out_but_the_app_still_shows_the_notice(stack):
+    # GIVEN a member whose notice email bounced for good
+    stack.ttl_on_time()
+    stack.add_inactive_member("m-bounce")
+    stack.run_until(FIRST_SWEEP)
+    event = {
+        "source": "aws.ses",
+        "detail-type": "Email Bounced",
+        "time": iso(FIRST_SWEEP),
+        "detail": {"bounce": {"bounceType": "Permanent"}, "mail": {"tags": {"member": ["m-bounce"]}}},
+    }
+    assert stack.cloud.invoke("FeedbackFunction", event)["recorded"] is True
+    assert stack.app("GET", "/members/m-bounce/notice").json()["notice"]["deadline"] == iso(DEADLINE)
+    # WHEN the window passes
+    stack.run_until(DEADLINE + timedelta(days=1))
+    # THEN no reminder or cancellation email was sent to that address, the app showed the notice
+    # meanwhile, and the deadline held: the member was cancelled when it passed
+    assert stack.email_kinds("m-bounce") == ["notice"]
+    member = stack.member("m-bounce")
+    assert (member["status"], member["cancel_reason"], member["cancelled_at"]) == (
+        "cancelled",
+        "no_response",
+        iso(DEADLINE),
+    )
+    assert len(stack.bus("MembershipCancelled")) == 1
+
+
+def test_a_transient_bounce_changes_nothing(stack):
+    stack.add_inactive_member("m-full")
+    event = {
+        "source": "aws.ses",
+        "detail-type": "Email Bounced",
+        "time": iso(FIRST_SWEEP),
+        "detail": {"bounce": {"bounceType": "Transient"}, "mail": {"tags": {"member": ["m-full"]}}},
+    }
+    assert stack.cloud.invoke("FeedbackFunction", event) == {"recorded": False, "why": "transient bounce"}
+    assert "email_status" not in stack.member("m-full")

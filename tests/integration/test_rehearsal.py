@@ -1,4 +1,5 @@
 """`python -m local rehearse`: the contract operators and other tools rely on, run as they run it."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,10 @@ def write_jsonl(path: Path, rows: list) -> Path:
 def rehearse_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "local", "rehearse", "--quiet", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -69,10 +73,20 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     # WHEN an operator rehearses the campaign over three and a half months
     run = rehearse_cli(
         tmp_path,
-        "--members", str(write_jsonl(tmp_path / "members.jsonl", members)),
-        "--actions", str(write_jsonl(tmp_path / "actions.jsonl", actions)),
-        "--start", START, "--end", END, "--param", "ReminderDaysBefore=5", "--seed", "3",
-        "--report", str(report_path),
+        "--members",
+        str(write_jsonl(tmp_path / "members.jsonl", members)),
+        "--actions",
+        str(write_jsonl(tmp_path / "actions.jsonl", actions)),
+        "--start",
+        START,
+        "--end",
+        END,
+        "--param",
+        "ReminderDaysBefore=5",
+        "--seed",
+        "3",
+        "--report",
+        str(report_path),
     )
     # THEN it succeeds and the report says what happened to each of them
     assert run.returncode == 0, run.stderr
@@ -96,8 +110,11 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     assert kinds["m-silent"] == ["notice", "reminder", "cancelled"]
     assert kinds["m-keep"] == ["notice"] and kinds["m-active"] == [] and kinds["m-free"] == []
     assert rows["m-keep"]["emails"][0] == {
-        "kind": "notice", "at": "2026-06-01T03:00:00Z", "lang": "fr",
-        "subject": rows["m-keep"]["emails"][0]["subject"]}
+        "kind": "notice",
+        "at": "2026-06-01T03:00:00Z",
+        "lang": "fr",
+        "subject": rows["m-keep"]["emails"][0]["subject"],
+    }
     assert rows["m-cancel"]["billing_stopped_at"] == "2026-06-04T09:30:00Z"
     assert [e["billing"] for e in rows["m-back"]["billing_events"]] == ["stop", "resume"]
     # AND what members made is kept for the cancelled and the rejoined
@@ -114,20 +131,40 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     ("members", "actions", "params", "message"),
     [
         ([member("m-1"), "{not json"], [], [], "members.jsonl:2: not valid JSON"),
-        ([member("m-1", joined_at="2020-01-01T00:00:00")], [], [],
-         "members.jsonl:1: field joined_at: '2020-01-01T00:00:00' has no time zone"),
+        (
+            [member("m-1", joined_at="2020-01-01T00:00:00")],
+            [],
+            [],
+            "members.jsonl:1: field joined_at: '2020-01-01T00:00:00' has no time zone",
+        ),
         ([member("m-1", status="paused")], [], [], "members.jsonl:1: field status: expected one of active, cancelled"),
         ([member("m-1", monthly_price="free")], [], [], "members.jsonl:1: field monthly_price"),
         ([member("m-1"), member("m-1")], [], [], "members.jsonl:2: field member_id: 'm-1' appears twice"),
         ([member("m-1", email=None)], [], [], "members.jsonl:1: field email"),
-        ([member("m-1", profiles=[{"name": "A", "my_list": "Dune"}])], [], [],
-         "members.jsonl:1: field profiles[0].my_list"),
-        ([member("m-1")], [{"member_id": "m-2", "at": "2026-06-01T00:00:00Z", "do": "keep"}], [],
-         "actions.jsonl:1: field member_id: 'm-2' is not in the members file"),
-        ([member("m-1")], [{"member_id": "m-1", "at": "2026-06-01T00:00:00Z", "do": "dance"}], [],
-         "actions.jsonl:1: field do: expected one of watch, open, keep, cancel, app_keep, rejoin"),
-        ([member("m-1")], [{"member_id": "m-1", "at": "2030-01-01T00:00:00Z", "do": "keep"}], [],
-         "actions.jsonl:1: field at: 2030-01-01T00:00:00Z is outside the rehearsal"),
+        (
+            [member("m-1", profiles=[{"name": "A", "my_list": "Dune"}])],
+            [],
+            [],
+            "members.jsonl:1: field profiles[0].my_list",
+        ),
+        (
+            [member("m-1")],
+            [{"member_id": "m-2", "at": "2026-06-01T00:00:00Z", "do": "keep"}],
+            [],
+            "actions.jsonl:1: field member_id: 'm-2' is not in the members file",
+        ),
+        (
+            [member("m-1")],
+            [{"member_id": "m-1", "at": "2026-06-01T00:00:00Z", "do": "dance"}],
+            [],
+            "actions.jsonl:1: field do: expected one of watch, open, keep, cancel, app_keep, rejoin",
+        ),
+        (
+            [member("m-1")],
+            [{"member_id": "m-1", "at": "2030-01-01T00:00:00Z", "do": "keep"}],
+            [],
+            "actions.jsonl:1: field at: 2030-01-01T00:00:00Z is outside the rehearsal",
+        ),
         ([member("m-1")], [], ["NoSuchParameter=1"], "--param"),
         ([member("m-1")], [], ["ResponseWindowDays=soon"], "ResponseWindowDays"),
     ],
@@ -145,8 +182,17 @@ def test_bad_input_names_the_file_line_and_field_before_anything_runs(tmp_path, 
 
 def test_the_command_refuses_bad_input_with_exit_code_2_and_writes_no_report(tmp_path):
     members_path = write_jsonl(tmp_path / "members.jsonl", [member("m-1"), "[1, 2]"])
-    run = rehearse_cli(tmp_path, "--members", str(members_path), "--start", START, "--end", END,
-                       "--report", str(tmp_path / "report.json"))
+    run = rehearse_cli(
+        tmp_path,
+        "--members",
+        str(members_path),
+        "--start",
+        START,
+        "--end",
+        END,
+        "--report",
+        str(tmp_path / "report.json"),
+    )
     assert run.returncode == 2
     assert "members.jsonl:2: expected a JSON object, got list" in run.stderr
     assert not (tmp_path / "report.json").exists()

@@ -20,6 +20,7 @@ FUNCTIONS = {
     "expire-": "ExpireFunction",
     "purge-": "PurgeFunction",
     "member-api-": "MemberApiFunction",
+    "feedback-": "FeedbackFunction",
 }
 SAMPLE_PROFILES = [{"name": "Anna", "my_list": ["Nordlicht"], "preferences": {"subtitles": "de"}}]
 
@@ -206,6 +207,16 @@ def app_rejoin(stack, result):
     assert stack.member("m-sample-2")["status"] == "active"
 
 
+def permanent_bounce(stack, result):
+    assert result == {"recorded": True, "member_id": "m-sample-1", "status": "bounced"}
+    assert stack.member("m-sample-1")["email_status"] == "bounced"
+
+
+def complaint(stack, result):
+    assert result == {"recorded": True, "member_id": "m-sample-1", "status": "complained"}
+    assert stack.member("m-sample-1")["email_status_at"] == "2026-06-02T08:12:00Z"
+
+
 JUNE_10 = datetime(2026, 6, 11, 9, 0, tzinfo=UTC)
 # sample -> (when it is invoked, how the world looks, what must follow, does the function's filter pass it)
 EXPECTATIONS = {
@@ -243,6 +254,8 @@ EXPECTATIONS = {
     "member-api-app-keep.json": (JUNE_10, {}, app_keep, None),
     "member-api-app-activity.json": (JUNE_10, {}, app_activity, None),
     "member-api-app-rejoin.json": (datetime(2026, 9, 1, tzinfo=UTC), {}, app_rejoin, None),
+    "feedback-permanent-bounce.json": (datetime(2026, 6, 1, 3, 1, tzinfo=UTC), {}, permanent_bounce, None),
+    "feedback-complaint.json": (datetime(2026, 6, 2, 9, 0, tzinfo=UTC), {}, complaint, None),
 }
 
 

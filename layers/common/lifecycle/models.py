@@ -77,6 +77,9 @@ class MemberRecord(Model):
     retained_until = IsoDateTimeAttribute(null=True)
     purged_at = IsoDateTimeAttribute(null=True)
     rejoined_at = IsoDateTimeAttribute(null=True)
+    # SES feedback: a permanent bounce or a complaint stops every further email to this address
+    email_status = UnicodeAttribute(null=True)  # "bounced" | "complained"
+    email_status_at = IsoDateTimeAttribute(null=True)
     billing_resumed_at = IsoDateTimeAttribute(null=True)  # MembershipRejoined published
 
 

@@ -17,7 +17,7 @@ from lifecycle.errors import InvalidRequest
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, iso
 from lifecycle.observability import logger
 from lifecycle.policy import MemberView, link_expires_at
-from lifecycle.rendering import render_email
+from lifecycle.rendering import RenderedEmail, render_email
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
 from lifecycle.tokens import LinkSigner, SigningKeys
@@ -112,13 +112,21 @@ def _notice_email(
         retention_months=settings.policy.retention_months,
     )
 
-    def send() -> None:
-        store.send_email(notice.email, email, kind, now)
-
-    if not _once(store, notice, mark, now, send):
+    if not _once(store, notice, mark, now, lambda: _deliver(store, notice, email, kind, now)):
         return []
-    logger.info("email sent", extra={"member_id": notice.member_id, "kind": kind, "lang": email.lang})
     return [kind]
+
+
+def _deliver(store: MembershipStore, item: LifecycleRecord, email: RenderedEmail, kind: str, now: datetime) -> None:
+    """Send, unless the address bounced for good or complained: then the member is reached by
+    the in-app notice only, and SES's reputation is spared another bounce."""
+    if store.email_unreachable(item.member_id):
+        logger.info(
+            "email suppressed: address bounced or complained", extra={"member_id": item.member_id, "kind": kind}
+        )
+        return
+    store.send_email(item.email, email, kind, now, item.member_id)
+    logger.info("email sent", extra={"member_id": item.member_id, "kind": kind, "lang": email.lang})
 
 
 def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, settings: Settings) -> list[str]:
@@ -147,12 +155,8 @@ def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, 
         retained_until=hold.retained_until.date(),
     )
 
-    def send() -> None:
-        store.send_email(hold.email, email, "cancelled", now)
-
-    if _once(store, hold, "cancelled_email_at", now, send):
+    if _once(store, hold, "cancelled_email_at", now, lambda: _deliver(store, hold, email, "cancelled", now)):
         sent.append("cancelled")
-        logger.info("email sent", extra={"member_id": hold.member_id, "kind": "cancelled", "lang": email.lang})
     store.mark_cancellation_announced(hold.member_id, hold.cancelled_at, now)
     return sent
 

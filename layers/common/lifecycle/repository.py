@@ -433,7 +433,27 @@ class MembershipStore:
                 raise DeliveryFailed(f"could not record {mark}: {exc.cause_response_code}") from exc
 
     # -------------------------------------------------------- SES, EventBridge
-    def send_email(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime) -> str:
+    def email_unreachable(self, member_id: str) -> bool:
+        """The member's address bounced for good or complained: send it nothing more."""
+        try:
+            member = MemberRecord.get(member_id, consistent_read=True, attributes_to_get=["email_status"])
+        except DoesNotExist:
+            return False
+        return member.email_status in ("bounced", "complained")
+
+    def record_email_feedback(self, member_id: str, status: str, at: datetime) -> bool:
+        try:
+            MemberRecord(member_id).update(
+                actions=[MemberRecord.email_status.set(status), MemberRecord.email_status_at.set(at)],
+                condition=MemberRecord.member_id.exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise DeliveryFailed(f"could not record email feedback: {exc.cause_response_code}") from exc
+        return True
+
+    def send_email(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime, member_id: str) -> str:
         """Send one email as a MIME message with both parts. ``Date`` is the campaign's clock;
         ``X-Membership-Email`` names the kind, for mail analytics and rehearsal reports."""
         message = EmailMessage()
@@ -449,7 +469,8 @@ class MembershipStore:
             "Source": self.settings.sender_address,
             "Destinations": [to],
             "RawMessage": {"Data": message.as_bytes()},
-            "Tags": [{"Name": "kind", "Value": kind}],
+            # SES hands the tags back with bounce and complaint events: that is how feedback finds the member
+            "Tags": [{"Name": "kind", "Value": kind}, {"Name": "member", "Value": member_id}],
         }
         if self.settings.configuration_set:
             request["ConfigurationSetName"] = self.settings.configuration_set
