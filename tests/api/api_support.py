@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -59,7 +58,6 @@ Stack = _fixtures.Stack
 TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable")
 LANGUAGES = ("en", "fr", "de", "es")  # the languages pages are written in
 TIMEOUT = 30
-_deserializer = TypeDeserializer()
 
 
 # ------------------------------------------------------------------ the campaign
@@ -104,13 +102,7 @@ class Campaign:
     def world(self) -> dict[str, Any]:
         """Every item of every table, and how many emails SES has sent and events the bus got."""
         cloud = self.stack.cloud
-        tables = {}
-        for table in TABLES:
-            items = cloud.client("dynamodb").scan(TableName=cloud.table_name(table), ConsistentRead=True)["Items"]
-            tables[table] = sorted(
-                ({name: _deserializer.deserialize(value) for name, value in item.items()} for item in items),
-                key=repr,
-            )
+        tables = {table: sorted(cloud.table_items(table), key=repr) for table in TABLES}
         return {"tables": tables, "emails": len(cloud.sent_emails()), "events": len(self.stack.bus())}
 
     def assert_nothing_changed(self, before: dict[str, Any]) -> None:
