@@ -19,8 +19,9 @@ and on the configuration set when one is named.
 
 The attribution is per thread: the local cloud's own calls (deploying, pumping streams, the TTL
 reaper, test helpers reading tables), made outside a handler or in another thread, belong to no
-function and are never noted. The patch on botocore is installed once, by the first
-:func:`record_calls`; without an open recording nothing is noted.
+function and are never noted. The patch on botocore is installed once, when this module is
+first imported (by ``local.cloud``, so before anything else running on a cloud patches it, such
+as ``local.faults``); without an open recording it notes nothing.
 """
 from __future__ import annotations
 
@@ -215,7 +216,6 @@ def attributed_to(function: str) -> Iterator[None]:
 @contextmanager
 def record_calls() -> Iterator[CallLog]:
     """Notes, in the log it yields, the permissions each function's calls need while the block is open."""
-    _install()
     log = CallLog()
     with _state_lock:
         _open_logs.append(log)
@@ -226,8 +226,8 @@ def record_calls() -> Iterator[CallLog]:
             _open_logs.remove(log)
 
 
-def _install() -> None:
-    """Patches ``BaseClient._make_api_call`` once, for the life of the process."""
+def install() -> None:
+    """Patches ``BaseClient._make_api_call`` once, for the life of the process (on import)."""
     global _installed
     with _state_lock:
         if _installed:
@@ -256,5 +256,7 @@ def _note(function: str, client: BaseClient, operation: str, params: Mapping[str
             log.note(call)
 
 
-__all__ = ["ANY_RESOURCE", "ArnBuilder", "AwsCall", "CallLog", "Permission", "attributed_to", "permissions_needed",
-           "record_calls"]
+install()
+
+__all__ = ["ANY_RESOURCE", "ArnBuilder", "AwsCall", "CallLog", "Permission", "attributed_to", "install",
+           "permissions_needed", "record_calls"]

@@ -65,8 +65,8 @@ def resource_names(model: StackModel, attribute: Callable[[str, str | None], Any
     """ARN -> the name these tests give the resource: its logical id, or for SES the parameter
     naming it. ``attribute(logical id, attribute or None for Ref)`` gives the ARNs, planned from
     the template or as the local cloud created them."""
-    names = {attribute(logical_id, "Arn"): logical_id for logical_id in [*model.tables, *model.event_buses,
-                                                                          *model.queues]}
+    with_arns = [*model.tables, *model.event_buses, *model.queues]
+    names = {attribute(logical_id, "Arn"): logical_id for logical_id in with_arns}
     names |= {attribute(logical_id, None): logical_id for logical_id in model.secrets}  # a secret's Ref is its ARN
     arns = ArnBuilder()
     names[arns.ses_identity(model.parameters["SenderAddress"])] = SES_IDENTITY
@@ -147,6 +147,20 @@ def combined(*sides: Grants) -> Grants:
                 merged.setdefault(function_id, {}).setdefault(resource, set()).update(actions)
             merged.setdefault(function_id, {})
     return merged
+
+
+def differences(granted: Grants, needed: Grants) -> dict[str, dict[str, dict[str, set[str]]]]:
+    """Per function, what is needed but not granted and what is granted but never needed."""
+    found = {}
+    for function_id in sorted(set(granted) | set(needed)):
+        mine, used = granted.get(function_id, {}), needed.get(function_id, {})
+        missing = {resource: actions - mine.get(resource, set()) for resource, actions in used.items()}
+        unused = {resource: actions - used.get(resource, set()) for resource, actions in mine.items()}
+        missing = {resource: actions for resource, actions in missing.items() if actions}
+        unused = {resource: actions for resource, actions in unused.items() if actions}
+        if missing or unused:
+            found[function_id] = {"needed, not granted": missing, "granted, never needed": unused}
+    return found
 
 
 # ------------------------------------------------------------------ lost stream records
