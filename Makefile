@@ -9,7 +9,7 @@ PYTHON312 := $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'imp
 	(v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -n1); [ -n "$$v" ] && echo "env PYENV_VERSION=$$v python"))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup chromium demo serve test test-fast lint validate build ci clean
+.PHONY: setup chromium demo serve test lint validate build bench clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,10 @@ serve: setup  ## run the local cloud and its API until Ctrl-C
 
 test: setup chromium  ## every test: unit, integration on moto, browser
 	$(BIN)/pytest
+
+bench: setup  ## the sweep at scale, measured (about 2.5 minutes), then docs/capacity.md from the figures
+	$(BIN)/python -m bench.run
+	$(BIN)/python docs/capacity.py
 
 lint: setup
 	$(BIN)/ruff check .

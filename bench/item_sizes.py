@@ -28,7 +28,7 @@ def item_bytes(item: Mapping[str, Mapping[str, Any]]) -> int:
 
 
 def value_bytes(value: Mapping[str, Any]) -> int:
-    (kind, content), = value.items()
+    ((kind, content),) = value.items()
     match kind:
         case "S":
             return len(content.encode("utf-8"))

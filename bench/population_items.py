@@ -28,7 +28,7 @@ class _CapturedWrites:
     def client(self, service: str) -> _CapturedWrites:
         return self
 
-    def batch_write_item(self, RequestItems: dict[str, list[dict]]) -> dict:  # noqa: N803 (boto3's name)
+    def batch_write_item(self, RequestItems: dict[str, list[dict]]) -> dict:  # boto3 names the keyword so
         for table, requests in RequestItems.items():
             self.items[table].extend(request["PutRequest"]["Item"] for request in requests)
         return {}

@@ -1,0 +1,343 @@
+"""The sweep at scale, measured on this machine in one run, every figure beside its baseline:
+
+* client CPU seconds per million members of a whole sweep's reads, against a moto server in
+  another process: the sweep's read path, beside PynamoDB's ``Model.scan`` of the whole table
+  and beside the floor (raw signed Scans, only ``json.loads``);
+* read units per million members, and that the sweep reads the table in exactly one pass;
+* peak memory of the sweep's page processing for 10 thousand and 1 million members;
+* cold-start import time of every handler, beside ``import boto3`` and one client;
+* the local rehearsal's wall time per thousand members per simulated month.
+
+``python -m bench.run`` prints the figures and writes them to ``bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import PROJECT_ROOT, cold_start, page_memory, rehearsal_speed, sweep_reads
+from bench.item_sizes import item_bytes, pages_of, scan_read_units, split_by_counts
+from bench.moto_process import moto_server
+from bench.population_items import POPULATION_SEED, POPULATION_START, population_rows, table_items
+
+RESULTS_PATH = PROJECT_ROOT / "bench" / "results.json"
+MILLION = 1_000_000
+MEBIBYTE = 1024 * 1024
+SWEEP_TIME = POPULATION_START + timedelta(hours=3)  # the schedule's 03:00 UTC on the population's first day
+MEMORY_SIZES = [10_000, 1_000_000]
+MEMORY_SIZES_EVERY_MEMBER = [10_000, 50_000]  # every member returned: tracemalloc makes this one slow
+MEMORY_GROWTH_TARGET_BYTES = 10 * MEBIBYTE
+REHEARSAL_MEMBERS, REHEARSAL_MONTHS = 1_000, 2
+TABLE_WIDTH = 132  # the table's natural width; narrower terminals wrap it
+
+
+def per_million(value: float, members: int) -> float:
+    return value / members * MILLION
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "architecture": platform.machine(),
+    }
+
+
+# ------------------------------------------------------------------ client CPU and read units
+def measure_sweep_reads(activity_items: list[dict], repeats: int, console: Console) -> dict[str, Any]:
+    """Client CPU of a whole sweep's reads three ways, and the sweep's read units, on moto_server."""
+    settings = sweep_reads.BENCH_SETTINGS
+    policy = settings.policy
+    members = len(activity_items)
+    with moto_server() as endpoint_url:
+        console.log(f"moto_server at {endpoint_url} (own process): writing {members:,} members")
+        sweep_reads.create_activity_table(settings.activity_table)
+        sweep_reads.write_items(settings.activity_table, activity_items)
+        scanner = sweep_reads.RawScan(endpoint_url, settings.activity_table)
+        sweep_reads.warm_up(SWEEP_TIME, policy, scanner)
+        console.log(f"the sweep's read path (prefilter and projection), {repeats} passes")
+        ours_runs = [sweep_reads.timed(lambda: sweep_reads.sweep_read_path(SWEEP_TIME, policy)) for _ in range(repeats)]
+        console.log("the sweep's read path with the prefilter off (every member sent)")
+        unfiltered = sweep_reads.timed(lambda: sweep_reads.sweep_read_path(SWEEP_TIME, policy, prefilter=False))
+        console.log("baseline: PynamoDB MemberRecord.scan() of the whole table, plan in Python")
+        baseline = sweep_reads.timed(lambda: sweep_reads.model_scan_baseline(SWEEP_TIME, policy))
+        console.log("floor: raw signed Scan requests of the whole table, json.loads only")
+        floor = sweep_reads.timed(lambda: sweep_reads.raw_scan_floor(scanner))
+        scan_order = sweep_reads.member_ids_in_scan_order(scanner)
+
+    ours = sweep_reads.median_pass(ours_runs)
+    for name, run in (("sweep", ours), ("unfiltered sweep", unfiltered), ("baseline", baseline), ("floor", floor)):
+        if run.scanned != members:
+            raise AssertionError(f"the {name} read {run.scanned} members of a table of {members}")
+    passes = ours.scanned / members
+    if passes != 1 or sorted(scan_order) != sorted(item["member_id"]["S"] for item in activity_items):
+        raise AssertionError(f"the sweep read {ours.scanned} members of a table of {members}: not one pass")
+
+    # Each page of the sweep read ScannedCount whole items, in the table's scan order (the
+    # projection and the filter change what is sent, not what DynamoDB reads and bills).
+    size_by_member = {item["member_id"]["S"]: item_bytes(item) for item in activity_items}
+    sweep_pages = split_by_counts([size_by_member[member_id] for member_id in scan_order], ours.scanned_per_page)
+    read_units = scan_read_units(sweep_pages)
+
+    def cpu(run: sweep_reads.ReadPass, runs: list[sweep_reads.ReadPass] | None = None) -> dict[str, Any]:
+        return {
+            "cpu_seconds": run.cpu_seconds,
+            "cpu_seconds_per_million_members": per_million(run.cpu_seconds, members),
+            "members_sent_to_client": run.returned,
+            "cpu_seconds_of_each_pass": [each.cpu_seconds for each in runs or [run]],
+        }
+
+    return {
+        "members": members,
+        "sweep_at": SWEEP_TIME.isoformat(),
+        "cpu": {
+            "sweep_read_path": cpu(ours, ours_runs),
+            "sweep_read_path_prefilter_off": cpu(unfiltered),
+            "model_scan_baseline": cpu(baseline),
+            "raw_scan_floor": cpu(floor),
+            "ratio_sweep_to_baseline": ours.cpu_seconds / baseline.cpu_seconds,
+            "ratio_sweep_to_floor": ours.cpu_seconds / floor.cpu_seconds,
+            "ratio_prefilter_off_to_baseline": unfiltered.cpu_seconds / baseline.cpu_seconds,
+        },
+        "members_plan_acts_on": len(ours.acting_on),
+        "prefilter_kept_every_member_plan_acts_on": ours.acting_on == baseline.acting_on,
+        "returned_member_ids": sorted(ours.returned_ids),
+        "read": {
+            "passes": passes,
+            "pages": len(sweep_pages),
+            "scanned_per_page": ours.scanned_per_page,
+            "bytes_read": sum(sweep_pages),
+            "read_units": read_units,
+            "read_units_per_million_members": per_million(read_units, members),
+            "strongly_consistent_read_units_per_million_members": per_million(
+                scan_read_units(sweep_pages, eventually_consistent=False), members
+            ),
+        },
+    }
+
+
+def read_units_with_profiles_inline(activity_items: list[dict], member_data_items: list[dict]) -> dict[str, Any]:
+    """The baseline of read units: the same members with their profiles, My List and preferences
+    kept in the activity item (one table), scanned the same way in 1 MB pages."""
+    profiles = {item["member_id"]["S"]: item["profiles"] for item in member_data_items}
+    sizes = [item_bytes({**item, "profiles": profiles[item["member_id"]["S"]]}) for item in activity_items]
+    read_units = scan_read_units(pages_of(sizes))
+    return {
+        "average_item_bytes": sum(sizes) / len(sizes),
+        "read_units": read_units,
+        "read_units_per_million_members": per_million(read_units, len(sizes)),
+    }
+
+
+# ------------------------------------------------------------------ memory, cold start, rehearsal
+def measure_page_memory(
+    activity_items: list[dict], returned_ids: set[str], average_item_bytes: float, console: Console
+) -> dict[str, Any]:
+    pool = page_memory.MemberPool.from_activity_items(activity_items, returned_ids)
+    members_per_page = page_memory.members_per_page(average_item_bytes)
+    settings = sweep_reads.BENCH_SETTINGS
+    console.log(f"page memory: pages as the prefilter returns them, {' and '.join(map(str, MEMORY_SIZES))} members")
+    prefiltered = page_memory.measure_peaks(MEMORY_SIZES, pool, members_per_page, SWEEP_TIME, settings, False)
+    console.log("page memory: every member returned (prefilter off)")
+    every = page_memory.measure_peaks(MEMORY_SIZES_EVERY_MEMBER, pool, members_per_page, SWEEP_TIME, settings, True)
+    small, large = prefiltered[0], prefiltered[-1]
+    growth = large.sweep_peak_bytes - small.sweep_peak_bytes
+    held_members = large.newly_inactive - small.newly_inactive
+    return {
+        "members_per_page": members_per_page,
+        "prefiltered_pages": [asdict(peak) for peak in prefiltered],
+        "every_member_pages": [asdict(peak) for peak in every],
+        "sweep_growth_bytes": growth,
+        "pages_only_growth_bytes": large.pages_only_peak_bytes - small.pages_only_peak_bytes,
+        "growth_target_bytes": MEMORY_GROWTH_TARGET_BYTES,
+        "growth_under_target": growth < MEMORY_GROWTH_TARGET_BYTES,
+        # the sweep keeps every newly inactive member until its pass ends (the guard needs the count)
+        "bytes_held_per_newly_inactive_member": growth / held_members if held_members else None,
+    }
+
+
+def measure_cold_starts(console: Console) -> dict[str, Any]:
+    names = cold_start.handler_names()
+    console.log(f"cold starts: {', '.join(names)} and boto3, {cold_start.RUNS} fresh interpreters each")
+    baseline = cold_start.boto3_client_cold_start()
+    handlers = [cold_start.handler_cold_start(name) for name in names]
+    return {
+        "runs_each": cold_start.RUNS,
+        "baseline_boto3_import_and_client": asdict(baseline),
+        "handlers": {start.name: asdict(start) for start in handlers},
+    }
+
+
+def measure_rehearsal(console: Console) -> dict[str, Any]:
+    console.log(f"local rehearsal: {REHEARSAL_MEMBERS:,} members over {REHEARSAL_MONTHS} months, then 1 member")
+    campaign = rehearsal_speed.time_rehearsal(REHEARSAL_MEMBERS, REHEARSAL_MONTHS)
+    one_member = rehearsal_speed.time_rehearsal(1, REHEARSAL_MONTHS)
+    return {
+        "members": campaign.members,
+        "months": campaign.months,
+        "wall_seconds": campaign.wall_seconds,
+        "seconds_per_thousand_members_per_month": campaign.seconds_per_thousand_members_per_month,
+        "baseline_one_member_wall_seconds": one_member.wall_seconds,
+        "baseline_one_member_seconds_per_month": one_member.wall_seconds / one_member.months,
+    }
+
+
+# ------------------------------------------------------------------ the table
+def _mib(size: float) -> str:
+    return f"{size / MEBIBYTE:.2f} MB"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.3f}×"
+
+
+def render(results: dict[str, Any], console: Console) -> None:
+    reads, cpu = results["sweep_reads"], results["sweep_reads"]["cpu"]
+    members = reads["members"]
+    table = Table(title=f"The sweep at scale, one run on this machine ({results['date']})", show_lines=False)
+    table.add_column("figure")
+    table.add_column("ours", justify="right")
+    table.add_column("baseline", justify="right")
+    table.add_column("ours ÷ baseline", justify="right")
+
+    def seconds(path: str) -> str:
+        return f"{cpu[path]['cpu_seconds_per_million_members']:.2f} s"
+
+    table.add_row(f"[bold]Client CPU s per million members, a whole sweep's reads[/] ({members:,}, moto_server)")
+    table.add_row(
+        "  a) sweep read path (prefilter + projection) / b) PynamoDB Model.scan + plan",
+        seconds("sweep_read_path"),
+        seconds("model_scan_baseline"),
+        _times(cpu["ratio_sweep_to_baseline"]),
+    )
+    table.add_row(
+        "  a) sweep read path / c) floor: raw Scan, json.loads only",
+        seconds("sweep_read_path"),
+        seconds("raw_scan_floor"),
+        _times(cpu["ratio_sweep_to_floor"]),
+    )
+    table.add_row(
+        "  sweep read path, prefilter off / b) PynamoDB Model.scan + plan",
+        seconds("sweep_read_path_prefilter_off"),
+        seconds("model_scan_baseline"),
+        _times(cpu["ratio_prefilter_off_to_baseline"]),
+    )
+    read, inline = reads["read"], results["read_units_baseline_profiles_inline"]
+    table.add_row("[bold]Read units per million members[/] (eventually consistent, 1 MB pages)")
+    table.add_row(
+        "  sweep (activity item only) / profiles kept in the activity item",
+        f"{read['read_units_per_million_members']:,.0f}",
+        f"{inline['read_units_per_million_members']:,.0f}",
+        _times(read["read_units_per_million_members"] / inline["read_units_per_million_members"]),
+    )
+    table.add_row(
+        "  average item bytes",
+        f"{results['population']['average_activity_item_bytes']:.0f} B",
+        f"{inline['average_item_bytes']:.0f} B",
+        "",
+    )
+    table.add_row("  passes over the table (ScannedCount total ÷ table size)", f"{read['passes']:.0f}", "1", "")
+    memory = results["page_memory"]
+    table.add_row("[bold]Peak memory of page processing[/] (tracemalloc; baseline: the pages alone)")
+    for peak in memory["prefiltered_pages"]:
+        table.add_row(
+            f"  {peak['members']:,} members, pages as the prefilter returns them",
+            _mib(peak["sweep_peak_bytes"]),
+            _mib(peak["pages_only_peak_bytes"]),
+            "",
+        )
+    first, last = memory["prefiltered_pages"][0]["members"], memory["prefiltered_pages"][-1]["members"]
+    table.add_row(
+        f"  growth {first:,} → {last:,} members (target under {_mib(memory['growth_target_bytes'])})",
+        _mib(memory["sweep_growth_bytes"]),
+        _mib(memory["pages_only_growth_bytes"]),
+        "",
+    )
+    for peak in memory["every_member_pages"]:
+        table.add_row(
+            f"  {peak['members']:,} members, every member returned (prefilter off)",
+            _mib(peak["sweep_peak_bytes"]),
+            _mib(peak["pages_only_peak_bytes"]),
+            "",
+        )
+    starts = results["cold_start"]
+    boto3_start = starts["baseline_boto3_import_and_client"]["median_seconds"]
+    table.add_row(f"[bold]Cold-start import[/] (median of {starts['runs_each']}; baseline: import boto3 + one client)")
+    for name, start in starts["handlers"].items():
+        table.add_row(
+            f"  functions/{name}/app.py",
+            f"{start['median_seconds'] * 1000:.0f} ms",
+            f"{boto3_start * 1000:.0f} ms",
+            _times(start["median_seconds"] / boto3_start),
+        )
+    rehearsal = results["rehearsal"]
+    table.add_row("[bold]Local rehearsal[/] (wall; baseline: the same months with 1 member)")
+    table.add_row(
+        f"  s per 1,000 members per simulated month ({rehearsal['members']:,} members, {rehearsal['months']} months)",
+        f"{rehearsal['seconds_per_thousand_members_per_month']:.1f} s",
+        f"{rehearsal['baseline_one_member_seconds_per_month']:.1f} s/month",
+        "",
+    )
+    console.print(table)
+    console.print(f"passes: {read['passes']:.0f}")
+    console.print(
+        f"prefilter returned {cpu['sweep_read_path']['members_sent_to_client']:,} of {members:,} members; "
+        f"plan acts on {reads['members_plan_acts_on']:,}; the prefilter kept every one of them: "
+        f"{'yes' if reads['prefilter_kept_every_member_plan_acts_on'] else '[red]NO[/]'}"
+    )
+    if not memory["growth_under_target"]:
+        console.print("[red]page memory grew more than the target from 10 thousand to 1 million members[/]")
+
+
+# ------------------------------------------------------------------ entry point
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=20_000, help="members in the activity table (default 20000)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes of the sweep's read path (default 3)")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where the figures go (JSON)")
+    args = parser.parse_args(argv)
+    console = Console(width=max(Console().width, TABLE_WIDTH))
+    started = time.perf_counter()
+    results: dict[str, Any] = {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine()}
+
+    results["cold_start"] = measure_cold_starts(console)
+    results["rehearsal"] = measure_rehearsal(console)
+
+    console.log(f"population: {args.members:,} synthetic members (seed {POPULATION_SEED})")
+    activity_items, member_data_items = table_items(population_rows(args.members, POPULATION_SEED))
+    average_item_bytes = sum(map(item_bytes, activity_items)) / len(activity_items)
+    results["population"] = {
+        "members": args.members,
+        "seed": POPULATION_SEED,
+        "first_day": POPULATION_START.isoformat(),
+        "average_activity_item_bytes": average_item_bytes,
+    }
+    results["sweep_reads"] = measure_sweep_reads(activity_items, args.repeats, console)
+    results["read_units_baseline_profiles_inline"] = read_units_with_profiles_inline(activity_items, member_data_items)
+    returned_ids = set(results["sweep_reads"].pop("returned_member_ids"))
+    results["page_memory"] = measure_page_memory(activity_items, returned_ids, average_item_bytes, console)
+    results["wall_seconds_of_the_whole_run"] = time.perf_counter() - started
+
+    render(results, console)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    console.print(f"written {args.output} in {results['wall_seconds_of_the_whole_run']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
