@@ -56,6 +56,10 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="template parameter override (repeatable), e.g. --param Stage=dev",
     )
     parser.add_argument("--port", type=int, default=3000, help="port of the API (default 3000; 0 picks a free one)")
+    parser.add_argument("--members", type=Path, metavar="MEMBERS.jsonl",
+                        help="members to load (the rehearsal's format), e.g. out/demo/members.jsonl")
+    parser.add_argument("--sweep-now", action="store_true",
+                        help="run the sweep once at start, so inactive members get their notice email right away")
     parser.add_argument("--host", default="127.0.0.1", help="address of the API and moto (default 127.0.0.1)")
     parser.add_argument("--moto-port", type=int, default=0, help="port of the moto server (default: a free one)")
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template (default template.yaml)")
@@ -99,6 +103,20 @@ def serve(args: argparse.Namespace) -> int:
         if "PublicBaseUrl" in cloud.template.parameter_definitions and "PublicBaseUrl" not in overrides:
             overrides["PublicBaseUrl"] = api_url
         stack = cloud.deploy(overrides)
+        if args.members:
+            from local.rehearsal import RehearsalInputError, load_members, read_members
+
+            try:
+                members = read_members(args.members)
+            except RehearsalInputError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            load_members(cloud, members)
+            print(f"members      {len(members):,} loaded from {args.members}")
+        if args.sweep_now:
+            result = cloud.invoke("SweepFunction", {"job": "nightly-sweep"})
+            cloud.settle()
+            print(f"sweep        {result.get('actions', {})}")
         print(f"API          {api_url}")
         for function in stack.functions.values():
             for event in function.api_events:
