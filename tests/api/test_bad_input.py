@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, quote_from_bytes, urlencode
+from urllib.parse import parse_qs, quote_from_bytes, urlencode, urlsplit
 
 import pytest
 import requests
@@ -38,6 +38,7 @@ from lifecycle.tokens import NOTICE_LINK, LinkSigner, SigningKeys
 examples = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 NOW = FIRST_SWEEP  # the campaign's clock stays at its first sweep
+EARLIEST_VIEWING = datetime(1970, 1, 1, tzinfo=UTC)
 LANG = {"fr-FR": "fr", "fr-CA": "fr", "de-DE": "de", "es-ES": "es"}
 CHOICES = st.sampled_from(["keep", "cancel"])
 OPEN_MEMBERS = st.sampled_from(sorted(OPEN))
@@ -46,7 +47,7 @@ BROWSER_LANGUAGES = st.sampled_from(
 )
 HOSTILE_TEXT = [
     "<script>alert(1)</script>",
-    "\"><img src=x onerror=alert(1)>",
+    '"><img src=x onerror=alert(1)>',
     "' OR '1'='1' --",
     "'; DROP TABLE members; --",
     "{{7*7}}",
@@ -87,10 +88,11 @@ def token_segments() -> st.SearchStrategy[str]:
 
 
 def parses_as_a_past_moment(value: object) -> bool:
-    """What the activity route accepts as ``watched_at``: an ISO 8601 time with a zone, not later than now."""
+    """What the activity route accepts as ``watched_at``: an ISO 8601 time with a zone, from 1970
+    to now."""
     try:
         moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
-        return moment.tzinfo is not None and moment.astimezone(UTC) <= NOW
+        return moment.tzinfo is not None and EARLIEST_VIEWING <= moment.astimezone(UTC) <= NOW
     except (TypeError, ValueError, OverflowError):
         return False
 
@@ -318,6 +320,47 @@ def test_a_choice_posted_as_another_content_type_changes_nothing(campaign, membe
     campaign.assert_nothing_changed(before)
 
 
+def _from_our_page(sec_fetch_site: str | None, origin: str | None, host: str) -> bool:
+    """The rule for a form post coming from the page itself: ``Sec-Fetch-Site`` says
+    ``same-origin`` (or ``none``); without it, ``Origin`` is absent or names this host."""
+    if sec_fetch_site and sec_fetch_site.strip():
+        return sec_fetch_site.strip().lower() in ("same-origin", "none")
+    if not origin or origin == "null":
+        return not origin
+    try:
+        return urlsplit(origin).netloc.lower() == host.lower()
+    except ValueError:
+        return False
+
+
+@examples
+@given(
+    member=OPEN_MEMBERS,
+    choice=CHOICES,
+    sec_fetch_site=st.one_of(
+        st.none(), st.sampled_from(["cross-site", "same-site", "CROSS-SITE"]), st.text(LATIN_1, max_size=20)
+    ),
+    origin=st.one_of(
+        st.none(),
+        st.sampled_from(["null", "https://evil.example", "http://[", "http://127.0.0.1:1", "file://"]),
+        st.text(LATIN_1, max_size=40),
+    ),
+)
+def test_a_form_post_from_another_site_changes_nothing(campaign, member, choice, sec_fetch_site, origin):
+    # GIVEN a valid choice posted to an open notice's link by another site's page (as the
+    # browser's Sec-Fetch-Site and Origin headers tell), or with headers no browser sends
+    url = campaign.page_url(campaign.token(member))
+    headers = {"Sec-Fetch-Site": sec_fetch_site, "Origin": origin}
+    headers = {name: value.lstrip() for name, value in headers.items() if value is not None}
+    assume(not _from_our_page(headers.get("Sec-Fetch-Site"), headers.get("Origin"), url.split("/")[2]))
+    before = campaign.world()
+    # WHEN it is posted
+    posted = post_form(url, f"choice={choice}", **headers)
+    # THEN the page says the request was not right, in the member's language, and nothing changed
+    assert_page(posted, 400, LANG[OPEN[member]])
+    campaign.assert_nothing_changed(before)
+
+
 def _not_utf8(raw: bytes) -> bool:
     try:
         raw.decode("utf-8")
@@ -356,10 +399,12 @@ BAD_MOMENTS = st.one_of(
     st.text(max_size=60).filter(lambda text: not parses_as_a_past_moment(text)),
     st.datetimes().map(datetime.isoformat),  # no time zone
     st.datetimes(min_value=datetime(2026, 6, 2), timezones=st.just(UTC)).map(datetime.isoformat),  # the future
+    st.datetimes(max_value=datetime(1969, 12, 31, 23, 59, 59), timezones=st.just(UTC)).map(datetime.isoformat),
     st.sampled_from(
         [
             "0001-01-01T00:00:00+14:00",  # before the first representable moment, in UTC
             "9999-12-31T23:59:59-14:00",  # after the last
+            "0501-10-30T10:30:42+00:00",  # a year that would be stored as "501-..."
             "2026-02-30T00:00:00Z",
             "2026-05-01T25:00:00Z",
             "yesterday",
@@ -496,10 +541,11 @@ def test_a_method_a_link_does_not_take_is_refused_and_changes_nothing(campaign, 
     # THEN API Gateway refuses it (the API declares GET and POST only) - or, where the template
     # routes every method of a link to the function, the "can't be used this way" page - and
     # nothing changed
-    if answered.status_code == 405:
+    if method == "HEAD":  # an answer without a body
+        assert answered.status_code in (403, 405)
+    elif answered.status_code == 405:
         assert_page(answered, 405, LANGUAGES)
-    elif method == "HEAD":
-        assert answered.status_code == 403
+        assert answered.headers["Allow"] == "GET, POST"
     else:
         assert_gateway_refusal(answered)
     campaign.assert_nothing_changed(before)

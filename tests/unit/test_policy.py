@@ -219,3 +219,11 @@ def test_policy_parameters_that_make_no_sense_are_refused():
         Policy(response_window_days=5, reminder_days_before=5)
     with pytest.raises(SettingsError, match="never_watched_months"):
         Policy(never_watched_months=0)
+
+
+def test_stored_times_always_have_four_digit_years_so_they_compare_as_text():
+    from lifecycle.models import iso, parse_iso
+
+    old = datetime(501, 3, 1, tzinfo=UTC)
+    assert iso(old) == "0501-03-01T00:00:00Z" and parse_iso(iso(old)) == old
+    assert iso(old) < iso(datetime(2026, 1, 1, tzinfo=UTC))

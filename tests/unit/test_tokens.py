@@ -75,3 +75,21 @@ def test_the_secret_must_hold_a_real_key():
         {"current": KEY, "previous": OTHER_KEY, "previous_valid_until": "2026-07-01T00:00:00Z"}
     )
     assert keys.verifying(NOW) == [OTHER_KEY, KEY]
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        lambda t: (
+            t[:-1] + chr(ord(t[-1]) + 1) if t[-1] not in "z_9-" else t[:-1] + "A"
+        ),  # spare bits of the last letter
+        lambda t: t[:10] + "é" + t[10:],  # outside the alphabet
+        lambda t: t + "\n",  # trailing line break
+    ],
+)
+def test_a_genuine_token_written_any_other_way_is_refused(respell):
+    # GIVEN a genuine token and another spelling that base64 would decode to the same bytes
+    token = LinkSigner(SigningKeys(current=KEY)).sign("m-42", "n-abc", LATER)
+    # THEN only the exact spelling verifies
+    with pytest.raises(InvalidLink):
+        LinkSigner(SigningKeys(current=KEY)).verify(respell(token), NOW)

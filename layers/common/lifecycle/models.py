@@ -25,7 +25,9 @@ def iso(moment: datetime) -> str:
     """The one way times are stored: ISO 8601, UTC, whole seconds, ``Z``."""
     if moment.tzinfo is None:
         raise ValueError(f"datetime {moment.isoformat()} has no time zone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    # four-digit years always (strftime writes 501, not 0501): stored times compare as text
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -9,15 +9,34 @@ date, the previous one, which still verifies links already sent but never signs 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from lifecycle.errors import ExpiredLink, InvalidLink
 
 NOTICE_LINK = "notice-link"
 MAX_TOKEN_LENGTH = 200  # a longer one is not ours; refuse it before doing any work
+
+
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def exactly_as_signed(token: str) -> bool:
+    """Whether ``token`` is written exactly as signing writes it. Base64 decoding skips characters
+    outside its alphabet and ignores the spare bits of a last character, so a genuine token with
+    such changes (``é`` inserted, the last letter shifted by one) would still verify: a link
+    altered in any way is refused, even when it still says the same thing."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or not _TOKEN_SHAPE.fullmatch(token):
+        return False
+    signature = token.rpartition(".")[2]
+    try:
+        return base64_encode(base64_decode(signature)) == signature.encode("ascii")
+    except BadData:
+        return False
 
 
 @dataclass(frozen=True)
@@ -67,8 +86,8 @@ class LinkSigner:
 
     def verify(self, token: str, now: datetime) -> LinkClaims:
         """The claims of a genuine, unexpired token; ``InvalidLink`` or ``ExpiredLink`` otherwise."""
-        if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise InvalidLink("link token missing or too long")
+        if not exactly_as_signed(token):
+            raise InvalidLink("link token missing, too long, or not written as signed")
         try:
             payload = self._serializer(self._keys.verifying(now)).loads(token)  # constant-time signature check
         except (BadData, UnicodeError, ValueError) as exc:
@@ -81,7 +100,10 @@ class LinkSigner:
         ):
             raise InvalidLink("link token has an unexpected shape")
         member_id, notice_id, expires = payload
-        expires_at = datetime.fromtimestamp(expires, UTC)
+        try:
+            expires_at = datetime.fromtimestamp(expires, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidLink("link token has an impossible expiry") from None
         if now >= expires_at:
             raise ExpiredLink(member_id)
         return LinkClaims(member_id, notice_id, expires_at)

@@ -46,15 +46,23 @@ def page(spec: PageSpec, *, accept_language: str | None, service_name: str, stat
 
 
 def from_another_site(headers: dict[str, str]) -> bool:
-    """A form post that another site's page made the browser send (cross-site request forgery):
-    browsers say so in ``Sec-Fetch-Site``, and in ``Origin`` when it names another host."""
+    """A form post that another site's page made the browser send (cross-site request forgery).
+    ``Sec-Fetch-Site``, which no page can set, decides when the browser sends it: only
+    ``same-origin`` (and ``none``, the member's own action) come from our page. Without it,
+    ``Origin`` must name this host. ``Origin: null`` alone is refused, but it does not overrule
+    ``Sec-Fetch-Site: same-origin``: browsers send it for our own form, because our pages ask for
+    ``Referrer-Policy: no-referrer``."""
     lowered = {name.lower(): value for name, value in headers.items()}
-    if lowered.get("sec-fetch-site", "").lower() == "cross-site":
-        return True
+    site = lowered.get("sec-fetch-site", "").strip().lower()
+    if site:
+        return site not in ("same-origin", "none")
     origin, host = lowered.get("origin"), lowered.get("host")
     if not origin or origin == "null" or not host:
         return origin == "null"
-    return urlsplit(origin).netloc.lower() != host.lower()
+    try:
+        return urlsplit(origin).netloc.lower() != host.lower()
+    except ValueError:  # not a URL at all ("http://[")
+        return True
 
 
 def media_type(headers: dict[str, str]) -> str:
