@@ -1,6 +1,5 @@
-"""What the API tests share: the integration tests' stack on the local cloud (its ``Stack``, loaded
-from ``tests/integration/conftest.py`` under the same name of its own the browser tests use), a
-small campaign deployed on it, and the ways a test talks to the API and reads its answers:
+"""What the API tests share: a small campaign deployed on the stack of ``tests/stack.py``, and
+the ways a test talks to the API and reads its answers:
 
 * ``Campaign``: members whose notices are open, kept or cancelled after the first sweep, their
   links as emailed, the link-signing key, and ``world()`` / ``assert_nothing_changed()``: every
@@ -14,15 +13,11 @@ small campaign deployed on it, and the ways a test talks to the API and reads it
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -33,27 +28,7 @@ from botocore.credentials import Credentials
 from itsdangerous.encoding import base64_decode
 
 from local import LocalCloud
-
-_INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
-_MODULE_NAME = "integration_stack_fixtures"  # the browser tests load it under this name too
-
-
-def _integration_fixtures() -> ModuleType:
-    loaded = sys.modules.get(_MODULE_NAME)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location(_MODULE_NAME, _INTEGRATION_CONFTEST)
-    assert spec is not None and spec.loader is not None, f"cannot load {_INTEGRATION_CONFTEST}"
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_MODULE_NAME] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-_fixtures = _integration_fixtures()
-START = _fixtures.START
-FIRST_SWEEP = _fixtures.FIRST_SWEEP
-Stack = _fixtures.Stack
+from tests.stack import FIRST_SWEEP, START, Stack
 
 TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable")
 LANGUAGES = ("en", "fr", "de", "es")  # the languages pages are written in

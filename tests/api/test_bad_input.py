@@ -16,7 +16,6 @@ import requests
 from api_support import (
     ACTIVE,
     CANCELLED,
-    FIRST_SWEEP,
     KEPT,
     LANGUAGES,
     OPEN,
@@ -34,6 +33,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lifecycle.tokens import NOTICE_LINK, LinkSigner, SigningKeys
+from tests.stack import FIRST_SWEEP
 
 examples = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

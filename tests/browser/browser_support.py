@@ -1,8 +1,6 @@
-"""What the browser tests share: the integration tests' stack on the local cloud (its ``stack``
-fixture, clock moments and helpers, loaded from ``tests/integration/conftest.py`` under a name
-of its own so both conftests can live side by side), and the steps and checks a member's browser
-goes through: following a button-link in a rendered email, submitting a page's form, reading the
-page's security headers, forging a link.
+"""What the browser tests share (the stack on the local cloud is ``tests/stack.py``'s): the steps
+and checks a member's browser goes through: following a button-link in a rendered email,
+submitting a page's form, reading the page's security headers, forging a link.
 
 Screenshots of each page kind are written to ``/tmp/browser-<kind>.png`` when the environment
 variable ``BROWSER_SCREENSHOTS`` is set (to look at the pages; never asserted on).
@@ -10,35 +8,9 @@ variable ``BROWSER_SCREENSHOTS`` is set (to look at the pages; never asserted on
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response, expect
-
-_INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
-_MODULE_NAME = "integration_stack_fixtures"
-
-
-def _integration_fixtures() -> ModuleType:
-    loaded = sys.modules.get(_MODULE_NAME)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location(_MODULE_NAME, _INTEGRATION_CONFTEST)
-    assert spec is not None and spec.loader is not None, f"cannot load {_INTEGRATION_CONFTEST}"
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_MODULE_NAME] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-_fixtures = _integration_fixtures()
-FIRST_SWEEP = _fixtures.FIRST_SWEEP
-Stack = _fixtures.Stack
-iso = _fixtures.iso
-stack = _fixtures.stack
 
 # A notice opened at the first sweep (1 June 2026) is to be answered by 1 July 2026.
 RESPOND_BY = {"fr": "1 juillet 2026", "de": "1. Juli 2026", "es": "1 de julio de 2026", "en": "July 1, 2026"}

@@ -1,6 +1,6 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright (one browser for the
-session, a fresh context per test), and the real stack on the local cloud (the integration
-tests' ``stack`` fixture)."""
+session, a fresh context per test), while ``tests/conftest.py`` gives the real stack on the local
+cloud."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import stack
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-__all__ = ["browser", "console", "new_context", "page", "stack"]
+__all__ = ["browser", "console", "new_context", "page"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

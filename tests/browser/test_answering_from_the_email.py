@@ -8,18 +8,18 @@ import pytest
 from browser_support import (
     ACCENT_COLOUR,
     CANCEL_LABEL,
-    FIRST_SWEEP,
     KEEP_LABEL,
     PAGE_CARD_COLOUR,
     RESPOND_BY,
     assert_strict_page_headers,
     follow_email_button,
-    iso,
     policy_violations,
     snapshot,
     submit,
 )
 from playwright.sync_api import expect
+
+from tests.stack import FIRST_SWEEP, iso
 
 pytestmark = pytest.mark.browser
 

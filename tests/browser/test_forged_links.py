@@ -4,15 +4,10 @@ say whose it is, and a choice posted to it - which must change nobody's membersh
 from __future__ import annotations
 
 import pytest
-from browser_support import (
-    FIRST_SWEEP,
-    assert_strict_page_headers,
-    forged,
-    snapshot,
-    submit,
-    without_query,
-)
+from browser_support import assert_strict_page_headers, forged, snapshot, submit, without_query
 from playwright.sync_api import expect
+
+from tests.stack import FIRST_SWEEP
 
 pytestmark = pytest.mark.browser
 

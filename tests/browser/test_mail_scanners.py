@@ -5,8 +5,10 @@ answer a notice: following a link only ever shows the page."""
 from __future__ import annotations
 
 import pytest
-from browser_support import CANCEL_LABEL, FIRST_SWEEP, KEEP_LABEL, RESPOND_BY, snapshot
+from browser_support import CANCEL_LABEL, KEEP_LABEL, RESPOND_BY, snapshot
 from playwright.sync_api import Request, expect
+
+from tests.stack import FIRST_SWEEP
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,10 @@ phone (no sideways scrolling, tap targets big enough for a thumb) and with the k
 from __future__ import annotations
 
 import pytest
-from browser_support import CANCEL_LABEL, FIRST_SWEEP, KEEP_LABEL, snapshot, submit
+from browser_support import CANCEL_LABEL, KEEP_LABEL, snapshot, submit
 from playwright.sync_api import Locator, Page, expect
+
+from tests.stack import FIRST_SWEEP
 
 pytestmark = pytest.mark.browser
 

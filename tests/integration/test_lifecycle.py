@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import requests
-from conftest import FIRST_SWEEP, iso
+
+from tests.stack import FIRST_SWEEP, iso
 
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)  # notice opened 1 June: respond by 1 July, everywhere on Earth
 RESPOND_BY_FR = "1 juillet 2026"

@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import requests
-from conftest import FIRST_SWEEP, iso
 
 from lifecycle.campaign import Outcome, settle_notice
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from tests.stack import FIRST_SWEEP, iso
 
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_LINK_KEY
 
 from local.streams import RecordFilter
+from tests.stack import SAMPLE_LINK_KEY
 
 EVENTS = Path(__file__).parents[2] / "events"
 FUNCTIONS = {

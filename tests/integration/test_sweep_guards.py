@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import FIRST_SWEEP
+from tests.stack import FIRST_SWEEP
 
 
 def redeploy(stack, **params: str) -> None:

@@ -1,5 +1,6 @@
 """Fixtures of the local cloud's tests: a started LocalCloud on the small fixture template
 (or on the real template.yaml where the point is the real template)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

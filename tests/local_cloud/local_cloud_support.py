@@ -1,4 +1,5 @@
 """Shared constants and helpers of the local cloud's tests."""
+
 from __future__ import annotations
 
 import copy

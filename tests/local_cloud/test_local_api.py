@@ -1,4 +1,5 @@
 """The local API server: HTTP requests become API Gateway REST proxy events and back."""
+
 from __future__ import annotations
 
 import base64
@@ -12,8 +13,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 
-def _request(base_url: str, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, list[str]], bytes]:
+def _request(
+    base_url: str, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, list[str]], bytes]:
     parts = urlsplit(base_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
@@ -41,8 +43,9 @@ def api(cloud) -> str:
 def test_a_get_reaches_the_handler_as_a_rest_proxy_event(cloud, api):
     # GIVEN the route GET /items/{id}
     # WHEN a browser-like client asks for an item with a query string
-    status, headers, body = _request(api, "GET", "/items/42?a=1&a=2&b=x%20y",
-                                     headers={"User-Agent": "test-agent", "X-Custom": "v"})
+    status, headers, body = _request(
+        api, "GET", "/items/42?a=1&a=2&b=x%20y", headers={"User-Agent": "test-agent", "X-Custom": "v"}
+    )
     # THEN the handler answered
     assert status == 200
     report = json.loads(body)
@@ -84,8 +87,13 @@ def test_a_get_reaches_the_handler_as_a_rest_proxy_event(cloud, api):
 def test_a_post_carries_its_body(api):
     # GIVEN the route POST /items/{id}
     # WHEN a form is posted
-    status, _, body = _request(api, "POST", "/items/7", body=b"choice=keep&x=%C3%A9",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body = _request(
+        api,
+        "POST",
+        "/items/7",
+        body=b"choice=keep&x=%C3%A9",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     # THEN the handler got the text body as is
     assert status == 201
     event = json.loads(body)["event"]
@@ -97,8 +105,9 @@ def test_a_post_carries_its_body(api):
 
 def test_a_binary_body_is_base64_encoded(api):
     payload = b"\x89PNG\xff\xfe\x00"
-    status, _, body = _request(api, "POST", "/items/7", body=payload,
-                               headers={"Content-Type": "application/octet-stream"})
+    status, _, body = _request(
+        api, "POST", "/items/7", body=payload, headers={"Content-Type": "application/octet-stream"}
+    )
     event = json.loads(body)["event"]
     assert status == 201
     assert event["isBase64Encoded"] is True
@@ -120,15 +129,18 @@ def test_a_greedy_path_takes_the_rest_of_the_path_for_any_method(api):
     assert event["pathParameters"] == {"path": "a/b/c/d.txt"}
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/nowhere"),  # unknown path
-    ("GET", "/items"),  # a parent of a route is not a route
-    ("GET", "/items/1/more"),
-    ("DELETE", "/items/1"),  # known path, undeclared method
-    ("HEAD", "/items/1"),  # REST APIs do not derive HEAD from GET
-    ("OPTIONS", "/items/1"),
-    ("GET", "/test/items/1"),  # no stage prefix in local URLs
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/nowhere"),  # unknown path
+        ("GET", "/items"),  # a parent of a route is not a route
+        ("GET", "/items/1/more"),
+        ("DELETE", "/items/1"),  # known path, undeclared method
+        ("HEAD", "/items/1"),  # REST APIs do not derive HEAD from GET
+        ("OPTIONS", "/items/1"),
+        ("GET", "/test/items/1"),  # no stage prefix in local URLs
+    ],
+)
 def test_what_the_template_does_not_route_is_403_missing_authentication_token(api, method, path):
     status, headers, body = _request(api, method, path)
     assert status == 403

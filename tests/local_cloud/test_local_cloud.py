@@ -1,4 +1,5 @@
 """LocalCloud itself: invoking handlers like Lambda, the process environment, reading back mail and events."""
+
 from __future__ import annotations
 
 import json
@@ -103,13 +104,24 @@ def test_only_one_cloud_runs_at_a_time(make_cloud):
 def test_sent_emails_are_read_back_with_their_parts_and_links(cloud):
     # GIVEN mail sent through SES v1, SES v2 and as a raw MIME message
     ses, sesv2 = cloud.client("ses"), cloud.client("sesv2")
-    ses.send_email(Source="sender@example.com", Destination={"ToAddresses": ["ann@example.com"]},
-                   Message={"Subject": {"Data": "Your membership"},
-                            "Body": {"Html": {"Data": '<p><a href="https://x.test/n/abc?a=1&amp;b=2">Keep</a></p>'},
-                                     "Text": {"Data": "Keep: https://x.test/n/abc"}}})
-    sesv2.send_email(FromEmailAddress="sender@example.com", Destination={"ToAddresses": ["bob@example.com"]},
-                     Content={"Simple": {"Subject": {"Data": "Reminder"},
-                                         "Body": {"Text": {"Data": "Still there? https://x.test/n/def"}}}})
+    ses.send_email(
+        Source="sender@example.com",
+        Destination={"ToAddresses": ["ann@example.com"]},
+        Message={
+            "Subject": {"Data": "Your membership"},
+            "Body": {
+                "Html": {"Data": '<p><a href="https://x.test/n/abc?a=1&amp;b=2">Keep</a></p>'},
+                "Text": {"Data": "Keep: https://x.test/n/abc"},
+            },
+        },
+    )
+    sesv2.send_email(
+        FromEmailAddress="sender@example.com",
+        Destination={"ToAddresses": ["bob@example.com"]},
+        Content={
+            "Simple": {"Subject": {"Data": "Reminder"}, "Body": {"Text": {"Data": "Still there? https://x.test/n/def"}}}
+        },
+    )
     mime = MIMEMultipart("alternative")
     mime["Subject"], mime["From"], mime["To"] = "Cancelled", "sender@example.com", "cy@example.com"
     mime.attach(MIMEText("Come back: https://x.test/rejoin", "plain"))
@@ -133,26 +145,40 @@ def test_sent_emails_are_read_back_with_their_parts_and_links(cloud):
 def test_a_sender_not_verified_is_refused(cloud):
     # GIVEN the template's SenderAddress is the only verified identity
     with pytest.raises(cloud.client("ses").exceptions.MessageRejected):
-        cloud.client("ses").send_email(Source="someone-else@example.com",
-                                       Destination={"ToAddresses": ["a@example.com"]},
-                                       Message={"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}})
+        cloud.client("ses").send_email(
+            Source="someone-else@example.com",
+            Destination={"ToAddresses": ["a@example.com"]},
+            Message={"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}},
+        )
 
 
 def test_events_published_on_the_bus_are_read_back(cloud):
     # GIVEN events published on the template's bus
     bus = cloud.resource("Bus")
-    cloud.client("events").put_events(Entries=[
-        {"EventBusName": bus, "Source": "membership", "DetailType": "MembershipCancelled",
-         "Detail": json.dumps({"member_id": "m-1"})},
-        {"EventBusName": bus, "Source": "membership", "DetailType": "MembershipRejoined",
-         "Detail": json.dumps({"member_id": "m-2"})},
-    ])
+    cloud.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": bus,
+                "Source": "membership",
+                "DetailType": "MembershipCancelled",
+                "Detail": json.dumps({"member_id": "m-1"}),
+            },
+            {
+                "EventBusName": bus,
+                "Source": "membership",
+                "DetailType": "MembershipRejoined",
+                "Detail": json.dumps({"member_id": "m-2"}),
+            },
+        ]
+    )
     # WHEN read back (twice: reading keeps them)
     cloud.bus_events()
     events = cloud.bus_events("Bus")
     # THEN both are there in order, with their detail parsed
     assert [(e.detail_type, e.detail) for e in events] == [
-        ("MembershipCancelled", {"member_id": "m-1"}), ("MembershipRejoined", {"member_id": "m-2"})]
+        ("MembershipCancelled", {"member_id": "m-1"}),
+        ("MembershipRejoined", {"member_id": "m-2"}),
+    ]
     assert all(e.bus == bus and e.source == "membership" for e in events)
 
 
@@ -170,9 +196,11 @@ def test_reset_empties_the_stack_and_keeps_the_clock(cloud):
 
 def test_emails_command_lists_the_latest_emails(cloud, capsys):
     # GIVEN an email sent
-    cloud.client("ses").send_email(Source="sender@example.com", Destination={"ToAddresses": ["ann@example.com"]},
-                                   Message={"Subject": {"Data": "Hello"},
-                                            "Body": {"Text": {"Data": "Open https://x.test/n/1"}}})
+    cloud.client("ses").send_email(
+        Source="sender@example.com",
+        Destination={"ToAddresses": ["ann@example.com"]},
+        Message={"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "Open https://x.test/n/1"}}},
+    )
     # WHEN `python -m local emails` is run against the cloud's moto
     assert main(["emails", "--endpoint", cloud.endpoint_url]) == 0
     # THEN it prints the email and its link
@@ -182,11 +210,22 @@ def test_emails_command_lists_the_latest_emails(cloud, capsys):
 
 def test_serve_runs_the_stack_and_its_api_until_interrupted():
     # GIVEN `python -m local serve` on the fixture template
-    command = [sys.executable, "-m", "local", "serve", "--template", str(FIXTURE_TEMPLATE), "--port", "0",
-               "--param", "Stage=demo"]
+    command = [
+        sys.executable,
+        "-m",
+        "local",
+        "serve",
+        "--template",
+        str(FIXTURE_TEMPLATE),
+        "--port",
+        "0",
+        "--param",
+        "Stage=demo",
+    ]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "layers" / "common")]))
-    process = subprocess.Popen(command, cwd=Path(PROJECT_ROOT), env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        command, cwd=Path(PROJECT_ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         # WHEN it has printed where things are
         lines = []

@@ -1,4 +1,5 @@
 """FilterCriteria of the real template.yaml, applied the way Lambda applies them."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -20,8 +21,7 @@ def _record(event_name: str, kind: str, *, ttl: bool = False, old: dict | None =
         data["OldImage"] = {**keys, **old}
     if new is not None:
         data["NewImage"] = {**keys, **new}
-    raw = {"eventID": "e", "eventName": event_name, "eventVersion": "1.0", "awsRegion": "us-east-1",
-           "dynamodb": data}
+    raw = {"eventID": "e", "eventName": event_name, "eventVersion": "1.0", "awsRegion": "us-east-1", "dynamodb": data}
     return shape_record(raw, stream_arn=STREAM, created_at=WHEN, ttl_deletion=ttl)
 
 
@@ -32,10 +32,18 @@ RECORDS = {
     "user-remove-hold": _record("REMOVE", "hold", old={"expires_at": {"N": "1"}}),
     "insert-notice": _record("INSERT", "notice", new={"expires_at": {"N": "1"}}),
     "insert-hold": _record("INSERT", "hold", new={"expires_at": {"N": "1"}}),
-    "reminder-requested": _record("MODIFY", "notice", old={"expires_at": {"N": "1"}},
-                                  new={"expires_at": {"N": "1"}, "reminder_requested_at": {"S": "2025-03-01"}}),
-    "reminder-sent": _record("MODIFY", "notice", old={"reminder_requested_at": {"S": "2025-03-01"}},
-                             new={"reminder_requested_at": {"S": "2025-03-01"}, "reminder_sent_at": {"S": "x"}}),
+    "reminder-requested": _record(
+        "MODIFY",
+        "notice",
+        old={"expires_at": {"N": "1"}},
+        new={"expires_at": {"N": "1"}, "reminder_requested_at": {"S": "2025-03-01"}},
+    ),
+    "reminder-sent": _record(
+        "MODIFY",
+        "notice",
+        old={"reminder_requested_at": {"S": "2025-03-01"}},
+        new={"reminder_requested_at": {"S": "2025-03-01"}, "reminder_sent_at": {"S": "x"}},
+    ),
     "other-modify": _record("MODIFY", "notice", old={"expires_at": {"N": "1"}}, new={"expires_at": {"N": "2"}}),
 }
 
@@ -113,10 +121,18 @@ def test_real_wiring_delivers_each_function_only_its_records(make_cloud):
     # WHEN notices and holds are created, a reminder is requested then recorded as sent,
     dynamodb.put_item(TableName=table, Item={**key("m1", "notice"), "expires_at": due})
     dynamodb.put_item(TableName=table, Item={**key("m2", "hold"), "expires_at": due})
-    dynamodb.update_item(TableName=table, Key=key("m1", "notice"), UpdateExpression="SET reminder_requested_at = :t",
-                         ExpressionAttributeValues={":t": {"S": "2025-03-01T12:00:00Z"}})
-    dynamodb.update_item(TableName=table, Key=key("m1", "notice"), UpdateExpression="SET reminder_sent_at = :t",
-                         ExpressionAttributeValues={":t": {"S": "2025-03-01T12:05:00Z"}})
+    dynamodb.update_item(
+        TableName=table,
+        Key=key("m1", "notice"),
+        UpdateExpression="SET reminder_requested_at = :t",
+        ExpressionAttributeValues={":t": {"S": "2025-03-01T12:00:00Z"}},
+    )
+    dynamodb.update_item(
+        TableName=table,
+        Key=key("m1", "notice"),
+        UpdateExpression="SET reminder_sent_at = :t",
+        ExpressionAttributeValues={":t": {"S": "2025-03-01T12:05:00Z"}},
+    )
     # AND a member answers (their notice deleted) and another rejoins (their hold deleted)
     dynamodb.put_item(TableName=table, Item={**key("m3", "notice"), "expires_at": due})
     dynamodb.put_item(TableName=table, Item={**key("m4", "hold"), "expires_at": due})
@@ -126,9 +142,16 @@ def test_real_wiring_delivers_each_function_only_its_records(make_cloud):
     cloud.advance_to(start + timedelta(days=2))
 
     def received(function_id: str) -> list[tuple[str, str, str, bool]]:
-        return [(r["eventName"], r["dynamodb"]["Keys"]["member_id"]["S"], r["dynamodb"]["Keys"]["record"]["S"],
-                 "userIdentity" in r)
-                for invocation in cloud.invocations_of(function_id) for r in invocation.event.get("Records", [])]
+        return [
+            (
+                r["eventName"],
+                r["dynamodb"]["Keys"]["member_id"]["S"],
+                r["dynamodb"]["Keys"]["record"]["S"],
+                "userIdentity" in r,
+            )
+            for invocation in cloud.invocations_of(function_id)
+            for r in invocation.event.get("Records", [])
+        ]
 
     # THEN expire gets the TTL removal of the notice only, purge that of the hold only
     assert received("ExpireFunction") == [("REMOVE", "m1", "notice", True)]

@@ -1,4 +1,5 @@
 """The local cloud's faster Scan returns exactly what moto's own Scan returns."""
+
 from __future__ import annotations
 
 import random
@@ -18,12 +19,18 @@ FILTERS = [
 
 
 def random_table(client, rng: random.Random, items: int) -> None:
-    client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "member_id", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "member_id", "AttributeType": "S"}])
+    client.create_table(
+        TableName="t",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "member_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "member_id", "AttributeType": "S"}],
+    )
     for n in range(items):
-        item = {"member_id": {"S": f"m-{n:05d}"}, "status": {"S": rng.choice(["active", "cancelled"])},
-                "padding": {"S": "x" * rng.randint(0, 14_000)}}
+        item = {
+            "member_id": {"S": f"m-{n:05d}"},
+            "status": {"S": rng.choice(["active", "cancelled"])},
+            "padding": {"S": "x" * rng.randint(0, 14_000)},
+        }
         if rng.random() < 0.7:
             item["last_watched_at"] = {"S": f"20{rng.randint(20, 26)}-0{rng.randint(1, 9)}-01T00:00:00Z"}
         if rng.random() < 0.1:
@@ -38,8 +45,11 @@ def scan_all(client, filter_, limit, segments):
     for segment in range(segments):
         kwargs = {"TableName": "t", "ConsistentRead": True}
         if filter_:
-            kwargs.update(FilterExpression=filter_[0], ExpressionAttributeNames={"#s": "status"}
-                          if "#s" in filter_[0] else None, ExpressionAttributeValues=filter_[1] or None)
+            kwargs.update(
+                FilterExpression=filter_[0],
+                ExpressionAttributeNames={"#s": "status"} if "#s" in filter_[0] else None,
+                ExpressionAttributeValues=filter_[1] or None,
+            )
             kwargs = {k: v for k, v in kwargs.items() if v is not None}
         if limit:
             kwargs["Limit"] = limit

@@ -1,4 +1,5 @@
 """Schedules: AWS cron and rate expressions, fired by the virtual clock."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,10 @@ def test_day_of_week_numbers_are_one_for_sunday_to_seven_for_saturday():
 def test_last_day_nth_weekday_and_nearest_weekday():
     # last day of each month, across February of a leap year
     assert _cron("0 12 L * ? *", _at(2024, 1, 1), _at(2024, 3, 31, 23)) == [
-        _at(2024, 1, 31, 12), _at(2024, 2, 29, 12), _at(2024, 3, 31, 12)]
+        _at(2024, 1, 31, 12),
+        _at(2024, 2, 29, 12),
+        _at(2024, 3, 31, 12),
+    ]
     # the third Friday
     assert _cron("0 9 ? * 6#3 *", _at(2025, 1, 1), _at(2025, 3, 1)) == [_at(2025, 1, 17, 9), _at(2025, 2, 21, 9)]
     # the last Monday
@@ -51,8 +55,13 @@ def test_last_day_nth_weekday_and_nearest_weekday():
 
 def test_steps_lists_and_years():
     assert _cron("0/20 8,20 * * ? 2025", _at(2024, 12, 31, 23), _at(2025, 1, 1, 21)) == [
-        _at(2025, 1, 1, 8, 0), _at(2025, 1, 1, 8, 20), _at(2025, 1, 1, 8, 40),
-        _at(2025, 1, 1, 20, 0), _at(2025, 1, 1, 20, 20), _at(2025, 1, 1, 20, 40)]
+        _at(2025, 1, 1, 8, 0),
+        _at(2025, 1, 1, 8, 20),
+        _at(2025, 1, 1, 8, 40),
+        _at(2025, 1, 1, 20, 0),
+        _at(2025, 1, 1, 20, 20),
+        _at(2025, 1, 1, 20, 40),
+    ]
     assert _cron("0 0 1 * ? 2024", _at(2024, 12, 15), _at(2025, 3, 1)) == []
 
 
@@ -67,21 +76,28 @@ def test_rate_counts_from_the_schedule_creation():
     rate = RateExpression.parse("6 hours")
     created = _at(2025, 1, 31, 1, 15)
     assert list(rate.between(created, _at(2025, 2, 1, 2), created)) == [
-        _at(2025, 1, 31, 7, 15), _at(2025, 1, 31, 13, 15), _at(2025, 1, 31, 19, 15), _at(2025, 2, 1, 1, 15)]
+        _at(2025, 1, 31, 7, 15),
+        _at(2025, 1, 31, 13, 15),
+        _at(2025, 1, 31, 19, 15),
+        _at(2025, 2, 1, 1, 15),
+    ]
     assert RateExpression.parse("1 minute").interval == timedelta(minutes=1)
     assert RateExpression.parse("2 days").interval == timedelta(days=2)
 
 
-@pytest.mark.parametrize("expression", [
-    "cron(0 3 * * * *)",  # both day fields given
-    "cron(0 3 ? * ? *)",  # neither
-    "cron(0 3 * *)",  # too few fields
-    "cron(61 3 * * ? *)",
-    "cron(0 3 ? * 8 *)",
-    "rate(0 minutes)",
-    "rate(5 weeks)",
-    "every day",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0 3 * * * *)",  # both day fields given
+        "cron(0 3 ? * ? *)",  # neither
+        "cron(0 3 * *)",  # too few fields
+        "cron(61 3 * * ? *)",
+        "cron(0 3 ? * 8 *)",
+        "rate(0 minutes)",
+        "rate(5 weeks)",
+        "every day",
+    ],
+)
 def test_invalid_expressions_are_refused(expression):
     with pytest.raises(ScheduleExpressionError):
         parse_expression(expression)

@@ -1,4 +1,5 @@
 """The real template.yaml deployed on moto: what exists is what the template says."""
+
 from __future__ import annotations
 
 import json
@@ -24,25 +25,32 @@ def test_tables_are_created_from_the_template(make_cloud):
         assert name.endswith("-it")
         assert described["KeySchema"] == declared["KeySchema"]
         assert sorted(described["AttributeDefinitions"], key=lambda d: d["AttributeName"]) == sorted(
-            declared["AttributeDefinitions"], key=lambda d: d["AttributeName"])
+            declared["AttributeDefinitions"], key=lambda d: d["AttributeName"]
+        )
         # AND TTL on the template's attribute, where the template asks for it
         ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if "TimeToLiveSpecification" in declared:
-            assert ttl == {"TimeToLiveStatus": "ENABLED",
-                           "AttributeName": declared["TimeToLiveSpecification"]["AttributeName"]}
+            assert ttl == {
+                "TimeToLiveStatus": "ENABLED",
+                "AttributeName": declared["TimeToLiveSpecification"]["AttributeName"],
+            }
         else:
             assert ttl["TimeToLiveStatus"] == "DISABLED"
         # AND the stream with the template's view type, where it has one
         if "StreamSpecification" in declared:
             assert described["StreamSpecification"] == {
-                "StreamEnabled": True, "StreamViewType": declared["StreamSpecification"]["StreamViewType"]}
+                "StreamEnabled": True,
+                "StreamViewType": declared["StreamSpecification"]["StreamViewType"],
+            }
             assert described["LatestStreamArn"] == stack.table(logical_id).stream_arn
         else:
             assert "StreamSpecification" not in described
     lifecycle = dynamodb.describe_table(TableName="membership-lifecycle-it")["Table"]
     assert lifecycle["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-    assert dynamodb.describe_time_to_live(TableName="membership-lifecycle-it")["TimeToLiveDescription"][
-        "AttributeName"] == "expires_at"
+    assert (
+        dynamodb.describe_time_to_live(TableName="membership-lifecycle-it")["TimeToLiveDescription"]["AttributeName"]
+        == "expires_at"
+    )
 
 
 def test_the_rest_of_the_stack_exists_with_the_values_moto_gave(make_cloud):
@@ -62,7 +70,8 @@ def test_the_rest_of_the_stack_exists_with_the_values_moto_gave(make_cloud):
     url = sqs.get_queue_url(QueueName="membership-lifecycle-stream-failures-dev")["QueueUrl"]
     assert outputs["StreamFailureQueueUrl"] == url
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])["Attributes"] == {
-        "MessageRetentionPeriod": "1209600"}
+        "MessageRetentionPeriod": "1209600"
+    }
     # AND the event bus
     buses = [b["Name"] for b in cloud.client("events").list_event_buses()["EventBuses"]]
     assert outputs["BillingEventBusName"] in buses

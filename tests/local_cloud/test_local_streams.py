@@ -1,4 +1,5 @@
 """The stream pump: DynamoDB stream records reach functions as Lambda's mappings deliver them."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Reading SAM templates: short-form tags, intrinsic functions, parameters, the typed model."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """DynamoDB TTL in the local cloud: late like AWS, never early, never on a changed item."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -104,9 +105,11 @@ def test_an_item_updated_after_the_reaper_read_it_is_not_deleted(make_cloud):
     cloud.pump_streams()
     # WHEN its deadline is pushed back before the reaper's delete lands (the stream not read yet)
     cloud.client("dynamodb").update_item(
-        TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "item-extended"}},
+        TableName=TABLE,
+        Key={"pk": {"S": "p"}, "sk": {"S": "item-extended"}},
         UpdateExpression="SET expires_at = :later",
-        ExpressionAttributeValues={":later": {"N": str(epoch(deadline + timedelta(days=30)))}})
+        ExpressionAttributeValues={":later": {"N": str(epoch(deadline + timedelta(days=30)))}},
+    )
     cloud.clock.set(deadline + timedelta(minutes=1))
     deleted = cloud.ttl_reaper.reap(cloud.now)
     # THEN the conditional delete leaves it alone

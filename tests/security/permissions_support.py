@@ -1,7 +1,5 @@
-"""What the least-privilege tests share: the integration tests' stack on the local cloud (its
-``stack`` fixture, clock moments and helpers, loaded from ``tests/integration/conftest.py`` under
-a name of its own so both conftests can live side by side, as the browser tests do), and the two
-sides they compare, both as ``{function logical id: {resource: {IAM actions}}}``:
+"""What the least-privilege tests share (the stack on the local cloud is ``tests/stack.py``'s): the
+two sides they compare, both as ``{function logical id: {resource: {IAM actions}}}``:
 
 * what template.yaml grants each function's role: its ``Policies`` statements, resolved with
   ``local.template``, every resource ARN named by the logical id it belongs to
@@ -16,20 +14,13 @@ SES resources have no logical id: they are named after the parameter that names 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from local import LocalCloud
 from local.aws_calls import ArnBuilder, CallLog
 from local.template import StackModel, Template
-
-_INTEGRATION_CONFTEST = Path(__file__).resolve().parents[1] / "integration" / "conftest.py"
-_MODULE_NAME = "integration_stack_fixtures"  # the browser tests load the same module under this name
 
 Grants = dict[str, dict[str, set[str]]]
 """function logical id -> resource (logical id, or the parameter naming an SES resource) -> IAM actions"""
@@ -37,25 +28,6 @@ Grants = dict[str, dict[str, set[str]]]
 SES_IDENTITY = "SenderAddress (SES identity)"
 SES_CONFIGURATION_SET = "ConfigurationSetName (SES configuration set)"
 FAILED_RECORD_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}  # by the destination's service
-
-
-def _integration_fixtures() -> ModuleType:
-    loaded = sys.modules.get(_MODULE_NAME)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location(_MODULE_NAME, _INTEGRATION_CONFTEST)
-    assert spec is not None and spec.loader is not None, f"cannot load {_INTEGRATION_CONFTEST}"
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_MODULE_NAME] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-_fixtures = _integration_fixtures()
-FIRST_SWEEP = _fixtures.FIRST_SWEEP
-Stack = _fixtures.Stack
-iso = _fixtures.iso
-stack = _fixtures.stack
 
 
 # ------------------------------------------------------------------ naming resources
@@ -82,8 +54,9 @@ def as_list(value: Any) -> list[Any]:
 # ------------------------------------------------------------------ the template's side
 
 
-def policy_statements(template: Template, function_id: str, parameters: Mapping[str, Any],
-                      stack_name: str = "local") -> list[dict[str, Any]]:
+def policy_statements(
+    template: Template, function_id: str, parameters: Mapping[str, Any], stack_name: str = "local"
+) -> list[dict[str, Any]]:
     """The function's ``Policies`` (Globals applied) resolved for these parameters: the
     statements of its inline policy documents. A SAM policy template or a managed policy name
     is refused: what those grant is not written in the template."""
@@ -101,14 +74,19 @@ def granted_by_template(template: Template, parameters: Mapping[str, Any], stack
     that is no resource of the template stays an ARN (and shows up in a comparison)."""
     model = template.stack(parameters, stack_name=stack_name)
     resolver = template.resolver(parameters, stack_name=stack_name)
-    names = resource_names(model, lambda logical_id, attribute: (resolver.ref(logical_id) if attribute is None
-                                                                   else resolver.get_att(logical_id, attribute)))
+    names = resource_names(
+        model,
+        lambda logical_id, attribute: (
+            resolver.ref(logical_id) if attribute is None else resolver.get_att(logical_id, attribute)
+        ),
+    )
     grants: Grants = {function_id: {} for function_id in model.functions}
     for function_id in model.functions:
         for statement in policy_statements(template, function_id, parameters, stack_name):
             for resource in as_list(statement["Resource"]):
                 grants[function_id].setdefault(names.get(resource, resource), set()).update(
-                    as_list(statement["Action"]))
+                    as_list(statement["Action"])
+                )
     return grants
 
 

@@ -26,14 +26,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from permissions_support import (
-    FIRST_SWEEP,
     SES_CONFIGURATION_SET,
     SES_IDENTITY,
     as_list,
     combined,
     differences,
     granted_by_template,
-    iso,
     needed_by_event_source_mappings,
     needed_by_handlers,
     policy_statements,
@@ -42,6 +40,7 @@ from permissions_support import (
 
 from local.aws_calls import ArnBuilder, Permission, attributed_to, permissions_needed, record_calls
 from local.template import Template
+from tests.stack import FIRST_SWEEP, iso
 
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)  # of the notices the first sweep opens
 CONFIGURATION_SET = "member-mail"
@@ -72,10 +71,19 @@ def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack
     silent = ["m-late-watch", "m-silent", "m-bounced"]
     for member_id in [*answering, *silent]:
         stack.add_inactive_member(member_id)
-    stack.add_inactive_member("m-lost-notice", notice_id="n-lost", notice_opened_at="2026-04-20T03:00:00Z",
-                              notice_deadline="2026-05-21T12:00:00Z")
-    stack.add_inactive_member("m-lost-hold", status="cancelled", cancel_reason="no_response",
-                              cancelled_at="2025-03-01T03:00:00Z", retained_until="2026-01-01T03:00:00Z")
+    stack.add_inactive_member(
+        "m-lost-notice",
+        notice_id="n-lost",
+        notice_opened_at="2026-04-20T03:00:00Z",
+        notice_deadline="2026-05-21T12:00:00Z",
+    )
+    stack.add_inactive_member(
+        "m-lost-hold",
+        status="cancelled",
+        cancel_reason="no_response",
+        cancelled_at="2025-03-01T03:00:00Z",
+        retained_until="2026-01-01T03:00:00Z",
+    )
     with record_calls() as calls:
         # WHEN the first sweep opens the notices, settles the overdue one and purges the ended retention
         stack.run_until(FIRST_SWEEP)
@@ -139,8 +147,7 @@ def test_the_ses_configuration_set_is_granted_to_every_sender_only_when_one_is_n
         resource: granted["NotifyFunction"][resource] for resource in ses_resources
     }
     # AND every function allowed to send is allowed the configuration set with it, and only then
-    without = granted_by_template(cloud.template, {**cloud.parameters, "ConfigurationSetName": ""},
-                                  cloud.stack_name)
+    without = granted_by_template(cloud.template, {**cloud.parameters, "ConfigurationSetName": ""}, cloud.stack_name)
     assert {function_id: resources.get(SES_CONFIGURATION_SET) for function_id, resources in granted.items()} == {
         function_id: resources.get(SES_IDENTITY) for function_id, resources in granted.items()
     }
@@ -170,14 +177,16 @@ def test_no_policy_allows_a_wildcard_action_or_any_resource(configuration_set):
             assert statement.get("Effect") == "Allow", where
             assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement), where
             assert all(action.count(":") == 1 and "*" not in action for action in as_list(statement["Action"])), where
-            assert all(resource.startswith("arn:") and "*" not in resource
-                       for resource in as_list(statement["Resource"])), where
+            assert all(
+                resource.startswith("arn:") and "*" not in resource for resource in as_list(statement["Resource"])
+            ), where
 
 
 def test_the_local_clouds_own_calls_belong_to_no_function(stack):
     # GIVEN a member who watches, and a recording open
-    stack.add_member("m-own", joined_at=datetime(2024, 1, 1, tzinfo=UTC),
-                     last_watched_at=datetime(2026, 5, 1, tzinfo=UTC))
+    stack.add_member(
+        "m-own", joined_at=datetime(2024, 1, 1, tzinfo=UTC), last_watched_at=datetime(2026, 5, 1, tzinfo=UTC)
+    )
     with record_calls() as calls:
         # WHEN tests and the cloud itself read and write tables, pump streams and let TTL delete
         stack.add_member("m-other", joined_at=datetime(2026, 1, 1, tzinfo=UTC), last_watched_at=None)
@@ -200,8 +209,9 @@ def test_the_local_clouds_own_calls_belong_to_no_function(stack):
 
 def test_calls_another_thread_makes_while_a_handler_runs_belong_to_no_function(stack):
     # GIVEN a recording open, and this thread running a handler of the sweep
-    stack.add_member("m-own", joined_at=datetime(2024, 1, 1, tzinfo=UTC),
-                     last_watched_at=datetime(2026, 5, 1, tzinfo=UTC))
+    stack.add_member(
+        "m-own", joined_at=datetime(2024, 1, 1, tzinfo=UTC), last_watched_at=datetime(2026, 5, 1, tzinfo=UTC)
+    )
     with record_calls() as calls, attributed_to("SweepFunction"):
         # WHEN another thread (the API server, a test) reads the table meanwhile
         reader = threading.Thread(target=stack.member, args=("m-own",))
@@ -239,23 +249,56 @@ def test_a_transaction_needs_each_items_action_on_its_table():
 @pytest.mark.parametrize(
     ("service", "operation", "params", "expected"),
     [
-        ("dynamodb", "GetItem", {"TableName": "activity", "Key": {}},
-         [Permission("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/activity")]),
-        ("dynamodb", "Query", {"TableName": "activity", "IndexName": "by-status"},
-         [Permission("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/activity/index/by-status")]),
-        ("ses", "SendRawEmail", {"Source": "Streamly <no-reply@example.com>", "RawMessage": {"Data": b""},
-                                 "ConfigurationSetName": "member-mail"},
-         [Permission("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/no-reply@example.com"),
-          Permission("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:configuration-set/member-mail")]),
-        ("events", "PutEvents", {"Entries": [{"EventBusName": "billing"}, {"Detail": "{}"}]},
-         [Permission("events:PutEvents", "arn:aws:events:us-east-1:123456789012:event-bus/billing"),
-          Permission("events:PutEvents", "arn:aws:events:us-east-1:123456789012:event-bus/default")]),
-        ("secretsmanager", "GetSecretValue",
-         {"SecretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:links-AbCdEf"},
-         [Permission("secretsmanager:GetSecretValue",
-                     "arn:aws:secretsmanager:us-east-1:123456789012:secret:links-AbCdEf")]),
-        ("sqs", "SendMessage", {"QueueUrl": "http://127.0.0.1:5000/123456789012/failures", "MessageBody": "{}"},
-         [Permission("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:failures")]),
+        (
+            "dynamodb",
+            "GetItem",
+            {"TableName": "activity", "Key": {}},
+            [Permission("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/activity")],
+        ),
+        (
+            "dynamodb",
+            "Query",
+            {"TableName": "activity", "IndexName": "by-status"},
+            [Permission("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/activity/index/by-status")],
+        ),
+        (
+            "ses",
+            "SendRawEmail",
+            {
+                "Source": "Streamly <no-reply@example.com>",
+                "RawMessage": {"Data": b""},
+                "ConfigurationSetName": "member-mail",
+            },
+            [
+                Permission("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:identity/no-reply@example.com"),
+                Permission("ses:SendRawEmail", "arn:aws:ses:us-east-1:123456789012:configuration-set/member-mail"),
+            ],
+        ),
+        (
+            "events",
+            "PutEvents",
+            {"Entries": [{"EventBusName": "billing"}, {"Detail": "{}"}]},
+            [
+                Permission("events:PutEvents", "arn:aws:events:us-east-1:123456789012:event-bus/billing"),
+                Permission("events:PutEvents", "arn:aws:events:us-east-1:123456789012:event-bus/default"),
+            ],
+        ),
+        (
+            "secretsmanager",
+            "GetSecretValue",
+            {"SecretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:links-AbCdEf"},
+            [
+                Permission(
+                    "secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:links-AbCdEf"
+                )
+            ],
+        ),
+        (
+            "sqs",
+            "SendMessage",
+            {"QueueUrl": "http://127.0.0.1:5000/123456789012/failures", "MessageBody": "{}"},
+            [Permission("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:failures")],
+        ),
         ("dynamodbstreams", "ListStreams", {}, [Permission("dynamodb:ListStreams", "*")]),
     ],
 )

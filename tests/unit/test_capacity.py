@@ -1,4 +1,5 @@
 """docs/capacity.md is computed, not written: its arithmetic, checked on numbers a person can follow."""
+
 from docs.capacity import compute
 
 

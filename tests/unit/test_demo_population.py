@@ -170,9 +170,7 @@ def test_some_members_cross_a_threshold_during_the_rehearsal_some_right_after_it
     members, _ = population
     # WHEN we look for paying members not inactive on day one but inactive before the rehearsal ends
     crossing = [
-        row
-        for row in members
-        if noticeable(row) and START < becomes_inactive_at(row) < END - relativedelta(months=3)
+        row for row in members if noticeable(row) and START < becomes_inactive_at(row) < END - relativedelta(months=3)
     ]
     # THEN there are some by each rule, and some cross within days of the start
     assert any(row["last_watched_at"] is None for row in crossing)

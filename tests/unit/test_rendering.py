@@ -1,4 +1,5 @@
 """What members read: the emails and pages, in their language, with dates and prices their way."""
+
 from __future__ import annotations
 
 import base64
@@ -338,8 +339,11 @@ def test_subject_is_one_line_even_if_a_value_carries_a_line_break():
     # GIVEN a service name with a line break in it (a mail header must not be split)
     # WHEN the subject is built
     email = render_email(
-        "cancelled", locale="en-US", service_name="Stream\r\nBcc: x@example.com",
-        retained_until=RETAINED_UNTIL, rejoin_url=REJOIN_URL,
+        "cancelled",
+        locale="en-US",
+        service_name="Stream\r\nBcc: x@example.com",
+        retained_until=RETAINED_UNTIL,
+        rejoin_url=REJOIN_URL,
     )
 
     # THEN the subject stays a single line
@@ -468,8 +472,13 @@ def test_choice_page_has_one_post_form_with_two_plain_buttons_and_no_script():
     # GIVEN a member who followed the link in their notice
     # WHEN the page opens
     page = render_page(
-        "choice", locale="en-US", service_name=SERVICE, respond_by=RESPOND_BY,
-        form_action="/notices/abc/choice", monthly_price="9.99", currency="USD",
+        "choice",
+        locale="en-US",
+        service_name=SERVICE,
+        respond_by=RESPOND_BY,
+        form_action="/notices/abc/choice",
+        monthly_price="9.99",
+        currency="USD",
     )
 
     # THEN it holds exactly one form, posting to the given address
@@ -497,8 +506,13 @@ def test_choice_page_preselected_cancel_asks_to_confirm_and_still_offers_keep():
     # GIVEN a member who clicked "Cancel my membership" in their email
     # WHEN the page opens
     page = render_page(
-        "choice", locale="en-US", service_name=SERVICE, respond_by=RESPOND_BY,
-        form_action="/notices/abc/choice", preselected="cancel", retention_months=10,
+        "choice",
+        locale="en-US",
+        service_name=SERVICE,
+        respond_by=RESPOND_BY,
+        form_action="/notices/abc/choice",
+        preselected="cancel",
+        retention_months=10,
     )
 
     # THEN it says they are about to cancel and asks them to confirm
@@ -515,8 +529,12 @@ def test_choice_page_preselected_keep_makes_keep_the_primary_button():
     # GIVEN a member who clicked "Keep my membership" in their email
     # WHEN the page opens
     page = render_page(
-        "choice", locale="de-DE", service_name=SERVICE, respond_by=RESPOND_BY,
-        form_action="/notices/abc/choice", preselected="keep",
+        "choice",
+        locale="de-DE",
+        service_name=SERVICE,
+        respond_by=RESPOND_BY,
+        form_action="/notices/abc/choice",
+        preselected="keep",
     )
 
     # THEN it asks to confirm keeping, keep first and primary, cancel still offered
@@ -532,8 +550,12 @@ def test_choice_page_refuses_an_unknown_preselection():
     # THEN it is refused rather than shown with a silent default
     with pytest.raises(ValueError, match="preselected"):
         render_page(
-            "choice", locale="en-US", service_name=SERVICE, respond_by=RESPOND_BY,
-            form_action="/x", preselected="delete",
+            "choice",
+            locale="en-US",
+            service_name=SERVICE,
+            respond_by=RESPOND_BY,
+            form_action="/x",
+            preselected="delete",
         )
 
 
@@ -541,7 +563,11 @@ def test_cancelled_page_says_billing_stopped_what_is_kept_and_how_to_come_back()
     # GIVEN a member who just cancelled
     # WHEN the confirmation page opens
     page = render_page(
-        "cancelled", locale="es-ES", service_name=SERVICE, retained_until=RETAINED_UNTIL, rejoin_url=REJOIN_URL,
+        "cancelled",
+        locale="es-ES",
+        service_name=SERVICE,
+        retained_until=RETAINED_UNTIL,
+        rejoin_url=REJOIN_URL,
     )
 
     # THEN it says so in Spanish, with the date their things are kept until and the way back

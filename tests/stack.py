@@ -1,17 +1,18 @@
-"""The real stack on the local cloud: tables, streams, filters and handlers from template.yaml,
-members written into the activity table as the service's own data, and clients that read back
-what a member or an operator would see."""
+"""The real stack on the local cloud, as every test tier above the unit tests uses it: tables,
+streams, filters and handlers from template.yaml, members written into the activity table as the
+service's own data, and clients that read back what a member or an operator would see. The
+``stack`` fixture itself is in ``tests/conftest.py``."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import requests
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.auth import SigV4Auth
@@ -168,8 +169,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@pytest.fixture
-def stack() -> Iterator[Stack]:
+@contextmanager
+def deployed_stack() -> Iterator[Stack]:
     """The real template deployed on a fresh local cloud at START, its API listening, and TTL
     deleting expired items up to 48 hours late as AWS may."""
     with LocalCloud(START, seed=11, max_ttl_delay=timedelta(hours=48)) as cloud:
