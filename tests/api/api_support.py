@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -27,8 +27,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from itsdangerous.encoding import base64_decode
 
-from local import LocalCloud
-from tests.stack import FIRST_SWEEP, START, Stack
+from tests.stack import FIRST_SWEEP, deployed_stack
 
 TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable")
 LANGUAGES = ("en", "fr", "de", "es")  # the languages pages are written in
@@ -92,19 +91,10 @@ class Campaign:
 
 @contextmanager
 def deployed_campaign() -> Iterator[Campaign]:
-    """The integration tests' deployment (same parameters as their ``stack`` fixture) with the
-    campaign's members, swept once, and the answers given."""
-    with LocalCloud(START, seed=11, max_ttl_delay=timedelta(hours=48)) as cloud:
-        api_url = cloud.start_api()
-        cloud.deploy(
-            {
-                "Stage": "test",
-                "ServiceName": "Streamly",
-                "RejoinUrl": "https://streamly.example/rejoin",
-                "PublicBaseUrl": api_url,
-            }
-        )
-        stack = Stack(cloud)
+    """The shared test deployment (``tests/stack.py``) with the campaign's members, swept once,
+    and the answers given."""
+    with deployed_stack() as stack:
+        cloud = stack.cloud
         for member_id, locale in {**OPEN, **KEPT, **CANCELLED}.items():
             stack.add_inactive_member(member_id, locale=locale)
         stack.add_member(ACTIVE, joined_at=datetime(2025, 1, 1, tzinfo=UTC), last_watched_at=WATCHED_AT)
