@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from lifecycle.errors import InvalidRequest
 from lifecycle.notifications import LifecycleChange
+from lifecycle.observability import logger
 
 
 def process_lifecycle_changes(event: Any, context: Any, on_change: Callable[[LifecycleChange], Any]) -> dict:
@@ -20,7 +21,13 @@ def process_lifecycle_changes(event: Any, context: Any, on_change: Callable[[Lif
         raise InvalidRequest("expected a DynamoDB stream event: an object with a 'Records' list")
 
     def handle(record: DynamoDBRecord) -> Any:
-        return on_change(LifecycleChange.from_stream_record(record.raw_event))
+        try:
+            change = LifecycleChange.from_stream_record(record.raw_event)
+        except InvalidRequest as problem:
+            # it will fail on every retry too: say why once here, where operators look first
+            logger.error("malformed stream record", extra={"problem": str(problem), "event_id": record.event_id})
+            raise
+        return on_change(change)
 
     return process_partial_response(
         event=event,

@@ -1,0 +1,207 @@
+"""Malformed or unexpected events, for every handler: a clear error, and nothing changes. And a
+member item the policy cannot read does not stop the sweep."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.stack import FIRST_SWEEP
+
+STREAM_FUNCTIONS = ("NotifyFunction", "ExpireFunction", "PurgeFunction")
+
+
+def world(stack) -> dict:
+    """Everything a handler could change: the three tables, the mail and the bus."""
+    client = stack.cloud.client("dynamodb")
+    tables = {
+        logical_id: sorted(
+            json.dumps(item, sort_keys=True)
+            for item in client.scan(TableName=stack.cloud.table_name(logical_id), ConsistentRead=True)["Items"]
+        )
+        for logical_id in ("ActivityTable", "LifecycleTable", "MemberDataTable")
+    }
+    return {"tables": tables, "mail": len(stack.cloud.sent_emails()), "events": len(stack.bus())}
+
+
+@pytest.fixture
+def seeded(stack):
+    stack.add_inactive_member("m-seen", locale="fr-FR")
+    stack.run_until(FIRST_SWEEP)
+    return stack
+
+
+@pytest.mark.parametrize("function", [*STREAM_FUNCTIONS, "SweepFunction", "FeedbackFunction"])
+@pytest.mark.parametrize("event", [[], "a string", 42])
+def test_an_event_that_is_not_an_object_is_refused_with_a_clear_error(seeded, function, event):
+    before = world(seeded)
+    with pytest.raises(Exception, match=r"expected|event|object") as refused:
+        seeded.cloud.invoke(function, event)
+    assert "Traceback" not in str(refused.value)
+    assert world(seeded) == before
+
+
+@pytest.mark.parametrize("function", STREAM_FUNCTIONS)
+def test_a_stream_event_without_records_is_refused(seeded, function):
+    before = world(seeded)
+    with pytest.raises(Exception, match="DynamoDB stream event"):
+        seeded.cloud.invoke(function, {"detail": "not a stream"})
+    assert world(seeded) == before
+
+
+# a record each function reads and rightly does nothing with (the member is unknown, or nothing is owed)
+HARMLESS = {
+    "NotifyFunction": {
+        "eventName": "MODIFY",
+        "dynamodb": {
+            "Keys": {"member_id": {"S": "m-seen"}, "record": {"S": "notice"}},
+            "NewImage": {
+                "member_id": {"S": "m-seen"},
+                "record": {"S": "notice"},
+                "email": {"S": "x@y.example"},
+                "locale": {"S": "en"},
+                "expires_at": {"N": "1"},
+            },
+        },
+    },
+    "ExpireFunction": {
+        "eventName": "REMOVE",
+        "dynamodb": {
+            "Keys": {"member_id": {"S": "m-nobody"}, "record": {"S": "notice"}},
+            "OldImage": {
+                "member_id": {"S": "m-nobody"},
+                "record": {"S": "notice"},
+                "notice_id": {"S": "n-1"},
+                "email": {"S": "x@y.example"},
+                "locale": {"S": "en"},
+                "expires_at": {"N": "1"},
+            },
+        },
+    },
+    "PurgeFunction": {
+        "eventName": "REMOVE",
+        "dynamodb": {
+            "Keys": {"member_id": {"S": "m-nobody"}, "record": {"S": "hold"}},
+            "OldImage": {
+                "member_id": {"S": "m-nobody"},
+                "record": {"S": "hold"},
+                "cancelled_at": {"S": "2026-01-01T00:00:00Z"},
+                "email": {"S": "x@y.example"},
+                "locale": {"S": "en"},
+                "expires_at": {"N": "1"},
+            },
+        },
+    },
+}
+
+
+def stream_record(sequence: str, record: dict) -> dict:
+    return {
+        "eventID": f"id-{sequence}",
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        **record,
+        "dynamodb": {**record.get("dynamodb", {}), "SequenceNumber": sequence},
+    }
+
+
+@pytest.mark.parametrize("function", STREAM_FUNCTIONS)
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"eventName": "INSERT"}, "no dynamodb.Keys"),
+        ({"eventName": "EXPLODE", "dynamodb": {"Keys": {}}}, "eventName 'EXPLODE'"),
+        (
+            {"eventName": "REMOVE", "dynamodb": {"Keys": {"member_id": {"S": "m-seen"}, "record": {"S": "bogus"}}}},
+            "'notice' or 'hold'",
+        ),
+        (
+            {
+                "eventName": "REMOVE",
+                "dynamodb": {
+                    "Keys": {"member_id": {"S": "m-seen"}, "record": {"S": "notice"}},
+                    "OldImage": {"member_id": {"N": "1"}},
+                },
+            },
+            "not a lifecycle item",
+        ),
+    ],
+)
+def test_a_malformed_stream_record_fails_alone_and_changes_nothing(seeded, function, record, reason, caplog):
+    # GIVEN a batch with a malformed record beside a harmless one
+    before = world(seeded)
+    event = {"Records": [stream_record("1", record), stream_record("2", HARMLESS[function])]}
+    # WHEN the stream function gets it
+    result = seeded.cloud.invoke(function, event)
+    # THEN only the malformed record is reported failed (retried, then parked on the failure queue),
+    # the log says precisely why, and nothing changed
+    assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert any(
+        reason in getattr(r, "problem", "") for r in caplog.records if r.getMessage() == "malformed stream record"
+    )
+    assert world(seeded) == before
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"source": "aws.ses", "detail-type": "Email Delivered", "detail": {}},
+        {
+            "source": "aws.ses",
+            "detail-type": "Email Bounced",
+            "time": "2026-06-01T00:00:00Z",
+            "detail": {"bounce": {"bounceType": "Permanent"}, "mail": {"tags": {}}},
+        },
+        {"source": "someone.else", "detail-type": "Email Bounced"},
+    ],
+)
+def test_an_unexpected_ses_event_is_refused_and_changes_nothing(seeded, event):
+    before = world(seeded)
+    with pytest.raises(Exception, match=r"SES|detail-type|member"):
+        seeded.cloud.invoke("FeedbackFunction", event)
+    assert world(seeded) == before
+
+
+def test_an_api_event_for_no_route_gets_a_404_and_changes_nothing(seeded):
+    before = world(seeded)
+    answer = seeded.cloud.invoke(
+        "MemberApiFunction",
+        {"httpMethod": "GET", "path": "/nowhere", "headers": {}, "requestContext": {"stage": "test"}},
+    )
+    assert answer["statusCode"] == 404
+    assert world(seeded) == before
+
+
+def test_the_sweep_skips_counts_and_logs_a_member_it_cannot_read_and_goes_on(stack, caplog):
+    # GIVEN an inactive member, and member items the policy cannot read
+    stack.add_inactive_member("m-fine")
+    client = stack.cloud.client("dynamodb")
+    table = stack.cloud.table_name("ActivityTable")
+    client.put_item(
+        TableName=table,
+        Item={
+            "member_id": {"S": "m-no-join-date"},
+            "status": {"S": "active"},
+            "last_watched_at": {"S": "2020-01-01T00:00:00Z"},
+        },
+    )
+    client.put_item(
+        TableName=table,
+        Item={
+            "member_id": {"S": "m-bad-date"},
+            "status": {"S": "active"},
+            "joined_at": {"S": "last spring"},
+            "last_watched_at": {"S": "2020-01-01T00:00:00Z"},
+        },
+    )
+    # WHEN the sweep runs
+    stack.run_until(FIRST_SWEEP)
+    # THEN the readable member got a notice, the others were skipped, counted and logged
+    [result] = [inv.result for inv in stack.cloud.invocations_of("SweepFunction")]
+    assert result["malformed"] == 2 and result["actions"] == {"open_notice": 1}
+    assert "notice_id" in stack.member("m-fine")
+    problems = [getattr(r, "problem", "") for r in caplog.records if r.getMessage() == "malformed member skipped"]
+    assert any("joined_at" in problem for problem in problems)
+    assert datetime.now(UTC)  # the run finished: the sweep went on past the bad items
