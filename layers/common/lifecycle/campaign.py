@@ -11,10 +11,10 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from lifecycle.errors import ConcurrentChange, MemberNotFound, NoOpenNotice, NotCancelled
+from lifecycle.errors import ConcurrentChange, InvalidRequest, MemberNotFound, NoOpenNotice, NotCancelled
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, MemberRecord, iso
 from lifecycle.notifications import catch_up
 from lifecycle.observability import logger
@@ -154,9 +154,16 @@ def _cancel(store: MembershipStore, snapshot: MemberSnapshot, outcome: Outcome, 
 
 
 # ------------------------------------------------------- the service's apps
+EARLIEST_VIEWING = datetime(1970, 1, 1, tzinfo=UTC)  # older is a client's mistake, not a viewing
+
+
 def record_activity(store: MembershipStore, member_id: str, watched_at: datetime, now: datetime) -> Outcome | None:
     """The member watched something. An open notice closes at once: nobody who uses the
     service is asked again, reminded or cancelled."""
+    if watched_at > now:
+        raise InvalidRequest("watched_at is in the future")
+    if watched_at < EARLIEST_VIEWING:
+        raise InvalidRequest("watched_at is before 1970")
     store.record_watch(member_id, watched_at)
     for _ in range(MAX_ATTEMPTS):
         view = store.snapshot(member_id).view
