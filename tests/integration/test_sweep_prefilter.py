@@ -1,0 +1,88 @@
+"""The sweep's FilterExpression, evaluated by DynamoDB (moto), never drops a member the pure
+policy would act on: it may return more, never less."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from boto3.dynamodb.types import TypeSerializer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lifecycle.models import iso
+from lifecycle.policy import SweepAction, plan, prefilter_cutoffs
+from lifecycle.repository import MembershipStore, snapshot_from_item
+from lifecycle.settings import Settings
+
+EPOCH = datetime(2018, 1, 1, tzinfo=UTC)
+moments = st.integers(min_value=0, max_value=9 * 365 * 24).map(lambda hours: EPOCH + timedelta(hours=hours))
+offsets = st.sampled_from([timedelta(0), timedelta(hours=2), timedelta(hours=-11)])
+
+
+@st.composite
+def members(draw) -> dict:
+    joined = draw(moments)
+    member = {
+        "status": draw(st.sampled_from(["active", "active", "active", "cancelled"])),
+        "monthly_price": draw(st.sampled_from(["9.99", "0.00"])),
+        "joined_at": joined,
+    }
+    for name in ("last_watched_at", "engaged_at", "retained_until", "purged_at"):
+        if draw(st.booleans()):
+            member[name] = draw(moments)
+    if draw(st.integers(0, 4)) == 0:
+        opened = draw(moments)
+        member.update(notice_id="n-1", notice_opened_at=opened, notice_deadline=opened + timedelta(days=31))
+    member["offset"] = draw(offsets)  # times as the activity feed may write them, with an offset
+    return member
+
+
+def write(stack, member_id: str, member: dict) -> None:
+    serializer, offset = TypeSerializer(), member["offset"]
+    item = {"member_id": member_id, "email": f"{member_id}@members.example", "locale": "en-US", "currency": "USD"}
+    for name, value in member.items():
+        if isinstance(value, datetime):
+            local = value.astimezone(UTC).replace(tzinfo=None) + offset
+            sign, span = ("+" if offset >= timedelta(0) else "-"), abs(offset)
+            item[name] = iso(value) if not offset else f"{local:%Y-%m-%dT%H:%M:%S}{sign}{span.seconds // 3600:02d}:00"
+        elif name != "offset":
+            item[name] = value
+    stack.cloud.client("dynamodb").put_item(
+        TableName=stack.cloud.table_name("ActivityTable"), Item={k: serializer.serialize(v) for k, v in item.items()}
+    )
+
+
+def test_the_prefilter_keeps_every_member_the_policy_acts_on(stack):
+    config = Settings.from_env(dict(stack.cloud.stack.function("SweepFunction").environment))
+    store = MembershipStore(config)
+    batch = itertools.count()
+    acted_on = []
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(members(), min_size=1, max_size=12), moments)
+    def check(population, now):
+        # GIVEN members of every kind, written with and without time-zone offsets
+        prefix = f"b{next(batch)}-"
+        for n, member in enumerate(population):
+            write(stack, f"{prefix}{n}", member)
+        # WHEN the sweep's scan runs with its prefilter at some moment
+        returned = {
+            item["member_id"]["S"]
+            for page in store.scan_members(prefilter_cutoffs(now, config.policy))
+            for item in page.items
+        }
+        # THEN every member the policy would act on came back
+        for n in range(len(population)):
+            member_id = f"{prefix}{n}"
+            item = stack.cloud.client("dynamodb").get_item(
+                TableName=stack.cloud.table_name("ActivityTable"), Key={"member_id": {"S": member_id}}
+            )["Item"]
+            decision = plan(snapshot_from_item(item).view, now, config.policy)
+            if decision.action is not SweepAction.NOTHING:
+                acted_on.append(decision.action)
+                assert member_id in returned, (decision, item)
+
+    check()
+    # AND the examples did include members the policy acts on, of several kinds
+    assert len(set(acted_on)) >= 3
