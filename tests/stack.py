@@ -19,6 +19,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from lifecycle.aws import forget_clients
 from local import LocalCloud
 
 START = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)  # the first sweep runs 1 June 2026 at 03:00 UTC
@@ -174,6 +175,7 @@ def deployed_stack() -> Iterator[Stack]:
     """The real template deployed on a fresh local cloud at START, its API listening, and TTL
     deleting expired items up to 48 hours late as AWS may."""
     with LocalCloud(START, seed=11, max_ttl_delay=timedelta(hours=48)) as cloud:
+        forget_clients()  # tests that call the domain directly must reach this cloud, not the last one
         api_url = cloud.start_api()
         cloud.deploy(
             {

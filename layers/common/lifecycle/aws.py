@@ -25,6 +25,11 @@ def secrets():
 
 
 def forget_clients() -> None:
-    """Drop cached clients (the local cloud calls this when its endpoint changes)."""
+    """Drop cached clients, PynamoDB's included (a process that moves to another endpoint,
+    such as a test that starts a new local cloud, calls this)."""
+    from lifecycle.models import LifecycleRecord, MemberDataRecord, MemberRecord
+
     client.cache_clear()
     secrets.cache_clear()
+    for model in (MemberRecord, LifecycleRecord, MemberDataRecord):
+        model._connection = None
