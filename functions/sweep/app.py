@@ -1,11 +1,13 @@
-"""Scheduled sweep of the activity table: notices, reminders, overdue notices, expired retention."""
+"""Starts the nightly sweep: sizes the activity table, records the run, queues one task per
+scan segment for the segment workers (functions/sweep_segment)."""
 
 from lifecycle import clock
-from lifecycle.campaign import sweep
+from lifecycle.campaign import start_sweep
 from lifecycle.errors import InvalidRequest
 from lifecycle.observability import logger, metrics, tracer
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.sweep_runs import SweepProgress, run_id_for
 
 
 @logger.inject_lambda_context
@@ -15,11 +17,8 @@ def handler(event, context):
     if not isinstance(event, dict):
         raise InvalidRequest("expected the schedule's JSON object as the event")
     settings = Settings.from_env()
-    report = sweep(MembershipStore(settings), clock.now(), settings)
-    metrics.add_metric(name="MembersScanned", unit="Count", value=report.scanned)
-    metrics.add_metric(name="NoticeGuardTripped", unit="Count", value=int(report.guard_tripped))
-    metrics.add_metric(name="NoticesDeferred", unit="Count", value=report.deferred)
-    for action, count in report.actions.items():
-        metrics.add_metric(name=f"Sweep_{action}", unit="Count", value=count)
-    logger.info("sweep finished", extra=report.as_dict())
-    return report.as_dict()
+    now = clock.now()
+    run_id = run_id_for(event.get("scheduled_time"), now)
+    started = start_sweep(MembershipStore(settings), SweepProgress(settings.sweep), run_id, now, settings)
+    metrics.add_metric(name="SweepSegmentsQueued", unit="Count", value=started["segments"])
+    return started

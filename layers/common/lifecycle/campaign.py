@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,8 +29,9 @@ from lifecycle.policy import (
     retained_until,
     used_since,
 )
-from lifecycle.repository import MalformedMember, MembershipStore, MemberSnapshot, snapshot_from_item
+from lifecycle.repository import MalformedMember, MembershipStore, MemberSnapshot, ScanPage, snapshot_from_item
 from lifecycle.settings import Policy, Settings
+from lifecycle.sweep_runs import ReadPacer, Reserved, RunTotals, SegmentTask, SweepProgress, segment_count
 
 MAX_ATTEMPTS = 3  # re-read and decide again this many times when a write loses a race
 
@@ -224,95 +226,238 @@ def purge_retained_data(store: MembershipStore, member_id: str, cancelled_at: da
 
 
 # ---------------------------------------------------------------- the sweep
+class SegmentOutcome(StrEnum):
+    """How a worker's turn on a segment ended."""
+
+    HANDED_ON = "handed_on"  # its time was nearly up: the segment is queued again
+    SEGMENT_DONE = "segment_done"
+    RUN_FINISHED = "run_finished"  # the last segment of the run is done
+    GUARD_TRIPPED = "guard_tripped"  # this worker found the run's share too high and stopped it
+    STOPPED_BY_GUARD = "stopped_by_guard"  # the run was stopped already
+    ALREADY_DONE = "already_done"  # a duplicate task for a finished segment
+    SUPERSEDED = "superseded"  # another worker moved the checkpoint first (a duplicate task)
+
+
 @dataclass
-class SweepReport:
+class SegmentReport:
+    """What one worker's turn on a segment did (the run's totals are in ``SweepProgress``)."""
+
+    run_id: str
+    segment: int
+    outcome: SegmentOutcome | None = None
+    pages: int = 0
     scanned: int = 0
     malformed: int = 0
-    dry_run: bool = False
+    inactive_found: int = 0
+    deferred: int = 0
+    read_units: float = 0.0
+    waited_seconds: float = 0.0
     actions: Counter = field(default_factory=Counter)  # done (or, in a dry run, that would be done)
     skipped: Counter = field(default_factory=Counter)  # actions not taken because a condition failed
-    inactive_found: int = 0
-    deferred: int = 0  # notices left for the next run by MaxNoticesPerRun
-    guard_tripped: bool = False
     caught_up: Counter = field(default_factory=Counter)  # emails and events a lost stream record owed
 
     def as_dict(self) -> dict:
         return {
+            "run_id": self.run_id,
+            "segment": self.segment,
+            "outcome": self.outcome.value if self.outcome else None,
+            "pages": self.pages,
             "scanned": self.scanned,
             "malformed": self.malformed,
-            "dry_run": self.dry_run,
-            "actions": dict(self.actions),
-            "lost_races": dict(self.skipped),
             "inactive_found": self.inactive_found,
             "deferred": self.deferred,
-            "guard_tripped": self.guard_tripped,
+            "read_units": self.read_units,
+            "waited_seconds": round(self.waited_seconds, 3),
+            "actions": dict(self.actions),
+            "lost_races": dict(self.skipped),
             "caught_up": dict(self.caught_up),
         }
 
 
-def sweep(
-    store: MembershipStore, now: datetime, settings: Settings, segment: int = 0, total_segments: int = 1
-) -> SweepReport:
-    """One pass over the members: open notices, request reminders, settle overdue notices and
-    purge expired retention. It is also the safety net for stream records that never arrived:
-    overdue notices and retentions are settled here, and unsent emails and events caught up."""
+@dataclass
+class JudgedPage:
+    """One page judged: every action but opening notices carried out, the newly inactive
+    members listed (at most a page of them is ever held)."""
+
+    scanned: int = 0
+    malformed: int = 0
+    newly_inactive: list[tuple[MemberSnapshot, str]] = field(default_factory=list)
+    deferred: int = 0  # newly inactive members left for the next run by MaxNoticesPerRun
+    actions: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    caught_up: Counter = field(default_factory=Counter)
+
+    @property
+    def seen(self) -> dict[str, int]:
+        return {"scanned": self.scanned, "inactive_found": len(self.newly_inactive), "malformed": self.malformed}
+
+
+def start_sweep(
+    store: MembershipStore, progress: SweepProgress, run_id: str, now: datetime, settings: Settings
+) -> dict:
+    """Start run ``run_id``: segments sized from the table's member count, one task queued
+    for each. Starting the same run again (a retried schedule) queues its tasks again; a
+    duplicate task finds its segment done or its checkpoint moved, and stops."""
+    members = store.member_count()
+    run = progress.start_run(run_id, segment_count(members, settings.sweep), now, settings.policy.dry_run)
+    progress.queue([SegmentTask(run_id, segment, run.total_segments) for segment in range(run.total_segments)])
+    logger.info("sweep started", extra={"run_id": run_id, "members": members, "segments": run.total_segments})
+    return {"run_id": run_id, "members": members, "segments": run.total_segments, "dry_run": run.dry_run}
+
+
+def sweep_segment(
+    store: MembershipStore,
+    progress: SweepProgress,
+    task: SegmentTask,
+    now: datetime,
+    settings: Settings,
+    seconds_left: Callable[[], float],
+    pacer: ReadPacer | None = None,
+) -> SegmentReport:
+    """Read one segment from its checkpoint, page by page: open notices, request reminders,
+    settle overdue notices, purge expired retention, and catch up emails and events whose
+    stream record was lost. Every page is reserved (its counts added to the run's totals, for
+    the guard) before its notices are opened, and the checkpoint moves after; the worker hands
+    the segment on when fewer than SweepHandOffSeconds are left."""
     policy = settings.policy
-    report = SweepReport(dry_run=policy.dry_run)
-    newly_inactive: list[tuple[MemberSnapshot, str]] = []
-    for page in store.scan_members(prefilter_cutoffs(now, policy), segment, total_segments):
-        report.scanned += page.scanned
-        for item in page.items:
-            try:
-                snapshot = snapshot_from_item(item)
-            except MalformedMember as exc:
-                report.malformed += 1
-                logger.warning("malformed member skipped", extra={"problem": str(exc)})
-                continue
-            decision = plan(snapshot.view, now, policy)
-            if decision.action is SweepAction.OPEN_NOTICE:
-                newly_inactive.append((snapshot, decision.why))  # opened only once the whole pass is seen
-            elif decision.action is not SweepAction.NOTHING:
-                _record(
-                    report,
-                    decision.action,
-                    policy.dry_run or _carry_out(store, snapshot, decision.action, now, policy),
-                )
-            view = snapshot.view
-            if not policy.dry_run and (view.has_open_notice or not view.cancellation_announced):
-                report.caught_up.update(catch_up(store, view, now, settings))
-    report.inactive_found = len(newly_inactive)
-    if _looks_like_a_broken_feed(report, policy):
-        report.guard_tripped = True
-        logger.error(
-            "sweep opened no notice: too many members look inactive at once, the sign of a broken activity feed",
-            extra={
-                "inactive_found": report.inactive_found,
-                "scanned": report.scanned,
-                "max_notice_share": policy.max_notice_share,
-            },
-        )
+    report = SegmentReport(task.run_id, task.segment)
+    run = progress.run(task.run_id)
+    if run is None:
+        raise InvalidRequest(f"no sweep run {task.run_id!r}: it is older than 30 days or was never started")
+    if run.total_segments != task.total_segments:
+        raise InvalidRequest(f"sweep run {task.run_id!r} has {run.total_segments} segments, not {task.total_segments}")
+    at = progress.checkpoint(task)
+    if run.guard_tripped or at.done:
+        report.outcome = SegmentOutcome.STOPPED_BY_GUARD if run.guard_tripped else SegmentOutcome.ALREADY_DONE
         return report
+    pacer = pacer or ReadPacer.for_worker(settings.sweep, task.total_segments)
+    cutoffs = prefilter_cutoffs(now, policy)
+    while True:
+        page = store.scan_page(cutoffs, task.segment, task.total_segments, at.next_key, settings.sweep.page_size)
+        judged = judge_page(store, page, now, settings)
+        if progress.reserve_page(task, at, judged.seen, now) == Reserved.LOST:
+            report.outcome = SegmentOutcome.SUPERSEDED
+            return report
+        run = progress.run(task.run_id)
+        if run.guard_tripped:
+            report.outcome = SegmentOutcome.STOPPED_BY_GUARD
+            return report
+        if _looks_like_a_broken_feed(run.count("inactive_found"), run.count("scanned"), policy):
+            if progress.trip_guard(task.run_id):
+                logger.error(
+                    "sweep stopped: too many members look inactive at once, the sign of a broken activity feed",
+                    extra={
+                        "run_id": task.run_id,
+                        "inactive_found": run.count("inactive_found"),
+                        "scanned": run.count("scanned"),
+                        "max_notice_share": policy.max_notice_share,
+                    },
+                )
+            report.outcome = SegmentOutcome.GUARD_TRIPPED
+            return report
+        _open_notices(store, progress, task.run_id, judged, now, policy)
+        at = progress.advance(task, at, page.next_key, _done_counts(judged))
+        if at is None:
+            report.outcome = SegmentOutcome.SUPERSEDED
+            return report
+        _add_page(report, page, judged)
+        report.waited_seconds += pacer.spend(page.read_units)
+        if at.done:
+            finished = progress.finish_run(task.run_id, now)
+            report.outcome = SegmentOutcome.RUN_FINISHED if finished else SegmentOutcome.SEGMENT_DONE
+            return report
+        if seconds_left() < settings.sweep.hand_off_seconds:
+            progress.queue([task])
+            report.outcome = SegmentOutcome.HANDED_ON
+            return report
+
+
+def judge_page(store: MembershipStore, page: ScanPage, now: datetime, settings: Settings) -> JudgedPage:
+    policy = settings.policy
+    judged = JudgedPage(scanned=page.scanned)
+    for item in page.items:
+        try:
+            snapshot = snapshot_from_item(item)
+        except MalformedMember as exc:
+            judged.malformed += 1
+            logger.warning("malformed member skipped", extra={"problem": str(exc)})
+            continue
+        decision = plan(snapshot.view, now, policy)
+        if decision.action is SweepAction.OPEN_NOTICE:
+            judged.newly_inactive.append((snapshot, decision.why))  # opened once the guard has seen the page
+        elif decision.action is not SweepAction.NOTHING:
+            done = policy.dry_run or _carry_out(store, snapshot, decision.action, now, policy)
+            (judged.actions if done else judged.skipped)[decision.action.value] += 1
+        view = snapshot.view
+        if not policy.dry_run and (view.has_open_notice or not view.cancellation_announced):
+            judged.caught_up.update(catch_up(store, view, now, settings))
+    return judged
+
+
+def _open_notices(
+    store: MembershipStore, progress: SweepProgress, run_id: str, judged: JudgedPage, now: datetime, policy: Policy
+) -> None:
     # those inactive the longest first, when MaxNoticesPerRun paces the emails
-    newly_inactive.sort(key=lambda pair: pair[0].view.last_watched_at or pair[0].view.joined_at)
-    cap = policy.max_notices_per_run or len(newly_inactive)
-    report.deferred = max(0, len(newly_inactive) - cap)
-    for snapshot, why in newly_inactive[:cap]:
-        _record(
-            report,
-            SweepAction.OPEN_NOTICE,
-            policy.dry_run or open_notice(store, snapshot, Inactivity(why), now, policy),
-        )
-    return report
+    waiting = sorted(judged.newly_inactive, key=lambda pair: pair[0].view.last_watched_at or pair[0].view.joined_at)
+    granted = len(waiting)
+    if policy.max_notices_per_run and waiting:
+        granted = progress.grant_notices(run_id, len(waiting), policy.max_notices_per_run)
+    judged.deferred = len(waiting) - granted
+    for snapshot, why in waiting[:granted]:
+        done = policy.dry_run or open_notice(store, snapshot, Inactivity(why), now, policy)
+        (judged.actions if done else judged.skipped)[SweepAction.OPEN_NOTICE.value] += 1
 
 
-def _looks_like_a_broken_feed(report: SweepReport, policy: Policy) -> bool:
-    return report.inactive_found >= policy.guard_min_notices and report.inactive_found > policy.max_notice_share * max(
-        report.scanned, 1
-    )
+def _done_counts(judged: JudgedPage) -> dict[str, int]:
+    """What a page did, as the run's total counters name it."""
+    counts = {**judged.actions, "deferred": judged.deferred}
+    counts.update({f"lost_race_{name}": count for name, count in judged.skipped.items()})
+    counts.update({f"caught_up_{kind}": count for kind, count in judged.caught_up.items()})
+    return counts
 
 
-def _record(report: SweepReport, action: SweepAction, done: bool) -> None:
-    (report.actions if done else report.skipped)[action.value] += 1
+def _add_page(report: SegmentReport, page: ScanPage, judged: JudgedPage) -> None:
+    report.pages += 1
+    report.scanned += judged.scanned
+    report.malformed += judged.malformed
+    report.inactive_found += len(judged.newly_inactive)
+    report.deferred += judged.deferred
+    report.read_units += page.read_units
+    report.actions.update(judged.actions)
+    report.skipped.update(judged.skipped)
+    report.caught_up.update(judged.caught_up)
+
+
+def run_report(run_id: str, run: RunTotals) -> dict:
+    """A run's totals, in the shape operators read in the logs and the rehearsal reports."""
+    actions, lost, caught_up = {}, {}, {}
+    for name, count in run.counts.items():
+        if name.startswith("lost_race_"):
+            lost[name.removeprefix("lost_race_")] = count
+        elif name.startswith("caught_up_"):
+            caught_up[name.removeprefix("caught_up_")] = count
+        elif name in SweepAction._value2member_map_:
+            actions[name] = count
+    return {
+        "run_id": run_id,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "segments": run.total_segments,
+        "segments_done": run.segments_done,
+        "scanned": run.count("scanned"),
+        "malformed": run.count("malformed"),
+        "dry_run": run.dry_run,
+        "actions": actions,
+        "lost_races": lost,
+        "inactive_found": run.count("inactive_found"),
+        "deferred": run.count("deferred"),
+        "guard_tripped": run.guard_tripped,
+        "caught_up": caught_up,
+    }
+
+
+def _looks_like_a_broken_feed(inactive_found: int, scanned: int, policy: Policy) -> bool:
+    return inactive_found >= policy.guard_min_notices and inactive_found > policy.max_notice_share * max(scanned, 1)
 
 
 def _carry_out(

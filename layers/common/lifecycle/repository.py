@@ -19,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, GetError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, GetError, TableError, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
@@ -70,6 +70,8 @@ class MalformedMember(ValueError):
 class ScanPage:
     items: list[dict[str, Any]]
     scanned: int  # members read, including those the prefilter dropped
+    next_key: dict[str, Any] | None = None  # where the segment goes on; None at its end
+    read_units: float = 0.0  # what DynamoDB charged for the page
 
 
 @dataclass(frozen=True)
@@ -192,29 +194,51 @@ class MembershipStore:
         except DoesNotExist:
             return None
 
-    def scan_members(
+    def member_count(self) -> int:
+        """Members in the activity table, as DescribeTable gives them (refreshed by DynamoDB
+        about every six hours: close enough to size the sweep's segments)."""
+        try:
+            return int(MemberRecord.describe_table().get("ItemCount", 0))
+        except TableError as exc:
+            raise DeliveryFailed(f"describing the activity table failed: {exc}") from exc
+
+    def scan_page(
         self,
         cutoffs: PrefilterCutoffs | None = None,
         segment: int = 0,
         total_segments: int = 1,
+        start_key: dict[str, Any] | None = None,
         page_size: int | None = None,
+    ) -> ScanPage:
+        """One page of raw items of one scan segment, only the attributes the policy reads,
+        from ``start_key`` on. With ``cutoffs``, DynamoDB itself drops the members nothing can
+        happen to (almost everyone), so they are never sent, parsed or judged here; reads are
+        the same single pass."""
+        answer = MemberRecord._get_connection().scan(
+            filter_condition=_sweep_candidates(cutoffs) if cutoffs else None,
+            exclusive_start_key=start_key,
+            segment=segment,
+            total_segments=total_segments,
+            limit=page_size,
+            attributes_to_get=list(SWEEP_PROJECTION),
+            return_consumed_capacity="TOTAL",
+        )
+        return ScanPage(
+            answer.get("Items", []),
+            answer.get("ScannedCount", 0),
+            answer.get("LastEvaluatedKey"),
+            float(answer.get("ConsumedCapacity", {}).get("CapacityUnits", 0)),
+        )
+
+    def scan_members(
+        self, cutoffs: PrefilterCutoffs | None = None, segment: int = 0, total_segments: int = 1
     ) -> Iterator[ScanPage]:
-        """Pages of raw items of one scan segment, only the attributes the policy reads. With
-        ``cutoffs``, DynamoDB itself drops the members nothing can happen to (almost everyone),
-        so they are never sent, parsed or judged here; reads are the same single pass."""
-        connection = MemberRecord._get_connection()
+        """Every page of one scan segment (see ``scan_page``)."""
         start_key = None
         while True:
-            page = connection.scan(
-                filter_condition=_sweep_candidates(cutoffs) if cutoffs else None,
-                exclusive_start_key=start_key,
-                segment=segment,
-                total_segments=total_segments,
-                limit=page_size,
-                attributes_to_get=list(SWEEP_PROJECTION),
-            )
-            yield ScanPage(page.get("Items", []), page.get("ScannedCount", 0))
-            start_key = page.get("LastEvaluatedKey")
+            page = self.scan_page(cutoffs, segment, total_segments, start_key)
+            yield page
+            start_key = page.next_key
             if not start_key:
                 return
 

@@ -49,6 +49,27 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class SweepSettings:
+    """How the nightly sweep splits, paces and hands on its work (the ``Sweep*`` Parameters)."""
+
+    progress_table: str = ""
+    queue_url: str = ""
+    members_per_segment: int = 3_000_000
+    max_segments: int = 256
+    max_concurrency: int = 64
+    read_units_per_second: float = 20_000
+    page_size: int = 5000
+    hand_off_seconds: float = 60
+
+    def __post_init__(self) -> None:
+        for name in ("members_per_segment", "max_segments", "max_concurrency", "page_size"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.read_units_per_second <= 0 or self.hand_off_seconds <= 0:
+            raise SettingsError("read_units_per_second and hand_off_seconds must be above 0")
+
+
+@dataclass(frozen=True)
 class Settings:
     activity_table: str
     lifecycle_table: str
@@ -62,6 +83,7 @@ class Settings:
     service_name: str = "Streaming"
     default_locale: str = "en-US"
     policy: Policy = field(default_factory=Policy)
+    sweep: SweepSettings = field(default_factory=SweepSettings)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -119,6 +141,16 @@ class Settings:
                 guard_min_notices=number("GUARD_MIN_NOTICES", 50),
                 max_notices_per_run=number("MAX_NOTICES_PER_RUN", 0),
                 dry_run=flag("DRY_RUN"),
+            ),
+            sweep=SweepSettings(
+                progress_table=env.get("SWEEP_PROGRESS_TABLE", ""),
+                queue_url=env.get("SWEEP_QUEUE_URL", ""),
+                members_per_segment=number("SWEEP_MEMBERS_PER_SEGMENT", 3_000_000),
+                max_segments=number("SWEEP_MAX_SEGMENTS", 256),
+                max_concurrency=number("SWEEP_MAX_CONCURRENCY", 64),
+                read_units_per_second=share("SWEEP_READ_UNITS_PER_SECOND", 20_000),
+                page_size=number("SWEEP_PAGE_SIZE", 5000),
+                hand_off_seconds=share("SWEEP_HAND_OFF_SECONDS", 60),
             ),
         )
 

@@ -1,0 +1,46 @@
+"""Sweeps one scan segment of a nightly run from its checkpoint, and hands it on through the
+queue before its time runs out. One task per SQS message; a failed task is retried from the
+segment's checkpoint."""
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from lifecycle import clock
+from lifecycle.campaign import SegmentOutcome, run_report, sweep_segment
+from lifecycle.observability import logger, metrics, tracer
+from lifecycle.repository import MembershipStore
+from lifecycle.settings import Settings
+from lifecycle.sweep_runs import SegmentTask, SweepProgress
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    def sweep_task(record) -> dict:
+        task = SegmentTask.from_message(record.body)  # InvalidRequest: the message fails, then parks on the DLQ
+        settings = Settings.from_env()
+        progress = SweepProgress(settings.sweep)
+        report = sweep_segment(
+            MembershipStore(settings),
+            progress,
+            task,
+            clock.now(),
+            settings,
+            seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        )
+        metrics.add_metric(name="MembersScanned", unit="Count", value=report.scanned)
+        metrics.add_metric(name="SweepReadUnits", unit="Count", value=report.read_units)
+        metrics.add_metric(name="NoticesDeferred", unit="Count", value=report.deferred)
+        metrics.add_metric(
+            name="NoticeGuardTripped", unit="Count", value=int(report.outcome is SegmentOutcome.GUARD_TRIPPED)
+        )
+        for action, count in report.actions.items():
+            metrics.add_metric(name=f"Sweep_{action}", unit="Count", value=count)
+        logger.info("sweep segment turn ended", extra=report.as_dict())
+        if report.outcome is SegmentOutcome.RUN_FINISHED:
+            logger.info("sweep finished", extra=run_report(task.run_id, progress.run(task.run_id)))
+        return report.as_dict()
+
+    return process_partial_response(event=event, record_handler=sweep_task, processor=processor, context=context)

@@ -1,0 +1,395 @@
+"""A sweep run, split into parallel scan segments whose workers hand them on.
+
+The nightly schedule starts a run: it sizes the activity table (DescribeTable), picks the
+segment count, records the run and queues one task per segment. A worker takes a task and
+reads its segment page by page from the segment's checkpoint; before its 15 minutes run out
+it queues the task again. The checkpoint, not the message, says where to go on, so a worker
+that dies mid-segment is retried from its last checkpoint, a duplicate message finds the
+checkpoint moved and stops, and every page is counted exactly once.
+
+Progress items, one table (``SweepProgressTable``), kept 30 days:
+
+* ``(run_id, "run")``: the run's totals, ADDed page by page, and its guard state;
+* ``(run_id, "segment#00007")``: pages done, the key the segment goes on from, the page whose
+  counts are already in the totals (``reserved``), and whether the segment is done.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lifecycle import aws
+from lifecycle.errors import DeliveryFailed, InvalidRequest
+from lifecycle.models import iso
+from lifecycle.settings import SweepSettings
+
+RUN = "run"
+KEEP_PROGRESS = timedelta(days=30)
+# totals a page adds once it is reserved (before its notices are opened, so the guard sees them)
+SEEN_COUNTS = ("scanned", "inactive_found", "malformed")
+
+
+def segment_count(item_count: int, sweep: SweepSettings) -> int:
+    """Segments for a table of ``item_count`` members: about ``members_per_segment`` each,
+    at least one, at most ``max_segments`` (DynamoDB allows up to 1,000,000)."""
+    return max(1, min(sweep.max_segments, math.ceil(max(item_count, 0) / sweep.members_per_segment)))
+
+
+def run_id_for(scheduled_time: Any, now: datetime) -> str:
+    """A run is named after the schedule's time, so a retried or duplicated schedule event
+    finds the run it already started; an invocation by hand is named after now."""
+    if scheduled_time is None:
+        return iso(now)
+    if not isinstance(scheduled_time, str):
+        raise InvalidRequest("scheduled_time must be an ISO 8601 time, as EventBridge Scheduler sends it")
+    try:
+        moment = datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"scheduled_time {scheduled_time!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"scheduled_time {scheduled_time!r} has no time zone")
+    return iso(moment)
+
+
+@dataclass(frozen=True)
+class SegmentTask:
+    """One queue message: read this segment of this run (from its checkpoint)."""
+
+    run_id: str
+    segment: int
+    total_segments: int
+
+    @property
+    def part(self) -> str:
+        return f"segment#{self.segment:05d}"
+
+    def to_message(self) -> str:
+        return json.dumps({"run_id": self.run_id, "segment": self.segment, "total_segments": self.total_segments})
+
+    @classmethod
+    def from_message(cls, body: str) -> SegmentTask:
+        """The task a message carries; ``InvalidRequest`` says precisely what is wrong."""
+        try:
+            data = json.loads(body)
+        except (TypeError, ValueError):
+            raise InvalidRequest("a sweep task must be a JSON object, got text that is not JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest(f"a sweep task must be a JSON object, got {type(data).__name__}")
+        missing = [name for name in ("run_id", "segment", "total_segments") if name not in data]
+        if missing:
+            raise InvalidRequest(f"sweep task lacks {', '.join(missing)}")
+        run_id, segment, total = data["run_id"], data["segment"], data["total_segments"]
+        if not isinstance(run_id, str) or not run_id:
+            raise InvalidRequest("sweep task run_id must be a non-empty string")
+        for name, value in (("segment", segment), ("total_segments", total)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidRequest(f"sweep task {name} must be a whole number, got {value!r}")
+        if not 1 <= total <= 1_000_000 or not 0 <= segment < total:
+            raise InvalidRequest(f"sweep task segment {segment} of {total} is out of range")
+        return cls(run_id, segment, total)
+
+
+@dataclass
+class Checkpoint:
+    """Where a segment is: ``pages`` pages done, going on from ``next_key``."""
+
+    pages: int = 0
+    next_key: dict[str, Any] | None = None
+    reserved: int = 0  # the last page whose counts are in the run's totals
+    done: bool = False
+
+
+@dataclass
+class RunTotals:
+    total_segments: int
+    started_at: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    notices_granted: int = 0
+    segments_done: int = 0
+    guard_tripped: bool = False
+    dry_run: bool = False
+    finished_at: str | None = None
+
+    def count(self, name: str) -> int:
+        return self.counts.get(name, 0)
+
+
+class Reserved:
+    """How reserving a page went."""
+
+    NOW = "now"  # counted now
+    EARLIER = "earlier"  # a worker that died after counting it already did
+    LOST = "lost"  # another worker moved the checkpoint: this one stops
+
+
+class SweepProgress:
+    """The progress table, through the plain DynamoDB client: counters are ADDed, and every
+    checkpoint move is conditional on the page it moves from."""
+
+    def __init__(self, sweep: SweepSettings):
+        if not sweep.progress_table:
+            raise InvalidRequest("environment variable SWEEP_PROGRESS_TABLE is required by the sweep")
+        self.table = sweep.progress_table
+        self.queue_url = sweep.queue_url
+
+    @property
+    def _db(self):
+        return aws.client("dynamodb")
+
+    def _key(self, run_id: str, part: str) -> dict[str, Any]:
+        return {"run_id": {"S": run_id}, "part": {"S": part}}
+
+    def _get(self, run_id: str, part: str) -> dict[str, Any] | None:
+        try:
+            answer = self._db.get_item(TableName=self.table, Key=self._key(run_id, part), ConsistentRead=True)
+        except ClientError as exc:
+            raise DeliveryFailed(f"reading sweep progress failed: {exc.response['Error']['Code']}") from exc
+        return answer.get("Item")
+
+    # ------------------------------------------------------------------ runs
+    def start_run(self, run_id: str, total_segments: int, now: datetime, dry_run: bool = False) -> RunTotals:
+        """The run named ``run_id``: recorded now with ``total_segments``, or as recorded
+        before (a second start of the same run keeps its first segment count)."""
+        item = {
+            **self._key(run_id, RUN),
+            "total_segments": {"N": str(total_segments)},
+            "started_at": {"S": iso(now)},
+            "dry_run": {"BOOL": dry_run},
+            "expires_at": {"N": str(int((now + KEEP_PROGRESS).timestamp()))},
+        }
+        try:
+            self._db.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(run_id)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise DeliveryFailed(f"starting the sweep run failed: {exc.response['Error']['Code']}") from exc
+        run = self.run(run_id)
+        assert run is not None  # just written, read consistently
+        return run
+
+    def run(self, run_id: str) -> RunTotals | None:
+        item = self._get(run_id, RUN)
+        if item is None:
+            return None
+        numbers = {name: int(value["N"]) for name, value in item.items() if "N" in value}
+        return RunTotals(
+            total_segments=numbers.pop("total_segments"),
+            started_at=item.get("started_at", {}).get("S", ""),
+            notices_granted=numbers.pop("notices_granted", 0),
+            segments_done=numbers.pop("segments_done", 0),
+            guard_tripped=item.get("guard_tripped", {}).get("BOOL", False),
+            dry_run=item.get("dry_run", {}).get("BOOL", False),
+            finished_at=item.get("finished_at", {}).get("S"),
+            counts={name: value for name, value in numbers.items() if name != "expires_at"},
+        )
+
+    def trip_guard(self, run_id: str) -> bool:
+        """Stop every segment of the run; True for the worker that tripped it first."""
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(run_id, RUN),
+                UpdateExpression="SET guard_tripped = :yes",
+                ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(guard_tripped)",
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise DeliveryFailed(f"tripping the sweep guard failed: {exc.response['Error']['Code']}") from exc
+        return True
+
+    def grant_notices(self, run_id: str, wanted: int, cap: int) -> int:
+        """Up to ``wanted`` of the run's ``cap`` notices (MaxNoticesPerRun), shared by every
+        segment: each grant is a conditional increment, retried when another segment won."""
+        for _ in range(20):
+            granted = self.run(run_id).notices_granted  # type: ignore[union-attr]
+            share = min(wanted, cap - granted)
+            if share <= 0:
+                return 0
+            try:
+                self._db.update_item(
+                    TableName=self.table,
+                    Key=self._key(run_id, RUN),
+                    UpdateExpression="SET notices_granted = :after",
+                    ConditionExpression="attribute_not_exists(notices_granted) OR notices_granted = :before",
+                    ExpressionAttributeValues={":after": {"N": str(granted + share)}, ":before": {"N": str(granted)}},
+                )
+                return share
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise DeliveryFailed(f"granting notices failed: {exc.response['Error']['Code']}") from exc
+        return 0  # so much contention that waiting for the next run is the safe answer
+
+    def finish_run(self, run_id: str, now: datetime) -> bool:
+        """Mark the run finished once every segment is done; True for the one worker that does."""
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(run_id, RUN),
+                UpdateExpression="SET finished_at = :now",
+                ConditionExpression="segments_done = total_segments AND attribute_not_exists(finished_at)",
+                ExpressionAttributeValues={":now": {"S": iso(now)}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise DeliveryFailed(f"finishing the sweep run failed: {exc.response['Error']['Code']}") from exc
+        return True
+
+    # ------------------------------------------------------------------ segments
+    def checkpoint(self, task: SegmentTask) -> Checkpoint:
+        item = self._get(task.run_id, task.part)
+        if item is None:
+            return Checkpoint()
+        return Checkpoint(
+            pages=int(item.get("pages", {}).get("N", 0)),
+            next_key=json.loads(item["next_key"]["S"]) if "next_key" in item else None,
+            reserved=int(item.get("reserved", {}).get("N", 0)),
+            done=item.get("done", {}).get("BOOL", False),
+        )
+
+    def reserve_page(self, task: SegmentTask, at: Checkpoint, seen: Mapping[str, int], now: datetime) -> str:
+        """Add a page's counts to the run's totals, once: together with marking the page
+        reserved in the segment, on the condition that nobody moved the checkpoint."""
+        page = at.pages + 1
+        adds = {name: seen.get(name, 0) for name in SEEN_COUNTS}
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": self._key(task.run_id, task.part),
+                            "UpdateExpression": "SET reserved = :page, expires_at = :expires",
+                            "ConditionExpression": f"{_AT_PAGE} AND {_NOT_YET_RESERVED}",
+                            "ExpressionAttributeValues": {
+                                ":page": {"N": str(page)},
+                                ":pages": {"N": str(at.pages)},
+                                ":expires": {"N": str(int((now + KEEP_PROGRESS).timestamp()))},
+                            },
+                        }
+                    },
+                    _add_to_run(self.table, self._key(task.run_id, RUN), adds),
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise DeliveryFailed(f"reserving a sweep page failed: {exc.response['Error']['Code']}") from exc
+            now_at = self.checkpoint(task)
+            if now_at.pages == at.pages and now_at.reserved >= page:
+                return Reserved.EARLIER
+            return Reserved.LOST
+        return Reserved.NOW
+
+    def advance(
+        self, task: SegmentTask, at: Checkpoint, next_key: dict[str, Any] | None, done_counts: Mapping[str, int]
+    ) -> Checkpoint | None:
+        """Move the checkpoint one page on and add what the page did to the run's totals, in
+        one transaction; None when another worker moved it first (this one stops)."""
+        done = next_key is None
+        values: dict[str, Any] = {":pages": {"N": str(at.pages)}, ":next": {"N": str(at.pages + 1)}}
+        if done:
+            update = "SET pages = :next, done = :yes REMOVE next_key"
+            values[":yes"] = {"BOOL": True}
+        else:
+            update = "SET pages = :next, next_key = :key"
+            values[":key"] = {"S": json.dumps(next_key, sort_keys=True)}
+        adds = {name: count for name, count in done_counts.items() if count}
+        if done:
+            adds["segments_done"] = 1
+        items = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(task.run_id, task.part),
+                    "UpdateExpression": update,
+                    "ConditionExpression": _AT_PAGE,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+        if adds:
+            items.append(_add_to_run(self.table, self._key(task.run_id, RUN), adds))
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                return None
+            raise DeliveryFailed(f"moving a sweep checkpoint failed: {exc.response['Error']['Code']}") from exc
+        return Checkpoint(pages=at.pages + 1, next_key=next_key, reserved=at.pages + 1, done=done)
+
+    # ------------------------------------------------------------------ the queue
+    def queue(self, tasks: list[SegmentTask]) -> None:
+        """Queue tasks, ten to a request (SQS's batch limit); raises when any was refused."""
+        sqs = aws.client("sqs")
+        for start in range(0, len(tasks), 10):
+            batch = tasks[start : start + 10]
+            try:
+                answer = sqs.send_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(n), "MessageBody": task.to_message()} for n, task in enumerate(batch)],
+                )
+            except ClientError as exc:
+                raise DeliveryFailed(f"queueing sweep segments failed: {exc.response['Error']['Code']}") from exc
+            if answer.get("Failed"):
+                codes = sorted({entry.get("Code", "?") for entry in answer["Failed"]})
+                raise DeliveryFailed(f"queueing {len(answer['Failed'])} sweep segments failed: {', '.join(codes)}")
+
+
+_AT_PAGE = "(attribute_not_exists(pages) OR pages = :pages)"
+_NOT_YET_RESERVED = "(attribute_not_exists(reserved) OR reserved < :page)"
+
+
+def _add_to_run(table: str, key: dict[str, Any], adds: Mapping[str, int]) -> dict[str, Any]:
+    names = {f"#c{n}": name for n, name in enumerate(adds)}
+    values = {f":c{n}": {"N": str(count)} for n, count in enumerate(adds.values())}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "ADD " + ", ".join(f"#c{n} :c{n}" for n in range(len(adds))),
+            "ConditionExpression": "attribute_exists(run_id)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+class ReadPacer:
+    """Keeps one worker's reads at its share of SweepReadUnitsPerSecond: after each page it
+    waits as long as it takes for the units DynamoDB charged to fit the rate."""
+
+    def __init__(
+        self,
+        units_per_second: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.units_per_second = units_per_second
+        self._monotonic, self._sleep = monotonic, sleep
+        self._started = monotonic()
+        self.units = 0.0
+        self.waited = 0.0
+
+    @classmethod
+    def for_worker(cls, sweep: SweepSettings, total_segments: int, **clock: Any) -> ReadPacer:
+        """The run's rate shared by the workers that can run at once."""
+        return cls(sweep.read_units_per_second / min(total_segments, sweep.max_concurrency), **clock)
+
+    def spend(self, units: float) -> float:
+        """Count a page's units; wait if they came faster than the rate. Returns the wait."""
+        self.units += units
+        ahead = self.units / self.units_per_second - (self._monotonic() - self._started)
+        if ahead > 0:
+            self._sleep(ahead)
+            self.waited += ahead
+            return ahead
+        return 0.0
