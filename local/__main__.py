@@ -114,9 +114,12 @@ def serve(args: argparse.Namespace) -> int:
             load_members(cloud, members)
             print(f"members      {len(members):,} loaded from {args.members}")
         if args.sweep_now:
-            result = cloud.invoke("SweepFunction", {"job": "nightly-sweep"})
-            cloud.settle()
-            print(f"sweep        {result.get('actions', {})}")
+            from local.sweeps import sweep_runs
+
+            started = cloud.invoke("SweepFunction", {"job": "nightly-sweep"})
+            cloud.settle()  # the segment workers take the queued tasks, notify sends the emails
+            [run] = [run for run in sweep_runs(cloud) if run["run_id"] == started["run_id"]]
+            print(f"sweep        {run['segments']} segment(s), {run['scanned']:,} members read, {run['actions']}")
         print(f"API          {api_url}")
         for function in stack.functions.values():
             for event in function.api_events:

@@ -155,7 +155,8 @@ def permissions_needed(service: str, operation: str, params: Mapping[str, Any],
     if service == "secretsmanager" and "SecretId" in params:
         return [Permission(action, arns.secret(params["SecretId"]))]
     if service == "sqs" and "QueueUrl" in params:
-        return [Permission(action, arns.queue(params["QueueUrl"]))]
+        # a batch call is allowed by its single-message action (IAM has no SendMessageBatch)
+        return [Permission(action.removesuffix("Batch"), arns.queue(params["QueueUrl"]))]
     for name in ("TopicArn", "StreamArn", "ResourceArn"):
         if isinstance(params.get(name), str):
             return [Permission(action, params[name])]

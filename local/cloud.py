@@ -5,9 +5,9 @@ and PynamoDB client of the process at it, creates the template's resources there
 with keys, TTL and streams; secrets; event buses; queues; topics; the SES sender identity),
 runs the template's handlers in-process as Lambda would (see :mod:`local.lambda_runtime`),
 and moves a virtual clock: :meth:`LocalCloud.advance_to` fires the schedules that fall due,
-lets DynamoDB TTL delete expired items (late, as AWS does) and pumps the streams into the
-functions subscribed to them, in time order. Nothing about the stack is written here: all of
-it is read from the template.
+lets DynamoDB TTL delete expired items (late, as AWS does) and pumps the streams and queues
+into the functions subscribed to them (:mod:`local.streams`, :mod:`local.queues`), in time
+order. Nothing about the stack is written here: all of it is read from the template.
 
 moto's backends are process-wide, so only one LocalCloud runs in a process at a time.
 """
@@ -41,6 +41,7 @@ from werkzeug.serving import make_server
 from local import aws_calls, moto_speedups
 from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_context
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
+from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
 from local.schedules import Schedule
 from local.streams import EventSourceMapping, StreamPump, StreamReader
 from local.template import (
@@ -84,6 +85,18 @@ def _moto_stream_length(table_name: str) -> int | None:
 
         shard = dynamodb_backends[ACCOUNT_ID][REGION].tables[table_name].stream_shard
         return len(shard.items) if shard is not None else None
+    except Exception:
+        return None
+
+
+def _moto_queue_has_messages(queue_name: str) -> bool | None:
+    """Whether ReceiveMessage on a queue would return a message now, read in-process; None
+    when moto's internals are not what this expects (then the queue is simply polled)."""
+    try:
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(queue_name)
+        return any(message.visible and not message.delayed for message in queue._messages)
     except Exception:
         return None
 
@@ -220,6 +233,8 @@ class LocalCloud:
         self._warm: dict[str, WarmFunction] = {}
         self._mappings: list[EventSourceMapping] = []
         self._pump: StreamPump | None = None
+        self._queue_sources: list[QueueEventSource] = []
+        self._queue_pump: QueuePump | None = None
         self._reaper: TtlReaper | None = None
         self._schedules: list[Schedule] = []
         self._schedules_done_until = self.clock.now()
@@ -335,8 +350,15 @@ class LocalCloud:
             self._warm.clear()  # a new environment means cold starts
             self._taps.clear()
             self._parsed_emails.clear()
-            for queue in sorted(planned.queues.values(), key=lambda q: "RedrivePolicy" in q.attributes):
-                self._create_queue(queue.logical_id, queue.name, queue.attributes)
+            redriven = [q.logical_id for q in planned.queues.values() if "RedrivePolicy" in q.attributes]
+            for queue in planned.queues.values():
+                if queue.logical_id not in redriven:
+                    self._create_queue(queue.logical_id, queue.name, queue.attributes)
+            if redriven:  # resolved again, so that RedrivePolicy names the dead-letter queues moto made
+                queues = self.template.stack(self._overrides, deployed=self._deployed, stack_name=self.stack_name,
+                                             imports=self._imports).queues
+                for logical_id in redriven:
+                    self._create_queue(logical_id, queues[logical_id].name, queues[logical_id].attributes)
             for topic in planned.topics.values():
                 arn = self.client("sns").create_topic(Name=topic.name)["TopicArn"]
                 self._deployed[topic.logical_id] = {"Ref": arn, "TopicArn": arn, "TopicName": topic.name}
@@ -435,7 +457,7 @@ class LocalCloud:
                 self.client("ses").verify_domain_identity(Domain=address)
 
     def _wire(self, stack: StackModel) -> None:
-        """Event sources: stream mappings, the TTL reaper, schedules."""
+        """Event sources: stream mappings, queue mappings, the TTL reaper, schedules."""
         self._reaper = TtlReaper(self.client("dynamodb"), stack.tables, max_delay=self.max_ttl_delay,
                                  seed=self.seed or 0)
         reader = StreamReader(self.client("dynamodbstreams"), stack.tables, self.clock.now, ttl=self._reaper,
@@ -452,6 +474,17 @@ class LocalCloud:
                 raise TemplateError(f"{mapping.name}: stream {mapping.source.stream_arn} is not a table stream "
                                     "of this template")
         self._pump = StreamPump(reader, self._mappings)
+        self._queue_sources = []
+        for function in stack.functions.values():
+            for queue_source in function.queue_sources:
+                queue = self._deployed.get(queue_source.queue_logical_id or "")
+                if queue is None:
+                    raise TemplateError(f"{function.logical_id}.{queue_source.event_id}: queue "
+                                        f"{queue_source.queue_arn} is not a queue of this template")
+                self._queue_sources.append(QueueEventSource(
+                    function.logical_id, queue_source, sqs=self.client("sqs"), queue_url=queue["QueueUrl"],
+                    invoke=self._invoke_from_source, now=self.clock.now, peek=_moto_queue_has_messages))
+        self._queue_pump = QueuePump(self._queue_sources)
         now = self.clock.now()
         self._schedules = [Schedule(function.logical_id, event, created_at=now)
                            for function in stack.functions.values() for event in function.schedules]
@@ -546,7 +579,7 @@ class LocalCloud:
     def advance_to(self, moment: datetime) -> None:
         """Moves the clock forward to ``moment``; in time order, whatever falls due on the way
         happens at its own time: schedules fire, TTL deletes expired items, Lambda retries
-        failed asynchronous invocations, and streams are pumped until quiet after each."""
+        failed asynchronous invocations, and streams and queues are pumped until quiet after each."""
         if moment.tzinfo is None:
             raise ValueError("advance_to needs an aware datetime")
         moment = moment.astimezone(UTC)
@@ -575,11 +608,11 @@ class LocalCloud:
                 self.clock.set(step)
                 if self._reaper:
                     self._reaper.reap(step)
-                    self._pump_streams()
+                    self._pump_sources()
                 while self._retries and self._retries[0].due <= step:
                     retry = heapq.heappop(self._retries)
                     self._invoke_async(retry.function_id, retry.event, retry.trigger, retry.attempt)
-                    self._pump_streams()
+                    self._pump_sources()
                 while cursor < len(occurrences) and occurrences[cursor][0] <= step:
                     at, index = occurrences[cursor]
                     schedule = self._schedules[index]
@@ -587,37 +620,52 @@ class LocalCloud:
                                        f"schedule {schedule.event.event_id} at {at:%Y-%m-%dT%H:%M:%SZ}")
                     self._schedules_done_until = at
                     cursor += 1
-                    self._pump_streams()
+                    self._pump_sources()
             self.clock.set(moment)
             self._schedules_done_until = moment
             self.settle()
 
     def settle(self) -> int:
-        """At the current time: lets TTL delete what is due and pumps the streams until quiet.
-        Returns the number of stream invocations."""
+        """At the current time: lets TTL delete what is due and pumps the streams and queues
+        until quiet. Returns the number of stream and queue invocations."""
         with self._cloud_lock:
             self._require_stack()
-            invocations = self._pump_streams()
+            invocations = self._pump_sources()
             if self._reaper and self._reaper.reap(self.now):
-                invocations += self._pump_streams()
+                invocations += self._pump_sources()
             return invocations
 
     def pump_streams(self) -> int:
-        """Delivers every new stream record (and what handlers write meanwhile) until quiet."""
+        """Delivers every new stream record and queue message (and what handlers write and send
+        meanwhile) until quiet; returns the number of invocations."""
         with self._cloud_lock:
             self._require_stack()
-            return self._pump_streams()
+            return self._pump_sources()
 
-    def _pump_streams(self) -> int:
-        invocations = self._pump.pump() if self._pump else 0
-        _forget_dashboard_copies()
-        return invocations
+    def _pump_sources(self, max_rounds: int = 10_000) -> int:
+        """Streams until quiet, then queues until quiet, again until a round of queues delivers
+        nothing: queue handlers write items whose records feed stream functions, and stream
+        handlers send messages. Messages a queue mapping held back (they failed too often in
+        this pump) are visible again afterwards."""
+        invocations = 0
+        try:
+            for _ in range(max_rounds):
+                invocations += self._pump.pump() if self._pump else 0
+                from_queues = self._queue_pump.pump() if self._queue_pump else 0
+                invocations += from_queues
+                if not from_queues:
+                    return invocations
+            raise QueuesDidNotSettle(f"streams and queues kept feeding each other after {max_rounds} rounds")
+        finally:
+            if self._queue_pump:
+                self._queue_pump.release()
+            _forget_dashboard_copies()
 
     def reap_expired(self) -> int:
         """Lets TTL delete what is due now (without pumping); returns how many items it deleted."""
         with self._cloud_lock:
             self._require_stack()
-            self._pump_streams()  # the reaper learns TTL values from the stream
+            self._pump_sources()  # the reaper learns TTL values from the stream
             return self._reaper.reap(self.now) if self._reaper else 0
 
     # ------------------------------------------------------------------ looking at the stack
@@ -633,6 +681,10 @@ class LocalCloud:
     @property
     def stream_mappings(self) -> list[EventSourceMapping]:
         return list(self._mappings)
+
+    @property
+    def queue_sources(self) -> list[QueueEventSource]:
+        return list(self._queue_sources)
 
     @property
     def schedules(self) -> list[Schedule]:
@@ -661,6 +713,16 @@ class LocalCloud:
         self._require_started()
         table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(self.table_name(logical_id))
         return [item.to_regular_json() for item in table.all_items()]
+
+    def queue_messages(self, logical_id: str) -> list[QueueMessage]:
+        """Every message on a queue now, in flight or not, oldest first, read straight from
+        moto's store: nothing is received, so receive counts and visibility stay as they are."""
+        from moto.sqs.models import sqs_backends
+
+        self._require_started()
+        queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(self.resource(logical_id, "QueueName"))
+        return [QueueMessage(m.id, m.body, m.approximate_receive_count, dict(m.message_attributes))
+                for m in queue._messages]
 
     def sent_emails(self) -> list[SentEmail]:
         """Every email SES accepted, as the moto server keeps them."""

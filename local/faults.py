@@ -2,14 +2,16 @@
 
 ``--fault NAME[:RATE]`` (repeatable) on ``python -m local rehearse``:
 
-* ``duplicate-delivery`` - every stream batch, schedule event and API request arrives twice;
+* ``duplicate-delivery`` - every stream batch, queue batch, schedule event and API request
+  arrives twice;
 * ``ses-throttle:R`` - a share R of SES sends fail with a throttling error;
 * ``lost-stream:R`` - a share R of stream records is never delivered, to any function (as if
   it had aged past the stream's 24-hour retention);
 * ``crash:R`` - a share R of handler invocations fails right after its first write (the first
   AWS call that changes something) and is retried as Lambda would retry it: stream batches by
-  their event source mapping, schedules by asynchronous retries, API requests by the person
-  who clicked (a rehearsal's member clicks again once).
+  their event source mapping, queue messages by their queue (received again, up to the
+  dead-letter queue), schedules by asynchronous retries, API requests by the person who
+  clicked (a rehearsal's member clicks again once).
 
 Every draw comes from one seeded generator, so a rehearsal with faults is reproducible.
 """

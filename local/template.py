@@ -173,6 +173,7 @@ class QueueSpec:
     logical_id: str
     name: str
     attributes: Mapping[str, str]
+    arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,21 @@ class StreamEventSource:
     bisect_batch_on_function_error: bool = False
     report_batch_item_failures: bool = False
     on_failure_destination: str | None = None
+    filter_patterns: tuple[str, ...] = ()
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class SqsEventSource:
+    """A SAM ``SQS`` event: an event source mapping on a queue."""
+
+    event_id: str
+    queue_arn: str
+    queue_logical_id: str | None = None  # None: not a queue of this template
+    batch_size: int = 10
+    maximum_batching_window: int = 0
+    report_batch_item_failures: bool = False
+    maximum_concurrency: int | None = None  # AWS scales out to this; the local cloud runs one at a time
     filter_patterns: tuple[str, ...] = ()
     enabled: bool = True
 
@@ -234,6 +250,7 @@ class FunctionSpec:
     memory_size: int = 128
     layer_dirs: tuple[Path, ...] = ()
     stream_sources: tuple[StreamEventSource, ...] = ()
+    queue_sources: tuple[SqsEventSource, ...] = ()
     schedules: tuple[ScheduleEvent, ...] = ()
     api_events: tuple[ApiEvent, ...] = ()
     async_max_retries: int = 2
@@ -807,7 +824,9 @@ def build_stack_model(template: Template, resolver: Resolver) -> StackModel:
     if "ServerlessRestApi" in template.implicit_resources:
         apis["ServerlessRestApi"] = ApiSpec("ServerlessRestApi", resolver.ref("ServerlessRestApi"),
                                             f"{resolver.stack_name}-ServerlessRestApi", "Prod")
-    functions = {lid: _function(template, lid, resolver, apis) for lid in enabled("AWS::Serverless::Function")}
+    functions = {
+        lid: _function(template, lid, resolver, apis, queues) for lid in enabled("AWS::Serverless::Function")
+    }
     identities = tuple(
         str(template.properties(lid, resolver).get("EmailIdentity"))
         for lid in enabled("AWS::SES::EmailIdentity")
@@ -889,7 +908,8 @@ def _queue(template: Template, logical_id: str, resolver: Resolver) -> QueueSpec
     for key in ("RedrivePolicy", "RedriveAllowPolicy"):
         if key in props:
             attributes[key] = json.dumps(props[key])
-    return QueueSpec(logical_id, resolver.get_att(logical_id, "QueueName"), attributes)
+    return QueueSpec(logical_id, resolver.get_att(logical_id, "QueueName"), attributes,
+                     arn=resolver.get_att(logical_id, "Arn"))
 
 
 def _api(template: Template, logical_id: str, resolver: Resolver) -> ApiSpec:
@@ -920,13 +940,15 @@ def _layer_dirs(template: Template, layers: list[Any], function_id: str) -> tupl
     return tuple(dirs)
 
 
-def _function(template: Template, logical_id: str, resolver: Resolver, apis: Mapping[str, ApiSpec]) -> FunctionSpec:
+def _function(template: Template, logical_id: str, resolver: Resolver, apis: Mapping[str, ApiSpec],
+              queues: Mapping[str, QueueSpec] | None = None) -> FunctionSpec:
     props = template.properties(logical_id, resolver)
     code_uri = props.get("CodeUri")
     if not isinstance(code_uri, str):
         raise TemplateError(f"{logical_id}: CodeUri must be a local directory for the local cloud, got {code_uri!r}")
     variables = (props.get("Environment") or {}).get("Variables") or {}
     stream_sources: list[StreamEventSource] = []
+    queue_sources: list[SqsEventSource] = []
     schedules: list[ScheduleEvent] = []
     api_events: list[ApiEvent] = []
     other: list[str] = []
@@ -935,6 +957,8 @@ def _function(template: Template, logical_id: str, resolver: Resolver, apis: Map
         ep = event.get("Properties") or {}
         if kind == "DynamoDB":
             stream_sources.append(_stream_source(event_id, ep))
+        elif kind == "SQS":
+            queue_sources.append(_queue_source(event_id, ep, queues or {}))
         elif kind in ("ScheduleV2", "Schedule"):
             schedules.append(_schedule(event_id, kind, ep))
         elif kind == "Api":
@@ -957,6 +981,7 @@ def _function(template: Template, logical_id: str, resolver: Resolver, apis: Map
         memory_size=_int(props.get("MemorySize"), 128),
         layer_dirs=_layer_dirs(template, props.get("Layers") or [], logical_id),
         stream_sources=tuple(stream_sources),
+        queue_sources=tuple(queue_sources),
         schedules=tuple(schedules),
         api_events=tuple(api_events),
         async_max_retries=_int(invoke_config.get("MaximumRetryAttempts"), 2),
@@ -991,6 +1016,23 @@ def _stream_source(event_id: str, p: Mapping[str, Any]) -> StreamEventSource:
         bisect_batch_on_function_error=_bool(p.get("BisectBatchOnFunctionError")),
         report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
         on_failure_destination=str(destination) if destination else None,
+        filter_patterns=tuple(str(f["Pattern"]) for f in filters if "Pattern" in f),
+        enabled=_bool(p.get("Enabled"), True),
+    )
+
+
+def _queue_source(event_id: str, p: Mapping[str, Any], queues: Mapping[str, QueueSpec]) -> SqsEventSource:
+    arn = str(p["Queue"])
+    filters = ((p.get("FilterCriteria") or {}).get("Filters")) or []
+    concurrency = (p.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    return SqsEventSource(
+        event_id=event_id,
+        queue_arn=arn,
+        queue_logical_id=next((q.logical_id for q in queues.values() if q.arn == arn), None),
+        batch_size=_int(p.get("BatchSize"), 10),
+        maximum_batching_window=_int(p.get("MaximumBatchingWindowInSeconds"), 0),
+        report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
+        maximum_concurrency=None if concurrency is None else _int(concurrency, 0),
         filter_patterns=tuple(str(f["Pattern"]) for f in filters if "Pattern" in f),
         enabled=_bool(p.get("Enabled"), True),
     )

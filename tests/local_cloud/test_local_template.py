@@ -168,7 +168,7 @@ def test_real_template_functions_get_globals_merged_with_their_own_environment()
     assert notify.environment["PUBLIC_BASE_URL"].endswith(".execute-api.us-east-1.amazonaws.com/qa")
     assert "PUBLIC_BASE_URL" not in purge.environment
     # AND its own properties win over Globals
-    assert sweep.timeout == 900
+    assert stack.function("SweepSegmentFunction").timeout == 900
     assert stack.function("ExpireFunction").timeout == 60
     assert sweep.layer_dirs and sweep.layer_dirs[0].name == "common"
 
