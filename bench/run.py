@@ -1,9 +1,11 @@
 """The sweep at scale, measured on this machine in one run, every figure beside its baseline:
 
-* client CPU seconds per million members of a whole sweep's reads, against a moto server in
-  another process: the sweep's read path, beside PynamoDB's ``Model.scan`` of the whole table
-  and beside the floor (raw signed Scans, only ``json.loads``);
-* read units per million members, and that the sweep reads the table in exactly one pass;
+* client CPU seconds per million members of a whole sweep run against a moto server in another
+  process (``start_sweep``, then ``sweep_segment`` for every queued task, with the real progress
+  table and queue), in 1 and in 4 segments, beside PynamoDB's ``Model.scan`` of the whole table,
+  beside the floor (raw signed Scans, only ``json.loads``) and beside the sweep's read path alone;
+* read units per million members, that the sweep reads the table in exactly one pass, and its
+  calls to the progress table and the queue per page;
 * peak memory of the sweep's page processing for 10 thousand and 1 million members;
 * cold-start import time of every handler, beside ``import boto3`` and one client;
 * the local rehearsal's wall time per thousand members per simulated month.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -28,14 +31,16 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import PROJECT_ROOT, cold_start, page_memory, rehearsal_speed, sweep_reads
-from bench.item_sizes import item_bytes, pages_of, scan_read_units, split_by_counts
+from bench.item_sizes import item_bytes, pages_of, scan_read_units
 from bench.moto_process import moto_server
 from bench.population_items import POPULATION_SEED, POPULATION_START, population_rows, table_items
+from lifecycle.settings import SweepSettings
 
 RESULTS_PATH = PROJECT_ROOT / "bench" / "results.json"
 MILLION = 1_000_000
 MEBIBYTE = 1024 * 1024
 SWEEP_TIME = POPULATION_START + timedelta(hours=3)  # the schedule's 03:00 UTC on the population's first day
+SEGMENT_COUNTS = (1, 4)  # the sweep's segments: 1 (the defaults at this size), then several
 MEMORY_SIZES = [10_000, 1_000_000]
 MEMORY_SIZES_EVERY_MEMBER = [10_000, 50_000]  # every member returned: tracemalloc makes this one slow
 MEMORY_GROWTH_TARGET_BYTES = 10 * MEBIBYTE
@@ -59,72 +64,134 @@ def machine() -> dict[str, Any]:
 
 # ------------------------------------------------------------------ client CPU and read units
 def measure_sweep_reads(activity_items: list[dict], repeats: int, console: Console) -> dict[str, Any]:
-    """Client CPU of a whole sweep's reads three ways, and the sweep's read units, on moto_server."""
-    settings = sweep_reads.BENCH_SETTINGS
-    policy = settings.policy
+    """Client CPU of a whole sweep run (1 and several segments) beside the baseline and the floor,
+    the sweep's read units, and its calls to the progress table and the queue, on moto_server."""
+    policy = sweep_reads.BENCH_SETTINGS.policy
     members = len(activity_items)
-    with moto_server() as endpoint_url:
+    size_by_member = {item["member_id"]["S"]: item_bytes(item) for item in activity_items}
+    with moto_server() as endpoint_url, sweep_reads.quiet_sweep_logs():
         console.log(f"moto_server at {endpoint_url} (own process): writing {members:,} members")
-        sweep_reads.create_activity_table(settings.activity_table)
-        sweep_reads.write_items(settings.activity_table, activity_items)
-        scanner = sweep_reads.RawScan(endpoint_url, settings.activity_table)
-        sweep_reads.warm_up(SWEEP_TIME, policy, scanner)
-        console.log(f"the sweep's read path (prefilter and projection), {repeats} passes")
-        ours_runs = [sweep_reads.timed(lambda: sweep_reads.sweep_read_path(SWEEP_TIME, policy)) for _ in range(repeats)]
-        console.log("the sweep's read path with the prefilter off (every member sent)")
+        sweep_reads.create_activity_table(sweep_reads.BENCH_SETTINGS.activity_table)
+        sweep_reads.write_items(sweep_reads.BENCH_SETTINGS.activity_table, activity_items)
+        sweep_reads.create_progress_table(sweep_reads.BENCH_SETTINGS.sweep.progress_table)
+        queue_url = sweep_reads.create_queue(sweep_reads.QUEUE_NAME)
+        settings = {
+            count: sweep_reads.sweep_settings(
+                queue_url, SweepSettings().members_per_segment if count == 1 else math.ceil(members / count)
+            )
+            for count in SEGMENT_COUNTS
+        }
+        scanner = sweep_reads.RawScan(endpoint_url, sweep_reads.BENCH_SETTINGS.activity_table)
+        sweep_reads.warm_up(SWEEP_TIME, settings[1], scanner)
+        runs: dict[int, list[sweep_reads.ReadPass]] = {}
+        for count in SEGMENT_COUNTS:
+            console.log(
+                f"the whole sweep (start_sweep, then sweep_segment for each task), {count} segment(s), {repeats} runs"
+            )
+            runs[count] = []
+            for repeat in range(repeats):
+                run_id = f"bench-{count}-segments-{repeat}"
+                run = sweep_reads.timed(
+                    lambda count=count, run_id=run_id: sweep_reads.sweep_run(SWEEP_TIME, settings[count], run_id)
+                )
+                runs[count].append(sweep_reads.with_totals(run, settings[count], run_id))
+        console.log("the sweep's read path alone (scan_page + judging, no progress table or queue), prefilter on/off")
+        read_path = sweep_reads.timed(lambda: sweep_reads.sweep_read_path(SWEEP_TIME, policy))
         unfiltered = sweep_reads.timed(lambda: sweep_reads.sweep_read_path(SWEEP_TIME, policy, prefilter=False))
         console.log("baseline: PynamoDB MemberRecord.scan() of the whole table, plan in Python")
         baseline = sweep_reads.timed(lambda: sweep_reads.model_scan_baseline(SWEEP_TIME, policy))
         console.log("floor: raw signed Scan requests of the whole table, json.loads only")
         floor = sweep_reads.timed(lambda: sweep_reads.raw_scan_floor(scanner))
-        scan_order = sweep_reads.member_ids_in_scan_order(scanner)
+        for each in (run for count in SEGMENT_COUNTS for run in runs[count]):
+            sweep_reads.check_one_whole_run(each, members, each.segments)
+        ours = {count: sweep_reads.median_pass(runs[count]) for count in SEGMENT_COUNTS}
+        for count in SEGMENT_COUNTS:
+            if ours[count].segments != count:
+                raise AssertionError(f"asked for {count} segments, the sweep made {ours[count].segments}")
+        page_bytes = {count: sweep_reads.bytes_of_sweep_pages(ours[count], scanner, size_by_member) for count in ours}
+        console.log(f"the sweep's calls to the progress table and the queue ({SEGMENT_COUNTS[-1]} segments, untimed)")
+        calls, counted = sweep_reads.count_calls(
+            lambda: sweep_reads.sweep_run(SWEEP_TIME, settings[SEGMENT_COUNTS[-1]], "bench-counted")
+        )
 
-    ours = sweep_reads.median_pass(ours_runs)
-    for name, run in (("sweep", ours), ("unfiltered sweep", unfiltered), ("baseline", baseline), ("floor", floor)):
+    for name, run in (
+        ("read path", read_path),
+        ("unfiltered read path", unfiltered),
+        ("baseline", baseline),
+        ("floor", floor),
+    ):
         if run.scanned != members:
             raise AssertionError(f"the {name} read {run.scanned} members of a table of {members}")
-    passes = ours.scanned / members
-    if passes != 1 or sorted(scan_order) != sorted(item["member_id"]["S"] for item in activity_items):
-        raise AssertionError(f"the sweep read {ours.scanned} members of a table of {members}: not one pass")
+    single = ours[1]
+    passes = single.scanned / members
+    if passes != 1:
+        raise AssertionError(f"the sweep read {single.scanned} members of a table of {members}: not one pass")
+    prefilter_kept_them = baseline.acting_on <= single.returned_ids and read_path.acting_on == baseline.acting_on
+    if any(ours[count].would_act != len(baseline.acting_on) for count in ours):
+        prefilter_kept_them = False
 
-    # Each page of the sweep read ScannedCount whole items, in the table's scan order (the
-    # projection and the filter change what is sent, not what DynamoDB reads and bills).
-    size_by_member = {item["member_id"]["S"]: item_bytes(item) for item in activity_items}
-    sweep_pages = split_by_counts([size_by_member[member_id] for member_id in scan_order], ours.scanned_per_page)
-    read_units = scan_read_units(sweep_pages)
-
-    def cpu(run: sweep_reads.ReadPass, runs: list[sweep_reads.ReadPass] | None = None) -> dict[str, Any]:
+    def cpu(run: sweep_reads.ReadPass, every: list[sweep_reads.ReadPass] | None = None) -> dict[str, Any]:
         return {
             "cpu_seconds": run.cpu_seconds,
             "cpu_seconds_per_million_members": per_million(run.cpu_seconds, members),
             "members_sent_to_client": run.returned,
-            "cpu_seconds_of_each_pass": [each.cpu_seconds for each in runs or [run]],
+            "cpu_seconds_of_each_run": [each.cpu_seconds for each in every or [run]],
         }
 
-    return {
-        "members": members,
-        "sweep_at": SWEEP_TIME.isoformat(),
-        "cpu": {
-            "sweep_read_path": cpu(ours, ours_runs),
-            "sweep_read_path_prefilter_off": cpu(unfiltered),
-            "model_scan_baseline": cpu(baseline),
-            "raw_scan_floor": cpu(floor),
-            "ratio_sweep_to_baseline": ours.cpu_seconds / baseline.cpu_seconds,
-            "ratio_sweep_to_floor": ours.cpu_seconds / floor.cpu_seconds,
-            "ratio_prefilter_off_to_baseline": unfiltered.cpu_seconds / baseline.cpu_seconds,
-        },
-        "members_plan_acts_on": len(ours.acting_on),
-        "prefilter_kept_every_member_plan_acts_on": ours.acting_on == baseline.acting_on,
-        "returned_member_ids": sorted(ours.returned_ids),
-        "read": {
-            "passes": passes,
-            "pages": len(sweep_pages),
-            "scanned_per_page": ours.scanned_per_page,
-            "bytes_read": sum(sweep_pages),
+    def read(count: int) -> dict[str, Any]:
+        sizes, run = page_bytes[count], ours[count]
+        read_units = scan_read_units(sizes)
+        return {
+            "segments": count,
+            "passes": run.scanned / members,
+            "pages": len(sizes),
+            "scanned_per_page": run.scanned_per_page,
+            "segment_of_page": run.segment_of_page,
+            "bytes_read": sum(sizes),
             "read_units": read_units,
             "read_units_per_million_members": per_million(read_units, members),
             "strongly_consistent_read_units_per_million_members": per_million(
-                scan_read_units(sweep_pages, eventually_consistent=False), members
+                scan_read_units(sizes, eventually_consistent=False), members
+            ),
+        }
+
+    sweep_cpu = {f"sweep_run_{count}_segments": cpu(ours[count], runs[count]) for count in SEGMENT_COUNTS}
+    return {
+        "members": members,
+        "sweep_at": SWEEP_TIME.isoformat(),
+        "page_size": SweepSettings().page_size,
+        "cpu": {
+            "sweep_run": sweep_cpu["sweep_run_1_segments"],
+            **sweep_cpu,
+            "read_path_alone": cpu(read_path),
+            "read_path_prefilter_off": cpu(unfiltered),
+            "model_scan_baseline": cpu(baseline),
+            "raw_scan_floor": cpu(floor),
+            **{
+                f"ratio_{count}_segments_to_baseline": ours[count].cpu_seconds / baseline.cpu_seconds
+                for count in SEGMENT_COUNTS
+            },
+            "ratio_sweep_to_baseline": single.cpu_seconds / baseline.cpu_seconds,
+            "ratio_sweep_to_floor": single.cpu_seconds / floor.cpu_seconds,
+            "ratio_sweep_to_read_path_alone": single.cpu_seconds / read_path.cpu_seconds,
+            "ratio_prefilter_off_to_baseline": unfiltered.cpu_seconds / baseline.cpu_seconds,
+        },
+        "members_plan_acts_on": len(baseline.acting_on),
+        "sweep_would_act_on": {str(count): ours[count].would_act for count in ours},
+        "prefilter_kept_every_member_plan_acts_on": prefilter_kept_them,
+        "returned_member_ids": sorted(single.returned_ids),
+        "read": read(1),
+        "read_by_segments": {str(count): read(count) for count in SEGMENT_COUNTS},
+        "calls": {
+            "segments": counted.segments,
+            "pages": len(counted.scanned_per_page),
+            "worker_turns": len(counted.reports),
+            "by_operation": dict(sorted(calls.items())),
+            "as_docs_capacity_counts_them": all(
+                calls[name] == count
+                for name, count in sweep_reads.progress_calls_by_design(
+                    len(counted.scanned_per_page), len(counted.reports), counted.segments
+                ).items()
             ),
         },
     }
@@ -150,23 +217,24 @@ def measure_page_memory(
     pool = page_memory.MemberPool.from_activity_items(activity_items, returned_ids)
     members_per_page = page_memory.members_per_page(average_item_bytes)
     settings = sweep_reads.BENCH_SETTINGS
-    console.log(f"page memory: pages as the prefilter returns them, {' and '.join(map(str, MEMORY_SIZES))} members")
-    prefiltered = page_memory.measure_peaks(MEMORY_SIZES, pool, members_per_page, SWEEP_TIME, settings, False)
-    console.log("page memory: every member returned (prefilter off)")
-    every = page_memory.measure_peaks(MEMORY_SIZES_EVERY_MEMBER, pool, members_per_page, SWEEP_TIME, settings, True)
+    with sweep_reads.quiet_sweep_logs():
+        console.log(f"page memory: pages as the prefilter returns them, {' and '.join(map(str, MEMORY_SIZES))} members")
+        prefiltered = page_memory.measure_peaks(MEMORY_SIZES, pool, members_per_page, SWEEP_TIME, settings, False)
+        console.log("page memory: every member returned (prefilter off)")
+        every = page_memory.measure_peaks(MEMORY_SIZES_EVERY_MEMBER, pool, members_per_page, SWEEP_TIME, settings, True)
     small, large = prefiltered[0], prefiltered[-1]
     growth = large.sweep_peak_bytes - small.sweep_peak_bytes
-    held_members = large.newly_inactive - small.newly_inactive
     return {
-        "members_per_page": members_per_page,
+        "members_per_page": prefiltered[0].members_per_page,
+        "members_per_1mb_of_items": members_per_page,
         "prefiltered_pages": [asdict(peak) for peak in prefiltered],
         "every_member_pages": [asdict(peak) for peak in every],
         "sweep_growth_bytes": growth,
         "pages_only_growth_bytes": large.pages_only_peak_bytes - small.pages_only_peak_bytes,
         "growth_target_bytes": MEMORY_GROWTH_TARGET_BYTES,
         "growth_under_target": growth < MEMORY_GROWTH_TARGET_BYTES,
-        # the sweep keeps every newly inactive member until its pass ends (the guard needs the count)
-        "bytes_held_per_newly_inactive_member": growth / held_members if held_members else None,
+        # a worker holds one page at a time: its peak is that of the largest page, every member returned
+        "worst_case_page_peak_bytes": max(peak.sweep_peak_bytes for peak in every),
     }
 
 
@@ -205,6 +273,12 @@ def _times(ratio: float) -> str:
     return f"{ratio:.3f}×"
 
 
+def _segment_counts(cpu: dict[str, Any]) -> list[int]:
+    return sorted(
+        int(name.split("_")[2]) for name in cpu if name.startswith("sweep_run_") and name.endswith("_segments")
+    )
+
+
 def render(results: dict[str, Any], console: Console) -> None:
     reads, cpu = results["sweep_reads"], results["sweep_reads"]["cpu"]
     members = reads["members"]
@@ -217,27 +291,36 @@ def render(results: dict[str, Any], console: Console) -> None:
     def seconds(path: str) -> str:
         return f"{cpu[path]['cpu_seconds_per_million_members']:.2f} s"
 
-    table.add_row(f"[bold]Client CPU s per million members, a whole sweep's reads[/] ({members:,}, moto_server)")
+    table.add_row(f"[bold]Client CPU s per million members, a whole sweep run[/] ({members:,}, moto_server)")
+    for count in _segment_counts(cpu):
+        table.add_row(
+            f"  a) whole sweep run, {count} segment{'s' if count > 1 else ''} / b) PynamoDB Model.scan + plan",
+            seconds(f"sweep_run_{count}_segments"),
+            seconds("model_scan_baseline"),
+            _times(cpu[f"ratio_{count}_segments_to_baseline"]),
+        )
     table.add_row(
-        "  a) sweep read path (prefilter + projection) / b) PynamoDB Model.scan + plan",
-        seconds("sweep_read_path"),
-        seconds("model_scan_baseline"),
-        _times(cpu["ratio_sweep_to_baseline"]),
-    )
-    table.add_row(
-        "  a) sweep read path / c) floor: raw Scan, json.loads only",
-        seconds("sweep_read_path"),
+        "  a) whole sweep run, 1 segment / c) floor: raw Scan, json.loads only",
+        seconds("sweep_run"),
         seconds("raw_scan_floor"),
         _times(cpu["ratio_sweep_to_floor"]),
     )
     table.add_row(
-        "  sweep read path, prefilter off / b) PynamoDB Model.scan + plan",
-        seconds("sweep_read_path_prefilter_off"),
+        "  a) whole sweep run, 1 segment / its read path alone (no progress table, no queue)",
+        seconds("sweep_run"),
+        seconds("read_path_alone"),
+        _times(cpu["ratio_sweep_to_read_path_alone"]),
+    )
+    table.add_row(
+        "  read path alone, prefilter off / b) PynamoDB Model.scan + plan",
+        seconds("read_path_prefilter_off"),
         seconds("model_scan_baseline"),
         _times(cpu["ratio_prefilter_off_to_baseline"]),
     )
     read, inline = reads["read"], results["read_units_baseline_profiles_inline"]
-    table.add_row("[bold]Read units per million members[/] (eventually consistent, 1 MB pages)")
+    table.add_row(
+        f"[bold]Read units per million members[/] (eventually consistent; pages ≤ {reads['page_size']:,} members, 1 MB)"
+    )
     table.add_row(
         "  sweep (activity item only) / profiles kept in the activity item",
         f"{read['read_units_per_million_members']:,.0f}",
@@ -250,7 +333,37 @@ def render(results: dict[str, Any], console: Console) -> None:
         f"{inline['average_item_bytes']:.0f} B",
         "",
     )
-    table.add_row("  passes over the table (ScannedCount total ÷ table size)", f"{read['passes']:.0f}", "1", "")
+    for count, by_segments in reads["read_by_segments"].items():
+        if count != "1":
+            table.add_row(
+                f"  sweep in {count} segments ({by_segments['pages']} pages) / profiles kept in the activity item",
+                f"{by_segments['read_units_per_million_members']:,.0f}",
+                f"{inline['read_units_per_million_members']:,.0f}",
+                _times(by_segments["read_units_per_million_members"] / inline["read_units_per_million_members"]),
+            )
+    table.add_row(
+        "  passes over the table (ScannedCount total ÷ table size), 1 / "
+        + " / ".join(count for count in reads["read_by_segments"] if count != "1")
+        + " segments",
+        " / ".join(f"{each['passes']:.0f}" for each in reads["read_by_segments"].values()),
+        "1",
+        "",
+    )
+    calls = reads["calls"]
+    table.add_row(
+        f"[bold]Progress table and queue calls[/] ({calls['segments']} segments, {calls['pages']} pages, "
+        f"{calls['worker_turns']} turns; capacity.py's count: "
+        f"{'yes' if calls['as_docs_capacity_counts_them'] else '[red]NO[/]'})"
+    )
+    for service in ("dynamodb", "sqs"):
+        table.add_row(
+            f"  {service}: "
+            + ", ".join(
+                f"{name.split(':')[1]} {count}"
+                for name, count in calls["by_operation"].items()
+                if name.startswith(f"{service}:")
+            )
+        )
     memory = results["page_memory"]
     table.add_row("[bold]Peak memory of page processing[/] (tracemalloc; baseline: the pages alone)")
     for peak in memory["prefiltered_pages"]:
@@ -269,7 +382,7 @@ def render(results: dict[str, Any], console: Console) -> None:
     )
     for peak in memory["every_member_pages"]:
         table.add_row(
-            f"  {peak['members']:,} members, every member returned (prefilter off)",
+            f"  {peak['members']:,} members, every member returned ({peak['members_per_page']:,} a page)",
             _mib(peak["sweep_peak_bytes"]),
             _mib(peak["pages_only_peak_bytes"]),
             "",
@@ -293,10 +406,14 @@ def render(results: dict[str, Any], console: Console) -> None:
         "",
     )
     console.print(table)
-    console.print(f"passes: {read['passes']:.0f}")
     console.print(
-        f"prefilter returned {cpu['sweep_read_path']['members_sent_to_client']:,} of {members:,} members; "
-        f"plan acts on {reads['members_plan_acts_on']:,}; the prefilter kept every one of them: "
+        "passes: "
+        + ", ".join(f"{each['passes']:.0f} in {count} segment(s)" for count, each in reads["read_by_segments"].items())
+    )
+    console.print(
+        f"prefilter returned {cpu['sweep_run']['members_sent_to_client']:,} of {members:,} members; "
+        f"plan acts on {reads['members_plan_acts_on']:,} (the dry-run sweep would act on "
+        f"{' / '.join(f'{n:,}' for n in reads['sweep_would_act_on'].values())}); the prefilter kept every one of them: "
         f"{'yes' if reads['prefilter_kept_every_member_plan_acts_on'] else '[red]NO[/]'}"
     )
     if not memory["growth_under_target"]:

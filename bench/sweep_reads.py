@@ -1,12 +1,17 @@
-"""Client CPU of a whole sweep's reads against a moto server in another process, three ways:
+"""Client CPU of a whole sweep against a moto server in another process, beside two baselines:
 
-* the sweep's own read path: ``MembershipStore.scan_members`` with the prefilter and the
-  projection, then ``snapshot_from_item`` and ``plan`` on every member returned;
+* the sweep itself: ``start_sweep`` sizes the table (DescribeTable), records the run in the
+  progress table and queues one task per segment; every queued task is then taken off the
+  queue and given to ``sweep_segment``, which reads its segment page by page (prefilter and
+  projection), judges each page, reserves it in the run's totals, moves the checkpoint and
+  paces its reads: exactly what the segment workers do, drained here in one process;
 * the baseline a user would write: PynamoDB ``MemberRecord.scan()`` over the whole table, each
   model turned into a ``MemberView`` and judged by ``plan``;
 * the floor: signed Scan requests over urllib3, only ``json.loads`` of every page of the whole
   table: the least it costs to bring every member to the client.
 
+The sweep runs dry (nothing is changed between repeats, and each repeat is a run of its own
+``run_id``) with the guard opened wide, so it reads every member whatever share it finds.
 Only ``time.process_time()`` of this process is counted: the server's work is in its own process.
 """
 
@@ -16,10 +21,13 @@ import gc
 import json
 import statistics
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import boto3
 import urllib3
@@ -28,17 +36,24 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from bench.moto_process import FAKE_CREDENTIALS, REGION
+from lifecycle import aws
+from lifecycle.campaign import SegmentOutcome, SegmentReport, run_report, start_sweep, sweep_segment
 from lifecycle.models import MemberRecord
+from lifecycle.observability import logger
 from lifecycle.policy import MemberView, SweepAction, plan, prefilter_cutoffs
-from lifecycle.repository import MalformedMember, MembershipStore, snapshot_from_item
-from lifecycle.settings import Policy, Settings
+from lifecycle.repository import MalformedMember, MembershipStore, ScanPage, snapshot_from_item
+from lifecycle.settings import Policy, Settings, SweepSettings
+from lifecycle.sweep_runs import SegmentTask, SweepProgress
 
 BENCH_SETTINGS = Settings(
     activity_table="bench-membership-activity",
     lifecycle_table="bench-membership-lifecycle",
     member_data_table="bench-membership-member-data",
+    sweep=SweepSettings(progress_table="bench-sweep-progress"),
 )
+QUEUE_NAME = "bench-sweep-segments"
 BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem
+TURN_SECONDS = 900.0  # a worker's whole Lambda timeout: no hand-off within the benchmark's runs
 
 
 @dataclass
@@ -48,9 +63,19 @@ class ReadPass:
     cpu_seconds: float
     scanned: int  # members the server read (ScannedCount, summed)
     returned: int  # members sent to the client
-    acting_on: set[str] = field(default_factory=set)  # members ``plan`` would act on (empty for the floor)
-    returned_ids: set[str] = field(default_factory=set)  # the sweep's read path only
+    acting_on: set[str] = field(default_factory=set)  # members ``plan`` would act on (baseline, read path)
+    returned_ids: set[str] = field(default_factory=set)  # the sweep's pages only
     scanned_per_page: list[int] = field(default_factory=list)
+    segment_of_page: list[int] = field(default_factory=list)
+    # a whole sweep run only
+    segments: int = 0
+    reports: list[SegmentReport] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)  # the run's totals, as the progress table holds them
+
+    @property
+    def would_act(self) -> int:
+        """Actions the sweep counted (a dry run counts what it would do)."""
+        return sum(sum(report.actions.values()) for report in self.reports)
 
 
 def create_activity_table(table_name: str) -> None:
@@ -63,6 +88,23 @@ def create_activity_table(table_name: str) -> None:
     )
 
 
+def create_progress_table(table_name: str) -> None:
+    """The sweep's progress table, keyed as the template's SweepProgressTable."""
+    boto3.client("dynamodb").create_table(
+        TableName=table_name,
+        KeySchema=[{"AttributeName": "run_id", "KeyType": "HASH"}, {"AttributeName": "part", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "run_id", "AttributeType": "S"},
+            {"AttributeName": "part", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def create_queue(name: str) -> str:
+    return boto3.client("sqs").create_queue(QueueName=name, Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
+
+
 def write_items(table_name: str, items: list[dict]) -> None:
     dynamodb = boto3.client("dynamodb")
     for first in range(0, len(items), BATCH_WRITE_LIMIT):
@@ -71,12 +113,131 @@ def write_items(table_name: str, items: list[dict]) -> None:
             batch = dynamodb.batch_write_item(RequestItems=batch).get("UnprocessedItems") or None
 
 
-# ------------------------------------------------------------------ the three read paths
+def sweep_settings(queue_url: str, members_per_segment: int) -> Settings:
+    """The benchmark's tables and queue for a sweep run: a dry run (members are not changed
+    between repeats) with the guard opened wide (the synthetic population's first night finds
+    more than MaxNoticeShare inactive, and the run must read every member)."""
+    return replace(
+        BENCH_SETTINGS,
+        policy=replace(BENCH_SETTINGS.policy, dry_run=True, max_notice_share=1.0),
+        sweep=replace(BENCH_SETTINGS.sweep, queue_url=queue_url, members_per_segment=members_per_segment),
+    )
+
+
+# ------------------------------------------------------------------ the read paths
+class RecordingStore(MembershipStore):
+    """The real store, noting of each page its segment, what DynamoDB read and which members it
+    sent (a few list appends a page: for read-unit accounting and the checks, not the sweep)."""
+
+    def __init__(self, settings: Settings, record: ReadPass) -> None:
+        super().__init__(settings)
+        self.record = record
+
+    def scan_page(self, cutoffs=None, segment=0, total_segments=1, start_key=None, page_size=None) -> ScanPage:
+        page = super().scan_page(cutoffs, segment, total_segments, start_key, page_size)
+        self.record.scanned += page.scanned
+        self.record.returned += len(page.items)
+        self.record.scanned_per_page.append(page.scanned)
+        self.record.segment_of_page.append(segment)
+        self.record.returned_ids.update(item["member_id"]["S"] for item in page.items)
+        return page
+
+
+def sweep_run(now: datetime, settings: Settings, run_id: str) -> ReadPass:
+    """A whole sweep run: ``start_sweep``, then ``sweep_segment`` for every task on the queue
+    until it is empty (what the segment workers do, one after the other)."""
+    result = ReadPass(0.0, 0, 0)
+    store = RecordingStore(settings, result)
+    progress = SweepProgress(settings.sweep)
+    result.segments = start_sweep(store, progress, run_id, now, settings)["segments"]
+    sqs, queue_url = aws.client("sqs"), settings.sweep.queue_url
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            task = SegmentTask.from_message(message["Body"])
+            result.reports.append(sweep_segment(store, progress, task, now, settings, lambda: TURN_SECONDS))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return result
+
+
+def with_totals(run: ReadPass, settings: Settings, run_id: str) -> ReadPass:
+    """The run's totals, as the progress table holds them (read after the run, not timed)."""
+    run.totals = run_report(run_id, SweepProgress(settings.sweep).totals(run_id))
+    return run
+
+
+def count_calls(work: Callable[[], ReadPass]) -> tuple[Counter, ReadPass]:
+    """The calls ``work`` makes on the sweep's own clients (progress table and queue; the
+    activity table's Scan and DescribeTable go through PynamoDB's client and are not counted)."""
+    calls: Counter = Counter()
+
+    def note(model, **_: Any) -> None:
+        calls[f"{model.service_model.service_name}:{model.name}"] += 1
+
+    clients = [aws.client("dynamodb"), aws.client("sqs")]
+    for client in clients:
+        client.meta.events.register("before-call", note)
+    try:
+        result = work()
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call", note)
+    return calls, result
+
+
+def progress_calls_by_design(pages: int, turns: int, segments: int) -> Counter:
+    """The progress table and queue calls ``sweep_runs`` makes for a run without hand-offs,
+    contention or MaxNoticesPerRun (what docs/capacity.py counts): per page a transaction that
+    reserves it, one that moves the checkpoint (two items each) and a strongly consistent read
+    of the run's totals; per worker turn a read of the run and of the checkpoint; per segment
+    the conditional update that may finish the run; per run its record, read back, and the
+    tasks queued ten to a request. ReceiveMessage and DeleteMessage are the event source
+    mapping's work on AWS (here the benchmark's drain)."""
+    return Counter(
+        {
+            "dynamodb:TransactWriteItems": 2 * pages,
+            "dynamodb:GetItem": pages + 2 * turns + 1,
+            "dynamodb:UpdateItem": segments,
+            "dynamodb:PutItem": 1,
+            "sqs:SendMessageBatch": -(-segments // 10),
+            "sqs:DeleteMessage": turns,
+        }
+    )
+
+
+def check_one_whole_run(run: ReadPass, members: int, segments: int) -> None:
+    """The run read every member exactly once, in the segments it was sized for, and finished."""
+    outcomes = [report.outcome for report in run.reports]
+    problems = []
+    if run.segments != segments:
+        problems.append(f"{run.segments} segments, not {segments}")
+    if sorted(report.segment for report in run.reports) != list(range(segments)):
+        problems.append(f"segments swept: {sorted(report.segment for report in run.reports)}")
+    if outcomes.count(SegmentOutcome.RUN_FINISHED) != 1 or not set(outcomes) <= {
+        SegmentOutcome.RUN_FINISHED,
+        SegmentOutcome.SEGMENT_DONE,
+    }:
+        problems.append(f"outcomes {[str(outcome) for outcome in outcomes]}")
+    reported = sum(report.scanned for report in run.reports)
+    if not run.scanned == reported == run.totals["scanned"] == members:
+        problems.append(
+            f"scanned {run.scanned} (pages), {reported} (segment reports), {run.totals['scanned']} (run totals)"
+            f" of {members} members"
+        )
+    if run.totals["finished_at"] is None or run.totals["segments_done"] != segments:
+        problems.append(f"run not finished: {run.totals}")
+    if problems:
+        raise AssertionError("the sweep run was not one whole pass: " + "; ".join(problems))
+
+
 def sweep_read_path(now: datetime, policy: Policy, prefilter: bool = True) -> ReadPass:
-    """What ``campaign.sweep`` does to read and judge every member (without acting)."""
+    """The sweep's read path alone: ``scan_page`` (one segment, the sweep's page size), then
+    ``snapshot_from_item`` and ``plan`` on every member returned; no progress table, no queue."""
     store = MembershipStore(BENCH_SETTINGS)
     result = ReadPass(0.0, 0, 0)
-    for page in store.scan_members(prefilter_cutoffs(now, policy) if prefilter else None):
+    cutoffs = prefilter_cutoffs(now, policy) if prefilter else None
+    start_key = None
+    while True:
+        page = store.scan_page(cutoffs, start_key=start_key, page_size=BENCH_SETTINGS.sweep.page_size)
         result.scanned += page.scanned
         result.scanned_per_page.append(page.scanned)
         result.returned += len(page.items)
@@ -85,10 +246,11 @@ def sweep_read_path(now: datetime, policy: Policy, prefilter: bool = True) -> Re
                 snapshot = snapshot_from_item(item)
             except MalformedMember:
                 continue
-            result.returned_ids.add(snapshot.view.member_id)
             if plan(snapshot.view, now, policy).action is not SweepAction.NOTHING:
                 result.acting_on.add(snapshot.view.member_id)
-    return result
+        start_key = page.next_key
+        if not start_key:
+            return result
 
 
 def member_view(record: MemberRecord) -> MemberView:
@@ -137,7 +299,13 @@ class RawScan:
             REGION,
         )
 
-    def page(self, start_key: dict | None = None, limit: int | None = None, projection: str | None = None) -> dict:
+    def page(
+        self,
+        start_key: dict | None = None,
+        limit: int | None = None,
+        projection: str | None = None,
+        segment: tuple[int, int] | None = None,
+    ) -> dict:
         request_body: dict = {"TableName": self.table_name}
         if start_key:
             request_body["ExclusiveStartKey"] = start_key
@@ -145,6 +313,8 @@ class RawScan:
             request_body["Limit"] = limit
         if projection:
             request_body["ProjectionExpression"] = projection
+        if segment:
+            request_body["Segment"], request_body["TotalSegments"] = segment
         request = AWSRequest(
             method="POST",
             url=self.url,
@@ -157,10 +327,10 @@ class RawScan:
             raise RuntimeError(f"Scan answered HTTP {answer.status}: {answer.data[:200]!r}")
         return json.loads(answer.data)
 
-    def pages(self, projection: str | None = None):
+    def pages(self, projection: str | None = None, segment: tuple[int, int] | None = None):
         start_key = None
         while True:
-            page = self.page(start_key, projection=projection)
+            page = self.page(start_key, projection=projection, segment=segment)
             yield page
             start_key = page.get("LastEvaluatedKey")
             if not start_key:
@@ -175,20 +345,56 @@ def raw_scan_floor(scanner: RawScan) -> ReadPass:
     return result
 
 
-def member_ids_in_scan_order(scanner: RawScan) -> list[str]:
-    """Every member id, in the order a Scan reads the table (for read-unit accounting, not timed)."""
-    return [item["member_id"]["S"] for page in scanner.pages(projection="member_id") for item in page["Items"]]
+def member_ids_in_scan_order(scanner: RawScan, segment: int = 0, total_segments: int = 1) -> list[str]:
+    """Every member id of one scan segment, in the order a Scan reads it (for read-unit
+    accounting, not timed)."""
+    where = (segment, total_segments) if total_segments > 1 else None
+    return [
+        item["member_id"]["S"]
+        for page in scanner.pages(projection="member_id", segment=where)
+        for item in page["Items"]
+    ]
+
+
+def bytes_of_sweep_pages(run: ReadPass, scanner: RawScan, size_by_member: dict[str, int]) -> list[int]:
+    """Bytes DynamoDB read for each page of a sweep run: each segment's pages read ScannedCount
+    whole items in that segment's scan order (the projection and the filter change what is sent,
+    not what DynamoDB reads and bills)."""
+    pages = []
+    for segment in range(run.segments):
+        order = member_ids_in_scan_order(scanner, segment, run.segments)
+        counts = [count for count, of in zip(run.scanned_per_page, run.segment_of_page, strict=True) if of == segment]
+        if sum(counts) != len(order):
+            raise AssertionError(
+                f"segment {segment}: the sweep read {sum(counts)} members, the segment has {len(order)}"
+            )
+        first = 0
+        for count in counts:
+            pages.append(sum(size_by_member[member_id] for member_id in order[first : first + count]))
+            first += count
+    return pages
 
 
 # ------------------------------------------------------------------ measuring
-def warm_up(now: datetime, policy: Policy, scanner: RawScan) -> None:
-    """Pay the one-time costs (botocore's service model, connection pools) before timing: a
+def warm_up(now: datetime, settings: Settings, scanner: RawScan) -> None:
+    """Pay the one-time costs (botocore's service models, connection pools) before timing: a
     nightly sweep pays them once, not per million members."""
-    store = MembershipStore(BENCH_SETTINGS)
-    next(store.scan_members(prefilter_cutoffs(now, policy), page_size=10))
+    sweep_run(now, settings, "warm-up")
+    MembershipStore(BENCH_SETTINGS).scan_page(prefilter_cutoffs(now, settings.policy), page_size=10)
     for record in MemberRecord.scan(limit=10):
         member_view(record)
     scanner.page(limit=10)
+
+
+@contextmanager
+def quiet_sweep_logs() -> Iterator[None]:
+    """The sweep's INFO lines (run started, notices) off the benchmark's console; warnings stay."""
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def timed(read: Callable[[], ReadPass]) -> ReadPass:

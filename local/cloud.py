@@ -89,6 +89,19 @@ def _moto_stream_length(table_name: str) -> int | None:
         return None
 
 
+def _moto_ttl_items(table: TableSpec) -> list[dict[str, Any]] | None:
+    """The key and TTL attributes of every item of a table, read in-process; None when moto's
+    internals are not what this expects (then the table is scanned over HTTP)."""
+    try:
+        from moto.dynamodb.models import dynamodb_backends
+
+        wanted = (*table.key_names, table.ttl_attribute)
+        items = dynamodb_backends[ACCOUNT_ID][REGION].tables[table.name].all_items()
+        return [{name: item.attrs[name].to_json() for name in wanted if name in item.attrs} for item in items]
+    except Exception:
+        return None
+
+
 def _moto_queue_has_messages(queue_name: str) -> bool | None:
     """Whether ReceiveMessage on a queue would return a message now, read in-process; None
     when moto's internals are not what this expects (then the queue is simply polled)."""
@@ -459,6 +472,7 @@ class LocalCloud:
     def _wire(self, stack: StackModel) -> None:
         """Event sources: stream mappings, queue mappings, the TTL reaper, schedules."""
         self._reaper = TtlReaper(self.client("dynamodb"), stack.tables, max_delay=self.max_ttl_delay,
+                                 read_items=_moto_ttl_items,
                                  seed=self.seed or 0)
         reader = StreamReader(self.client("dynamodbstreams"), stack.tables, self.clock.now, ttl=self._reaper,
                               peek=_moto_stream_length)

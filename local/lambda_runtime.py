@@ -135,6 +135,7 @@ class WarmFunction:
         self._isolate = isolate
         self._modules: dict[str, ModuleType] = {}
         self._handler: Any = None
+        self._where: dict[int, tuple[ModuleType, bool]] = {}  # module id -> (module, isolated?)
 
     @property
     def cold(self) -> bool:
@@ -153,11 +154,16 @@ class WarmFunction:
     def _is_isolated(self, name: str, module: ModuleType | None) -> bool:
         if name in self._shared or module is None:
             return False
+        known = self._where.get(id(module))
+        if known is not None and known[0] is module:
+            return known[1]
         location = getattr(module, "__file__", None)
         if location:
-            return location.startswith(self._roots)
-        # a namespace package has no file, only directories
-        return any((str(p) + os.sep).startswith(self._roots) for p in (getattr(module, "__path__", None) or []))
+            isolated = location.startswith(self._roots)
+        else:  # a namespace package has no file, only directories (each listing stats the disk)
+            isolated = any((str(p) + os.sep).startswith(self._roots) for p in (getattr(module, "__path__", None) or []))
+        self._where[id(module)] = (module, isolated)  # a module never moves: decide once
+        return isolated
 
     @contextmanager
     def _namespace(self) -> Iterator[None]:

@@ -15,4 +15,4 @@ def sweep_runs(cloud: Any) -> list[dict]:
     progress = SweepProgress(settings.sweep)
     pages = cloud.client("dynamodb").get_paginator("scan").paginate(TableName=settings.sweep.progress_table)
     run_ids = sorted(item["run_id"]["S"] for page in pages for item in page["Items"] if item["part"]["S"] == RUN)
-    return [run_report(run_id, progress.run(run_id)) for run_id in run_ids]
+    return [run_report(run_id, progress.totals(run_id)) for run_id in run_ids]

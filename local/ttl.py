@@ -17,7 +17,7 @@ import hashlib
 import heapq
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -92,8 +92,10 @@ class _TableIndex:
 class TtlReaper:
     """Deletes expired items of every TTL table, late, the way DynamoDB does."""
 
-    def __init__(self, dynamodb: Any, tables: Mapping[str, TableSpec], *, max_delay: timedelta, seed: int = 0):
+    def __init__(self, dynamodb: Any, tables: Mapping[str, TableSpec], *, max_delay: timedelta, seed: int = 0,
+                 read_items: Callable[[TableSpec], list[Mapping[str, Any]] | None] | None = None):
         self._dynamodb = dynamodb
+        self._read_items = read_items
         self.max_delay = max_delay
         self.seed = seed
         self._tables = {t.name: t for t in tables.values() if t.ttl_attribute}
@@ -126,19 +128,27 @@ class TtlReaper:
         keys = data.get("Keys") or {}
         index.observe(keys, None if record.get("eventName") == "REMOVE" else data.get("NewImage"))
 
+    def _items_of(self, spec: TableSpec) -> list[Mapping[str, Any]]:
+        """Every item's key and TTL attributes: read in-process when the moto server runs in
+        this process (a Scan over HTTP costs tens of milliseconds, and this runs at every step
+        of the clock), else scanned."""
+        items = self._read_items(spec) if self._read_items else None
+        if items is not None:
+            return items
+        names = {f"#k{i}": k for i, k in enumerate(spec.key_names)} | {"#ttl": spec.ttl_attribute}
+        pages = self._dynamodb.get_paginator("scan").paginate(
+            TableName=spec.name, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
+        return [item for page in pages for item in page.get("Items", [])]
+
     def _rescan(self) -> None:
         for name in self._scanned:
             index = self._indexes[name]
             spec = self._tables[name]
             seen: set[str] = set()
-            paginator = self._dynamodb.get_paginator("scan")
-            names = {f"#k{i}": k for i, k in enumerate(spec.key_names)} | {"#ttl": spec.ttl_attribute}
-            for page in paginator.paginate(TableName=name, ProjectionExpression=", ".join(names),
-                                           ExpressionAttributeNames=names):
-                for item in page.get("Items", []):
-                    keys = {k: item[k] for k in spec.key_names}
-                    seen.add(key_id(keys))
-                    index.observe(keys, item)
+            for item in self._items_of(spec):
+                keys = {k: item[k] for k in spec.key_names}
+                seen.add(key_id(keys))
+                index.observe(keys, item)
             for gone in set(index.ttl_by_key) - seen:
                 index.ttl_by_key.pop(gone, None)
 

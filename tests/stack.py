@@ -21,6 +21,7 @@ from botocore.credentials import Credentials
 
 from lifecycle.aws import forget_clients
 from local import LocalCloud
+from local.sweeps import sweep_runs
 
 START = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)  # the first sweep runs 1 June 2026 at 03:00 UTC
 FIRST_SWEEP = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -150,6 +151,11 @@ class Stack:
             SigV4Auth(Credentials("testing", "testing"), "execute-api", "us-east-1").add_auth(request)
             headers = dict(request.headers.items())
         return requests.request(method, url, data=data, headers=headers, timeout=30)
+
+    # ------------------------------------------------------------ the sweep
+    def sweep_runs(self) -> list[dict]:
+        """Every sweep run's totals, oldest first, as the progress table holds them."""
+        return sweep_runs(self.cloud)
 
     # ------------------------------------------------------------ the clock
     def run_until(self, moment: datetime) -> None:

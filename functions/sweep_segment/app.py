@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from lifecycle import clock
 from lifecycle.campaign import SegmentOutcome, run_report, sweep_segment
+from lifecycle.errors import InvalidRequest
 from lifecycle.observability import logger, metrics, tracer
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
@@ -19,17 +20,21 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @metrics.log_metrics
 def handler(event, context):
     def sweep_task(record) -> dict:
-        task = SegmentTask.from_message(record.body)  # InvalidRequest: the message fails, then parks on the DLQ
         settings = Settings.from_env()
         progress = SweepProgress(settings.sweep)
-        report = sweep_segment(
-            MembershipStore(settings),
-            progress,
-            task,
-            clock.now(),
-            settings,
-            seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
-        )
+        try:
+            task = SegmentTask.from_message(record.body)
+            report = sweep_segment(
+                MembershipStore(settings),
+                progress,
+                task,
+                clock.now(),
+                settings,
+                seconds_left=lambda: context.get_remaining_time_in_millis() / 1000,
+            )
+        except InvalidRequest as exc:  # the message fails; after five tries it parks on the dead-letter queue
+            logger.error("sweep task refused", extra={"problem": str(exc), "message_id": record.message_id})
+            raise
         metrics.add_metric(name="MembersScanned", unit="Count", value=report.scanned)
         metrics.add_metric(name="SweepReadUnits", unit="Count", value=report.read_units)
         metrics.add_metric(name="NoticesDeferred", unit="Count", value=report.deferred)
@@ -39,8 +44,8 @@ def handler(event, context):
         for action, count in report.actions.items():
             metrics.add_metric(name=f"Sweep_{action}", unit="Count", value=count)
         logger.info("sweep segment turn ended", extra=report.as_dict())
-        if report.outcome is SegmentOutcome.RUN_FINISHED:
-            logger.info("sweep finished", extra=run_report(task.run_id, progress.run(task.run_id)))
+        if report.run is not None:
+            logger.info("sweep finished", extra=run_report(task.run_id, report.run))
         return report.as_dict()
 
     return process_partial_response(event=event, record_handler=sweep_task, processor=processor, context=context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -199,9 +200,45 @@ def test_the_sweep_skips_counts_and_logs_a_member_it_cannot_read_and_goes_on(sta
     # WHEN the sweep runs
     stack.run_until(FIRST_SWEEP)
     # THEN the readable member got a notice, the others were skipped, counted and logged
-    [result] = [inv.result for inv in stack.cloud.invocations_of("SweepFunction")]
+    [result] = stack.sweep_runs()
     assert result["malformed"] == 2 and result["actions"] == {"open_notice": 1}
     assert "notice_id" in stack.member("m-fine")
     problems = [getattr(r, "problem", "") for r in caplog.records if r.getMessage() == "malformed member skipped"]
     assert any("joined_at" in problem for problem in problems)
     assert datetime.now(UTC)  # the run finished: the sweep went on past the bad items
+
+
+def sweep_task_event(*bodies: str) -> dict:
+    """An SQS event of the segment worker's queue carrying these message bodies."""
+    record = json.loads((Path(__file__).parents[2] / "events" / "sweep-segment-task.json").read_text())["Records"][0]
+    return {"Records": [{**record, "messageId": f"msg-{n}", "body": body} for n, body in enumerate(bodies)]}
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("not json", "must be a JSON object"),
+        ("[1, 2]", "must be a JSON object, got list"),
+        ('{"run_id": "2026-06-01T03:00:00Z"}', "lacks segment, total_segments"),
+        ('{"run_id": "2026-06-01T03:00:00Z", "segment": 2, "total_segments": 2}', "segment 2 of 2 is out of range"),
+        ('{"run_id": "2026-06-01T03:00:00Z", "segment": "0", "total_segments": 1}', "segment must be a whole number"),
+        ('{"run_id": "1999-01-01T03:00:00Z", "segment": 0, "total_segments": 1}', "no sweep run '1999-01-01"),
+        ('{"run_id": "2026-06-01T03:00:00Z", "segment": 0, "total_segments": 4}', "has 1 segments, not 4"),
+    ],
+)
+def test_a_sweep_task_it_cannot_act_on_fails_alone_says_why_and_changes_nothing(seeded, caplog, body, why):
+    # GIVEN the first night's run, and a batch of a task it cannot act on beside one it can
+    # (a task of a run already finished: nothing left to do)
+    before, good = world(seeded), seeded.cloud.invocations_of("SweepFunction")[-1].result["run_id"]
+    event = sweep_task_event(body, json.dumps({"run_id": good, "segment": 0, "total_segments": 1}))
+    # WHEN the worker gets it
+    result = seeded.cloud.invoke("SweepSegmentFunction", event)
+    # THEN only the bad task fails (to be retried, then parked on the dead-letter queue), the log
+    # says why, and nothing changed
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
+    assert any(
+        why in getattr(record, "problem", "")
+        for record in caplog.records
+        if record.getMessage() == "sweep task refused"
+    )
+    assert world(seeded) == before

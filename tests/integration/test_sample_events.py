@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from lifecycle.settings import Settings
+from lifecycle.sweep_runs import SweepProgress
 from local.streams import RecordFilter
 from tests.stack import SAMPLE_LINK_KEY
 
 EVENTS = Path(__file__).parents[2] / "events"
-FUNCTIONS = {
+FUNCTIONS = {  # the first prefix a file's name starts with names its function
+    "sweep-segment-": "SweepSegmentFunction",
     "sweep-": "SweepFunction",
     "notify-": "NotifyFunction",
     "expire-": "ExpireFunction",
@@ -57,10 +60,12 @@ def seed_world(
     rejoined: bool = False,
     hold_item: bool = True,
     unsent: tuple[str, ...] = (),
+    sweep_run: bool = False,
 ) -> None:
     """m-sample-1 has the open notice of the samples (unless it answered); m-sample-2 was cancelled
     with a retention hold (unless it rejoined); the secret signs links with the samples' key. Every
-    email of the world was already sent, except those named in ``unsent``."""
+    email of the world was already sent, except those named in ``unsent``. With ``sweep_run``,
+    the nightly sweep of 1 June started its run (one segment) and queued nothing yet."""
     cloud = stack.cloud
     cloud.clock.set(at)
     cloud.client("secretsmanager").put_secret_value(
@@ -120,6 +125,9 @@ def seed_world(
                 UpdateExpression=f"REMOVE {mark}",
             )
     cloud.settle()
+    if sweep_run:
+        settings = Settings.from_env(dict(cloud.stack.function("SweepSegmentFunction").environment))
+        SweepProgress(settings.sweep).start_run("2026-06-01T03:00:00Z", 1, datetime(2026, 6, 1, 3, tzinfo=UTC))
 
 
 def passes_filter(stack, function: str, record: dict) -> bool:
@@ -129,9 +137,18 @@ def passes_filter(stack, function: str, record: dict) -> bool:
 
 # ------------------------------------------------------------ expectations
 def sweep_schedule(stack, result):
-    assert result["scanned"] == 2
-    assert result["actions"] == {}  # m-sample-1's notice is open and not due for a reminder yet
+    assert result == {"run_id": "2026-06-01T03:00:00Z", "members": 2, "segments": 1, "dry_run": False}
+    [run] = stack.sweep_runs()  # the segment's worker took the queued task
+    assert run["scanned"] == 2 and run["segments_done"] == 1 and run["finished_at"]
+    assert run["actions"] == {}  # m-sample-1's notice is open and not due for a reminder yet
     assert stack.cloud.sent_emails() == []
+
+
+def sweep_segment_task(stack, result):
+    assert result == {"batchItemFailures": []}
+    [run] = stack.sweep_runs()
+    assert (run["run_id"], run["scanned"], run["segments_done"]) == ("2026-06-01T03:00:00Z", 2, 1)
+    assert run["actions"] == {} and stack.cloud.sent_emails() == []
 
 
 def notice_opened(stack, result):
@@ -221,6 +238,7 @@ JUNE_10 = datetime(2026, 6, 11, 9, 0, tzinfo=UTC)
 # sample -> (when it is invoked, how the world looks, what must follow, does the function's filter pass it)
 EXPECTATIONS = {
     "sweep-schedule.json": (JUNE_10, {}, sweep_schedule, None),
+    "sweep-segment-task.json": (JUNE_10, {"sweep_run": True}, sweep_segment_task, None),
     "notify-notice-opened.json": (
         datetime(2026, 6, 1, 3, 0, 5, tzinfo=UTC),
         {"unsent": ("notice_email_at",)},

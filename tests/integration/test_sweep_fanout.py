@@ -121,7 +121,7 @@ class Worker:
         raise AssertionError(f"the sweep queue still had messages after {limit}")
 
     def totals(self) -> dict:
-        return run_report(RUN, self.progress.run(RUN))
+        return run_report(RUN, self.progress.totals(RUN))
 
 
 def start(worker: Worker) -> dict:
@@ -209,13 +209,16 @@ def test_the_guard_sees_every_segment_and_stops_the_whole_run(stack):
     worker = Worker(stack, fanout_settings(stack, GUARD_MIN_NOTICES="4"))
     start(worker)
     worker.drain(seconds_left=0.0)
-    # THEN the run is stopped before 4 notices, and no segment went on reading after it
+    # THEN the run is stopped, each segment having opened fewer than 4 notices (every segment
+    # is a sample of the table, and judges the share by its own), and the run never finished
     totals = worker.totals()
     assert totals["guard_tripped"] is True and totals["finished_at"] is None
-    assert sum(notices(stack).values()) < 4
-    outcomes = Counter(report.outcome for report in worker.reports)
-    assert outcomes[SegmentOutcome.GUARD_TRIPPED] == 1
-    assert outcomes[SegmentOutcome.RUN_FINISHED] == outcomes[SegmentOutcome.SEGMENT_DONE] == 0
+    assert sum(notices(stack).values()) < 4 * 5
+    outcomes = [report.outcome for report in worker.reports]
+    assert outcomes.count(SegmentOutcome.GUARD_TRIPPED) == 1 and SegmentOutcome.RUN_FINISHED not in outcomes
+    # ... and every task taken after the trip stopped at once, reading nothing
+    after = worker.reports[outcomes.index(SegmentOutcome.GUARD_TRIPPED) + 1 :]
+    assert after and all(r.outcome is SegmentOutcome.STOPPED_BY_GUARD and r.pages == 0 for r in after)
 
 
 def test_max_notices_per_run_is_shared_by_all_segments(stack):

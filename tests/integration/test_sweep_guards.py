@@ -19,7 +19,7 @@ def add_members(stack, count: int, inactive: int) -> None:
 
 
 def sweep_results(stack) -> list[dict]:
-    return [inv.result for inv in stack.cloud.invocations_of("SweepFunction")]
+    return stack.sweep_runs()
 
 
 def test_a_broken_activity_feed_opens_no_notice_and_says_why(stack):

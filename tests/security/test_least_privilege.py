@@ -65,7 +65,9 @@ def permanent_bounce(member_id: str, at: datetime) -> dict:
 
 def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack):
     # GIVEN members silent for years, TTL deleting on time, and two stream records lost earlier:
-    # a notice deleted at its deadline, and a retention hold deleted when retention ended
+    # a notice deleted at its deadline, and a retention hold deleted when retention ended; the
+    # sweep's workers hand their segment on after every page
+    stack.cloud.deploy({**stack.cloud.parameters, "SweepHandOffSeconds": "900", "SweepPageSize": "4"})
     stack.ttl_on_time()
     answering = ["m-page-keep", "m-page-cancel", "m-app-keep", "m-app-watch", "m-feed-watch"]
     silent = ["m-late-watch", "m-silent", "m-bounced"]
@@ -200,11 +202,23 @@ def test_the_local_clouds_own_calls_belong_to_no_function(stack):
         assert calls.calls == {}
         # WHEN the sweep is invoked
         stack.cloud.invoke("SweepFunction", {"job": "nightly-sweep"})
-    # THEN only the sweep's own scan of the members was recorded
+    # THEN only the sweep's own calls were recorded: sizing the table, starting the run, queueing
     activity_table = stack.cloud.resource("ActivityTable", "Arn")
+    progress_table = stack.cloud.resource("SweepProgressTable", "Arn")
+    queue = stack.cloud.resource("SweepQueue", "Arn")
     assert calls.functions == {"SweepFunction"}
-    assert calls.permissions_of("SweepFunction") == {Permission("dynamodb:Scan", activity_table)}
-    assert calls.operations_of("SweepFunction") == {"dynamodb:Scan"}
+    assert calls.permissions_of("SweepFunction") == {
+        Permission("dynamodb:DescribeTable", activity_table),
+        Permission("dynamodb:PutItem", progress_table),
+        Permission("dynamodb:GetItem", progress_table),
+        Permission("sqs:SendMessage", queue),
+    }
+    assert calls.operations_of("SweepFunction") == {
+        "dynamodb:DescribeTable",
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "sqs:SendMessageBatch",
+    }
 
 
 def test_calls_another_thread_makes_while_a_handler_runs_belong_to_no_function(stack):
@@ -298,6 +312,12 @@ def test_a_transaction_needs_each_items_action_on_its_table():
             "SendMessage",
             {"QueueUrl": "http://127.0.0.1:5000/123456789012/failures", "MessageBody": "{}"},
             [Permission("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:failures")],
+        ),
+        (
+            "sqs",
+            "SendMessageBatch",
+            {"QueueUrl": "http://127.0.0.1:5000/123456789012/segments", "Entries": []},
+            [Permission("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:segments")],
         ),
         ("dynamodbstreams", "ListStreams", {}, [Permission("dynamodb:ListStreams", "*")]),
     ],

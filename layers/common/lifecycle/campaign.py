@@ -255,6 +255,7 @@ class SegmentReport:
     actions: Counter = field(default_factory=Counter)  # done (or, in a dry run, that would be done)
     skipped: Counter = field(default_factory=Counter)  # actions not taken because a condition failed
     caught_up: Counter = field(default_factory=Counter)  # emails and events a lost stream record owed
+    run: RunTotals | None = None  # the run's totals, for the worker that finished the run
 
     def as_dict(self) -> dict:
         return {
@@ -335,21 +336,24 @@ def sweep_segment(
     while True:
         page = store.scan_page(cutoffs, task.segment, task.total_segments, at.next_key, settings.sweep.page_size)
         judged = judge_page(store, page, now, settings)
-        if progress.reserve_page(task, at, judged.seen, now) == Reserved.LOST:
+        reserved, counted = progress.reserve_page(task, at, judged.seen, now)
+        if reserved == Reserved.LOST:
             report.outcome = SegmentOutcome.SUPERSEDED
             return report
-        run = progress.run(task.run_id)
-        if run.guard_tripped:
+        if progress.run(task.run_id).guard_tripped:
             report.outcome = SegmentOutcome.STOPPED_BY_GUARD
             return report
-        if _looks_like_a_broken_feed(run.count("inactive_found"), run.count("scanned"), policy):
+        # DynamoDB hashes members into segments, so each segment is a random sample of the
+        # table: its own share so far is the run's share
+        if _looks_like_a_broken_feed(counted.count("inactive_found"), counted.count("scanned"), policy):
             if progress.trip_guard(task.run_id):
                 logger.error(
                     "sweep stopped: too many members look inactive at once, the sign of a broken activity feed",
                     extra={
                         "run_id": task.run_id,
-                        "inactive_found": run.count("inactive_found"),
-                        "scanned": run.count("scanned"),
+                        "segment": task.segment,
+                        "inactive_found": counted.count("inactive_found"),
+                        "scanned": counted.count("scanned"),
                         "max_notice_share": policy.max_notice_share,
                     },
                 )
@@ -363,8 +367,8 @@ def sweep_segment(
         _add_page(report, page, judged)
         report.waited_seconds += pacer.spend(page.read_units)
         if at.done:
-            finished = progress.finish_run(task.run_id, now)
-            report.outcome = SegmentOutcome.RUN_FINISHED if finished else SegmentOutcome.SEGMENT_DONE
+            report.run = progress.finish_run(task.run_id, now)
+            report.outcome = SegmentOutcome.RUN_FINISHED if report.run else SegmentOutcome.SEGMENT_DONE
             return report
         if seconds_left() < settings.sweep.hand_off_seconds:
             progress.queue([task])

@@ -1,4 +1,5 @@
-"""The only module that touches AWS: the two tables (through PynamoDB), SES and EventBridge.
+"""Where the domain touches AWS (with ``sweep_runs``, which keeps the sweep's progress): the
+member tables (through PynamoDB), SES and EventBridge.
 
 Every state change is one DynamoDB transaction whose conditions re-check exactly what the
 decision was based on (status, open notice, the stored activity marks), so a decision taken

@@ -9,9 +9,13 @@ checkpoint moved and stops, and every page is counted exactly once.
 
 Progress items, one table (``SweepProgressTable``), kept 30 days:
 
-* ``(run_id, "run")``: the run's totals, ADDed page by page, and its guard state;
+* ``(run_id, "run")``: the segment count, the guard's state and MaxNoticesPerRun's grants;
 * ``(run_id, "segment#00007")``: pages done, the key the segment goes on from, the page whose
-  counts are already in the totals (``reserved``), and whether the segment is done.
+  counts are already added (``reserved``), whether the segment is done, and its counts.
+
+Every write is one conditional UpdateItem of one item, and each segment counts into its own
+item, so no item is written by more than one worker at a time (no hot key, no transaction
+conflicts); a run's totals are the sum of its segments' counts.
 """
 
 from __future__ import annotations
@@ -103,8 +107,12 @@ class Checkpoint:
 
     pages: int = 0
     next_key: dict[str, Any] | None = None
-    reserved: int = 0  # the last page whose counts are in the run's totals
+    reserved: int = 0  # the last page whose counts are in the segment's counts
     done: bool = False
+    counts: dict[str, int] = field(default_factory=dict)  # what the segment's pages read and did
+
+    def count(self, name: str) -> int:
+        return self.counts.get(name, 0)
 
 
 @dataclass
@@ -175,20 +183,32 @@ class SweepProgress:
         return run
 
     def run(self, run_id: str) -> RunTotals | None:
+        """The run's own item: its segment count and flags (what every page checks)."""
         item = self._get(run_id, RUN)
-        if item is None:
-            return None
-        numbers = {name: int(value["N"]) for name, value in item.items() if "N" in value}
-        return RunTotals(
-            total_segments=numbers.pop("total_segments"),
-            started_at=item.get("started_at", {}).get("S", ""),
-            notices_granted=numbers.pop("notices_granted", 0),
-            segments_done=numbers.pop("segments_done", 0),
-            guard_tripped=item.get("guard_tripped", {}).get("BOOL", False),
-            dry_run=item.get("dry_run", {}).get("BOOL", False),
-            finished_at=item.get("finished_at", {}).get("S"),
-            counts={name: value for name, value in numbers.items() if name != "expires_at"},
+        return None if item is None else _run_of(item)
+
+    def totals(self, run_id: str) -> RunTotals | None:
+        """The run with every segment's counts added up (one Query of the run's items)."""
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="run_id = :run",
+            ExpressionAttributeValues={":run": {"S": run_id}},
+            ConsistentRead=True,
         )
+        try:
+            items = [item for page in pages for item in page["Items"]]
+        except ClientError as exc:
+            raise DeliveryFailed(f"reading sweep progress failed: {exc.response['Error']['Code']}") from exc
+        run = next((_run_of(item) for item in items if item["part"]["S"] == RUN), None)
+        if run is None:
+            return None
+        for item in items:
+            if item["part"]["S"] != RUN:
+                segment = _checkpoint_of(item)
+                run.segments_done += segment.done
+                for name, count in segment.counts.items():
+                    run.counts[name] = run.counts.get(name, 0) + count
+        return run
 
     def trip_guard(self, run_id: str) -> bool:
         """Stop every segment of the run; True for the worker that tripped it first."""
@@ -228,103 +248,91 @@ class SweepProgress:
                     raise DeliveryFailed(f"granting notices failed: {exc.response['Error']['Code']}") from exc
         return 0  # so much contention that waiting for the next run is the safe answer
 
-    def finish_run(self, run_id: str, now: datetime) -> bool:
-        """Mark the run finished once every segment is done; True for the one worker that does."""
+    def finish_run(self, run_id: str, now: datetime) -> RunTotals | None:
+        """The run's totals, once every segment is done, for the one worker that marks it
+        finished; None for every other worker."""
+        run = self.totals(run_id)
+        if run is None or run.segments_done < run.total_segments or run.finished_at:
+            return None
         try:
             self._db.update_item(
                 TableName=self.table,
                 Key=self._key(run_id, RUN),
                 UpdateExpression="SET finished_at = :now",
-                ConditionExpression="segments_done = total_segments AND attribute_not_exists(finished_at)",
+                ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(finished_at)",
                 ExpressionAttributeValues={":now": {"S": iso(now)}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                return None
             raise DeliveryFailed(f"finishing the sweep run failed: {exc.response['Error']['Code']}") from exc
-        return True
+        run.finished_at = iso(now)
+        return run
 
     # ------------------------------------------------------------------ segments
     def checkpoint(self, task: SegmentTask) -> Checkpoint:
-        item = self._get(task.run_id, task.part)
-        if item is None:
-            return Checkpoint()
-        return Checkpoint(
-            pages=int(item.get("pages", {}).get("N", 0)),
-            next_key=json.loads(item["next_key"]["S"]) if "next_key" in item else None,
-            reserved=int(item.get("reserved", {}).get("N", 0)),
-            done=item.get("done", {}).get("BOOL", False),
-        )
+        return _checkpoint_of(self._get(task.run_id, task.part))
 
-    def reserve_page(self, task: SegmentTask, at: Checkpoint, seen: Mapping[str, int], now: datetime) -> str:
-        """Add a page's counts to the run's totals, once: together with marking the page
-        reserved in the segment, on the condition that nobody moved the checkpoint."""
+    def reserve_page(
+        self, task: SegmentTask, at: Checkpoint, seen: Mapping[str, int], now: datetime
+    ) -> tuple[str, Checkpoint]:
+        """Add a page's counts to its segment's, once: one conditional update that also marks
+        the page reserved, on the condition that nobody moved the checkpoint. Returns how it
+        went and the segment's counts so far (this page's included)."""
         page = at.pages + 1
         adds = {name: seen.get(name, 0) for name in SEEN_COUNTS}
         try:
-            self._db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": self._key(task.run_id, task.part),
-                            "UpdateExpression": "SET reserved = :page, expires_at = :expires",
-                            "ConditionExpression": f"{_AT_PAGE} AND {_NOT_YET_RESERVED}",
-                            "ExpressionAttributeValues": {
-                                ":page": {"N": str(page)},
-                                ":pages": {"N": str(at.pages)},
-                                ":expires": {"N": str(int((now + KEEP_PROGRESS).timestamp()))},
-                            },
-                        }
-                    },
-                    _add_to_run(self.table, self._key(task.run_id, RUN), adds),
-                ]
+            answer = self._db.update_item(
+                TableName=self.table,
+                Key=self._key(task.run_id, task.part),
+                UpdateExpression="SET reserved = :page, expires_at = :expires " + _adds(adds),
+                ConditionExpression=f"{_AT_PAGE} AND {_NOT_YET_RESERVED}",
+                ExpressionAttributeNames=_add_names(adds),
+                ExpressionAttributeValues={
+                    ":page": {"N": str(page)},
+                    ":pages": {"N": str(at.pages)},
+                    ":expires": {"N": str(int((now + KEEP_PROGRESS).timestamp()))},
+                    **_add_values(adds),
+                },
+                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise DeliveryFailed(f"reserving a sweep page failed: {exc.response['Error']['Code']}") from exc
             now_at = self.checkpoint(task)
             if now_at.pages == at.pages and now_at.reserved >= page:
-                return Reserved.EARLIER
-            return Reserved.LOST
-        return Reserved.NOW
+                return Reserved.EARLIER, now_at
+            return Reserved.LOST, now_at
+        return Reserved.NOW, _checkpoint_of(answer["Attributes"])
 
     def advance(
         self, task: SegmentTask, at: Checkpoint, next_key: dict[str, Any] | None, done_counts: Mapping[str, int]
     ) -> Checkpoint | None:
-        """Move the checkpoint one page on and add what the page did to the run's totals, in
-        one transaction; None when another worker moved it first (this one stops)."""
-        done = next_key is None
+        """Move the checkpoint one page on and add what the page did to the segment's counts,
+        in one conditional update; None when another worker moved it first (this one stops)."""
         values: dict[str, Any] = {":pages": {"N": str(at.pages)}, ":next": {"N": str(at.pages + 1)}}
-        if done:
-            update = "SET pages = :next, done = :yes REMOVE next_key"
+        adds = {name: count for name, count in done_counts.items() if count}
+        if next_key is None:
+            update = "SET pages = :next, done = :yes " + _adds(adds) + " REMOVE next_key"
             values[":yes"] = {"BOOL": True}
         else:
-            update = "SET pages = :next, next_key = :key"
+            update = "SET pages = :next, next_key = :key " + _adds(adds)
             values[":key"] = {"S": json.dumps(next_key, sort_keys=True)}
-        adds = {name: count for name, count in done_counts.items() if count}
-        if done:
-            adds["segments_done"] = 1
-        items = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self._key(task.run_id, task.part),
-                    "UpdateExpression": update,
-                    "ConditionExpression": _AT_PAGE,
-                    "ExpressionAttributeValues": values,
-                }
-            }
-        ]
-        if adds:
-            items.append(_add_to_run(self.table, self._key(task.run_id, RUN), adds))
         try:
-            self._db.transact_write_items(TransactItems=items)
+            answer = self._db.update_item(
+                TableName=self.table,
+                Key=self._key(task.run_id, task.part),
+                UpdateExpression=update,
+                ConditionExpression=_AT_PAGE,
+                ExpressionAttributeValues={**values, **_add_values(adds)},
+                **({"ExpressionAttributeNames": _add_names(adds)} if adds else {}),
+                ReturnValues="ALL_NEW",
+            )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise DeliveryFailed(f"moving a sweep checkpoint failed: {exc.response['Error']['Code']}") from exc
-        return Checkpoint(pages=at.pages + 1, next_key=next_key, reserved=at.pages + 1, done=done)
+        return _checkpoint_of(answer["Attributes"])
 
     # ------------------------------------------------------------------ the queue
     def queue(self, tasks: list[SegmentTask]) -> None:
@@ -348,19 +356,42 @@ _AT_PAGE = "(attribute_not_exists(pages) OR pages = :pages)"
 _NOT_YET_RESERVED = "(attribute_not_exists(reserved) OR reserved < :page)"
 
 
-def _add_to_run(table: str, key: dict[str, Any], adds: Mapping[str, int]) -> dict[str, Any]:
-    names = {f"#c{n}": name for n, name in enumerate(adds)}
-    values = {f":c{n}": {"N": str(count)} for n, count in enumerate(adds.values())}
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": key,
-            "UpdateExpression": "ADD " + ", ".join(f"#c{n} :c{n}" for n in range(len(adds))),
-            "ConditionExpression": "attribute_exists(run_id)",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
+def _run_of(item: Mapping[str, Any]) -> RunTotals:
+    return RunTotals(
+        total_segments=int(item["total_segments"]["N"]),
+        started_at=item.get("started_at", {}).get("S", ""),
+        notices_granted=int(item.get("notices_granted", {}).get("N", 0)),
+        guard_tripped=item.get("guard_tripped", {}).get("BOOL", False),
+        dry_run=item.get("dry_run", {}).get("BOOL", False),
+        finished_at=item.get("finished_at", {}).get("S"),
+    )
+
+
+def _adds(adds: Mapping[str, int]) -> str:
+    return ("ADD " + ", ".join(f"#c{n} :c{n}" for n in range(len(adds)))) if adds else ""
+
+
+def _add_names(adds: Mapping[str, int]) -> dict[str, str]:
+    return {f"#c{n}": name for n, name in enumerate(adds)}
+
+
+def _add_values(adds: Mapping[str, int]) -> dict[str, Any]:
+    return {f":c{n}": {"N": str(count)} for n, count in enumerate(adds.values())}
+
+
+_SEGMENT_FIELDS = {"run_id", "part", "pages", "next_key", "reserved", "done", "expires_at"}
+
+
+def _checkpoint_of(item: Mapping[str, Any] | None) -> Checkpoint:
+    if item is None:
+        return Checkpoint()
+    return Checkpoint(
+        pages=int(item.get("pages", {}).get("N", 0)),
+        next_key=json.loads(item["next_key"]["S"]) if "next_key" in item else None,
+        reserved=int(item.get("reserved", {}).get("N", 0)),
+        done=item.get("done", {}).get("BOOL", False),
+        counts={name: int(value["N"]) for name, value in item.items() if name not in _SEGMENT_FIELDS},
+    )
 
 
 class ReadPacer:
