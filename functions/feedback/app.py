@@ -1,9 +1,10 @@
 """SES bounce and complaint events (through EventBridge) -> no more email to that address."""
 
 from lifecycle.email_feedback import feedback_from_ses_event, record_email_feedback
-from lifecycle.observability import logger, metrics, tracer
+from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.tracing import tracer
 
 
 @logger.inject_lambda_context

@@ -23,7 +23,7 @@ from lifecycle.errors import (
 )
 from lifecycle.member_links import PageSpec, link_choice, link_page
 from lifecycle.models import parse_iso
-from lifecycle.observability import logger, metrics, tracer
+from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
 from lifecycle.web import (
@@ -213,8 +213,9 @@ def _unexpected(error):
     return json_error(500, "internal_error", "something went wrong on our side; nothing was changed")
 
 
+# no Powertools tracer here: importing the X-Ray SDK costs about 100 ms of every cold start,
+# and a member is waiting for this page; Lambda's active tracing still records each request
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event, context):
     return app.resolve(event, context)

@@ -2,10 +2,11 @@
 
 from lifecycle import clock
 from lifecycle.notifications import announce
-from lifecycle.observability import logger, metrics, tracer
+from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
 from lifecycle.stream_batches import process_lifecycle_changes
+from lifecycle.tracing import tracer
 
 
 @logger.inject_lambda_context

@@ -3,10 +3,11 @@
 from lifecycle import clock
 from lifecycle.campaign import purge_retained_data
 from lifecycle.errors import InvalidRequest
-from lifecycle.observability import logger, metrics, tracer
+from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
 from lifecycle.stream_batches import process_lifecycle_changes
+from lifecycle.tracing import tracer
 
 
 @logger.inject_lambda_context

@@ -4,10 +4,11 @@ scan segment for the segment workers (functions/sweep_segment)."""
 from lifecycle import clock
 from lifecycle.campaign import start_sweep
 from lifecycle.errors import InvalidRequest
-from lifecycle.observability import logger, metrics, tracer
+from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
 from lifecycle.sweep_runs import SweepProgress, run_id_for
+from lifecycle.tracing import tracer
 
 
 @logger.inject_lambda_context

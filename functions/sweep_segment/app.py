@@ -7,10 +7,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from lifecycle import clock
 from lifecycle.campaign import SegmentOutcome, run_report, sweep_segment
 from lifecycle.errors import InvalidRequest
-from lifecycle.observability import logger, metrics, tracer
+from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
 from lifecycle.sweep_runs import SegmentTask, SweepProgress
+from lifecycle.tracing import tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
