@@ -16,7 +16,7 @@ from lifecycle.campaign import SegmentOutcome, run_report, start_sweep, sweep_se
 from lifecycle.errors import InvalidRequest
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
-from lifecycle.sweep_runs import SegmentTask, SweepProgress
+from lifecycle.sweep_runs import ReadPacer, SegmentTask, SweepProgress
 from tests.stack import FIRST_SWEEP
 
 RUN = "2026-06-01T03:00:00Z"
@@ -244,3 +244,38 @@ def test_a_task_for_an_unknown_run_is_refused_with_a_precise_message(stack):
             worker.settings,
             lambda: 900,
         )
+
+
+class StoppedClock:
+    """Time that moves only when the pacer waits (as if reading and judging took no time)."""
+
+    def __init__(self) -> None:
+        self.now, self.waits = 0.0, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def test_each_worker_keeps_to_its_share_of_the_read_rate(stack):
+    # GIVEN a sweep allowed 10 read units a second, shared by its 5 segments: 2 each
+    add_members(stack)
+    worker = Worker(stack, fanout_settings(stack, SWEEP_READ_UNITS_PER_SECOND="10"))
+    start(worker)
+    clock = StoppedClock()
+    task = SegmentTask.from_message(
+        aws.client("sqs").receive_message(QueueUrl=worker.settings.sweep.queue_url)["Messages"][0]["Body"]
+    )
+    # WHEN one worker reads its whole segment
+    pacer = ReadPacer.for_worker(
+        worker.settings.sweep, task.total_segments, monotonic=clock.monotonic, sleep=clock.sleep
+    )
+    report = sweep_segment(worker.store, worker.progress, task, FIRST_SWEEP, worker.settings, lambda: 900.0, pacer)
+    # THEN it waited after its pages exactly as long as the units DynamoDB charged take at 2 a second
+    assert report.pages >= 2 and report.read_units > 0
+    assert pacer.units_per_second == 2
+    assert clock.now == pytest.approx(report.read_units / 2)
+    assert report.waited_seconds == pytest.approx(report.read_units / 2, abs=0.001)
