@@ -35,7 +35,7 @@ serve: setup  ## run the local cloud and its API until Ctrl-C
 test: setup chromium  ## every test: unit, integration on moto, browser
 	$(BIN)/pytest
 
-bench: setup  ## the sweep at scale, measured (about 2.5 minutes), then docs/capacity.md from the figures
+bench: setup  ## the sweep at scale, measured (about 3 minutes), then docs/capacity.md from the figures
 	$(BIN)/python -m bench.run
 	$(BIN)/python docs/capacity.py
 
