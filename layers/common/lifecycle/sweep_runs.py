@@ -13,7 +13,7 @@ Progress items, one table (``SweepProgressTable``), kept 30 days:
 * ``(run_id, "segment#00007")``: pages done, the key the segment goes on from, the page whose
   counts are already added (``reserved``), whether the segment is done, and its counts.
 
-Every write is one conditional UpdateItem of one item, and each segment counts into its own
+Every write is one conditional write of one item, and each segment counts into its own
 item, so no item is written by more than one worker at a time (no hot key, no transaction
 conflicts); a run's totals are the sum of its segments' counts.
 """
