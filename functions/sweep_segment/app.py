@@ -5,7 +5,7 @@ segment's checkpoint."""
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from lifecycle import clock
-from lifecycle.campaign import SegmentOutcome, run_report, sweep_segment
+from lifecycle.campaign import run_report, sweep_segment
 from lifecycle.errors import InvalidRequest
 from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
@@ -39,9 +39,7 @@ def handler(event, context):
         metrics.add_metric(name="MembersScanned", unit="Count", value=report.scanned)
         metrics.add_metric(name="SweepReadUnits", unit="Count", value=report.read_units)
         metrics.add_metric(name="NoticesDeferred", unit="Count", value=report.deferred)
-        metrics.add_metric(
-            name="NoticeGuardTripped", unit="Count", value=int(report.outcome is SegmentOutcome.GUARD_TRIPPED)
-        )
+        metrics.add_metric(name="NoticeGuardTripped", unit="Count", value=int(report.tripped_guard))
         for action, count in report.actions.items():
             metrics.add_metric(name=f"Sweep_{action}", unit="Count", value=count)
         logger.info("sweep segment turn ended", extra=report.as_dict())

@@ -203,22 +203,33 @@ def test_a_duplicate_task_finds_the_checkpoint_moved_and_stops(stack):
     assert worker.totals()["scanned"] == MEMBERS
 
 
-def test_the_guard_sees_every_segment_and_stops_the_whole_run(stack):
-    # GIVEN 40 members of whom 20 look inactive (a broken feed), the guard from 4 notices on
+def test_the_guard_stops_every_segments_notices_and_nothing_else(stack):
+    # GIVEN 40 members of whom 20 look inactive (a broken feed), the guard from 4 notices on,
+    # and one member whose reminder is due
     add_members(stack, inactive=20)
+    stack.add_member(
+        "m-remind",
+        joined_at=datetime(2020, 1, 1, tzinfo=UTC),
+        last_watched_at=datetime(2023, 1, 1, tzinfo=UTC),
+        notice_id="n-remind",
+        notice_opened_at="2026-05-05T03:00:00Z",
+        notice_deadline="2026-06-05T12:00:00Z",
+    )
     worker = Worker(stack, fanout_settings(stack, GUARD_MIN_NOTICES="4"))
     start(worker)
     worker.drain(seconds_left=0.0)
-    # THEN the run is stopped, each segment having opened fewer than 4 notices (every segment
-    # is a sample of the table, and judges the share by its own), and the run never finished
-    totals = worker.totals()
-    assert totals["guard_tripped"] is True and totals["finished_at"] is None
+    # THEN one worker tripped the guard; each segment opened fewer than 4 notices before it
+    # (every segment is a sample of the table, and judges the share by its own), none after
+    reports = worker.reports
+    [tripper] = [n for n, report in enumerate(reports) if report.tripped_guard]
     assert sum(notices(stack).values()) < 4 * 5
-    outcomes = [report.outcome for report in worker.reports]
-    assert outcomes.count(SegmentOutcome.GUARD_TRIPPED) == 1 and SegmentOutcome.RUN_FINISHED not in outcomes
-    # ... and every task taken after the trip stopped at once, reading nothing
-    after = worker.reports[outcomes.index(SegmentOutcome.GUARD_TRIPPED) + 1 :]
-    assert after and all(r.outcome is SegmentOutcome.STOPPED_BY_GUARD and r.pages == 0 for r in after)
+    assert all(not report.actions.get("open_notice") for report in reports[tripper:])
+    # ... and the rest of the sweep went on: every member read, the reminder tried, the run finished
+    totals = worker.totals()
+    assert totals["guard_tripped"] is True and totals["finished_at"]
+    assert totals["scanned"] == MEMBERS + 1
+    # (m-remind's notice item was never written here, so the conditional write declines: a lost race)
+    assert totals["actions"].get("request_reminder", 0) + totals["lost_races"].get("request_reminder", 0) == 1
 
 
 def test_max_notices_per_run_is_shared_by_all_segments(stack):

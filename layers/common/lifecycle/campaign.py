@@ -232,8 +232,6 @@ class SegmentOutcome(StrEnum):
     HANDED_ON = "handed_on"  # its time was nearly up: the segment is queued again
     SEGMENT_DONE = "segment_done"
     RUN_FINISHED = "run_finished"  # the last segment of the run is done
-    GUARD_TRIPPED = "guard_tripped"  # this worker found the run's share too high and stopped it
-    STOPPED_BY_GUARD = "stopped_by_guard"  # the run was stopped already
     ALREADY_DONE = "already_done"  # a duplicate task for a finished segment
     SUPERSEDED = "superseded"  # another worker moved the checkpoint first (a duplicate task)
 
@@ -256,12 +254,14 @@ class SegmentReport:
     skipped: Counter = field(default_factory=Counter)  # actions not taken because a condition failed
     caught_up: Counter = field(default_factory=Counter)  # emails and events a lost stream record owed
     run: RunTotals | None = None  # the run's totals, for the worker that finished the run
+    tripped_guard: bool = False  # this worker found the share too high and stopped the run's notices
 
     def as_dict(self) -> dict:
         return {
             "run_id": self.run_id,
             "segment": self.segment,
             "outcome": self.outcome.value if self.outcome else None,
+            "tripped_guard": self.tripped_guard,
             "pages": self.pages,
             "scanned": self.scanned,
             "malformed": self.malformed,
@@ -317,9 +317,10 @@ def sweep_segment(
 ) -> SegmentReport:
     """Read one segment from its checkpoint, page by page: open notices, request reminders,
     settle overdue notices, purge expired retention, and catch up emails and events whose
-    stream record was lost. Every page is reserved (its counts added to the run's totals, for
-    the guard) before its notices are opened, and the checkpoint moves after; the worker hands
-    the segment on when fewer than SweepHandOffSeconds are left."""
+    stream record was lost. Every page is reserved (its counts added to its segment's, for the
+    guard) before its notices are opened, and the checkpoint moves after; once the guard has
+    tripped, no worker of the run opens a notice, but every other step goes on. The worker
+    hands the segment on when fewer than SweepHandOffSeconds are left."""
     policy = settings.policy
     report = SegmentReport(task.run_id, task.segment)
     run = progress.run(task.run_id)
@@ -328,8 +329,8 @@ def sweep_segment(
     if run.total_segments != task.total_segments:
         raise InvalidRequest(f"sweep run {task.run_id!r} has {run.total_segments} segments, not {task.total_segments}")
     at = progress.checkpoint(task)
-    if run.guard_tripped or at.done:
-        report.outcome = SegmentOutcome.STOPPED_BY_GUARD if run.guard_tripped else SegmentOutcome.ALREADY_DONE
+    if at.done:
+        report.outcome = SegmentOutcome.ALREADY_DONE
         return report
     pacer = pacer or ReadPacer.for_worker(settings.sweep, task.total_segments)
     cutoffs = prefilter_cutoffs(now, policy)
@@ -340,15 +341,19 @@ def sweep_segment(
         if reserved == Reserved.LOST:
             report.outcome = SegmentOutcome.SUPERSEDED
             return report
-        if progress.run(task.run_id).guard_tripped:
-            report.outcome = SegmentOutcome.STOPPED_BY_GUARD
-            return report
+        # the guard holds back notices only: reminders, settlements, purges and catch-ups go on
+        held_back = progress.run(task.run_id).guard_tripped
         # DynamoDB hashes members into segments, so each segment is a random sample of the
         # table: its own share so far is the run's share
-        if _looks_like_a_broken_feed(counted.count("inactive_found"), counted.count("scanned"), policy):
+        if not held_back and _looks_like_a_broken_feed(
+            counted.count("inactive_found"), counted.count("scanned"), policy
+        ):
+            held_back = True
             if progress.trip_guard(task.run_id):
+                report.tripped_guard = True
                 logger.error(
-                    "sweep stopped: too many members look inactive at once, the sign of a broken activity feed",
+                    "sweep opens no more notices: too many members look inactive at once, the sign of a "
+                    "broken activity feed",
                     extra={
                         "run_id": task.run_id,
                         "segment": task.segment,
@@ -357,9 +362,8 @@ def sweep_segment(
                         "max_notice_share": policy.max_notice_share,
                     },
                 )
-            report.outcome = SegmentOutcome.GUARD_TRIPPED
-            return report
-        _open_notices(store, progress, task.run_id, judged, now, policy)
+        if not held_back:
+            _open_notices(store, progress, task.run_id, judged, now, policy)
         at = progress.advance(task, at, page.next_key, _done_counts(judged))
         if at is None:
             report.outcome = SegmentOutcome.SUPERSEDED
