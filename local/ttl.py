@@ -8,8 +8,8 @@ It remembers what it deleted so the stream pump can mark those REMOVE records as
 deletions (``userIdentity``), which moto's records never are.
 
 It learns items' TTL values from the table's stream (records of every write, already read by
-the pump) so no scan is needed; a TTL table without a stream that carries new images is
-scanned instead.
+the pump) so no scan is needed; a TTL table without a stream that carries new images (the sweep's progress
+table) is read again at every step: in-process from moto when it can, else with a Scan.
 """
 from __future__ import annotations
 
