@@ -242,3 +242,13 @@ def test_a_sweep_task_it_cannot_act_on_fails_alone_says_why_and_changes_nothing(
         if record.getMessage() == "sweep task refused"
     )
     assert world(seeded) == before
+
+
+@pytest.mark.parametrize("scheduled_time", ["tonight", "2026-06-02T03:00:00", 20260602])
+def test_a_schedule_event_with_no_usable_time_is_refused_and_starts_no_run(seeded, scheduled_time):
+    before, runs = world(seeded), seeded.sweep_runs()
+    with pytest.raises(Exception, match="scheduled_time") as refused:
+        seeded.cloud.invoke("SweepFunction", {"job": "nightly-sweep", "scheduled_time": scheduled_time})
+    assert "Traceback" not in str(refused.value)
+    assert world(seeded) == before and seeded.sweep_runs() == runs
+    assert seeded.cloud.queue_messages("SweepQueue") == []
