@@ -49,6 +49,7 @@ BENCH_SETTINGS = Settings(
     activity_table="bench-membership-activity",
     lifecycle_table="bench-membership-lifecycle",
     member_data_table="bench-membership-member-data",
+    link_table="bench-membership-links",
     sweep=SweepSettings(progress_table="bench-sweep-progress"),
 )
 QUEUE_NAME = "bench-sweep-segments"

@@ -3,7 +3,7 @@ the ways a test talks to the API and reads its answers:
 
 * ``Campaign``: members whose notices are open, kept or cancelled after the first sweep, their
   links as emailed, the link-signing key, and ``world()`` / ``assert_nothing_changed()``: every
-  item of the three tables, the emails sent and the events on the bus, before and after;
+  item of the four tables, the emails sent and the events on the bus, before and after;
 * ``segment()``: any text as one URL path segment, exactly as a client would encode it;
 * ``SigV4``: a ``requests`` auth that signs the request as it is finally sent (the service's apps
   call with IAM);
@@ -29,7 +29,7 @@ from itsdangerous.encoding import base64_decode
 
 from tests.stack import FIRST_SWEEP, deployed_stack
 
-TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable")
+TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable", "LinkTable")
 LANGUAGES = ("en", "fr", "de", "es")  # the languages pages are written in
 TIMEOUT = 30
 

@@ -108,6 +108,11 @@ def seed_world(
         **cancelled,
     )
     dynamodb, table = cloud.client("dynamodb"), cloud.table_name("LifecycleTable")
+    # the samples' links name notice n-sample-1: the links table says it is m-sample-1's
+    dynamodb.put_item(
+        TableName=cloud.table_name("LinkTable"),
+        Item={"notice_id": {"S": "n-sample-1"}, "member_id": {"S": "m-sample-1"}, "expires_at": {"N": "1783598400"}},
+    )
     sent = {mark: {"S": at} for mark, at in SENT_MARKS.items()}
     items = []
     if notice_item and not answered:

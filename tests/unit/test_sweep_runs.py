@@ -110,6 +110,6 @@ def test_fewer_segments_than_workers_share_the_rate_among_the_segments():
     [("SWEEP_MEMBERS_PER_SEGMENT", "0"), ("SWEEP_PAGE_SIZE", "0"), ("SWEEP_READ_UNITS_PER_SECOND", "0")],
 )
 def test_sweep_settings_that_make_no_sense_are_refused(name, value):
-    env = {"ACTIVITY_TABLE": "a", "LIFECYCLE_TABLE": "l", "MEMBER_DATA_TABLE": "d", name: value}
+    env = {"ACTIVITY_TABLE": "a", "LIFECYCLE_TABLE": "l", "MEMBER_DATA_TABLE": "d", "LINK_TABLE": "n", name: value}
     with pytest.raises(SettingsError):
         Settings.from_env(env)

@@ -16,18 +16,19 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from lifecycle.errors import ConcurrentChange, InvalidRequest, MemberNotFound, NoOpenNotice, NotCancelled
-from lifecycle.models import HOLD, NOTICE, LifecycleRecord, MemberRecord, iso
+from lifecycle.models import HOLD, NOTICE, LifecycleRecord, LinkRecord, MemberRecord, iso
 from lifecycle.notifications import catch_up
 from lifecycle.observability import logger
 from lifecycle.policy import (
     Inactivity,
     SweepAction,
     deadline_for,
+    link_record_expires_at,
+    notice_still_stands,
     plan,
     prefilter_cutoffs,
     respond_by,
     retained_until,
-    used_since,
 )
 from lifecycle.repository import MalformedMember, MembershipStore, MemberSnapshot, ScanPage, snapshot_from_item
 from lifecycle.settings import Policy, Settings
@@ -75,7 +76,8 @@ def open_notice(
         monthly_price=str(view.monthly_price),
         currency=snapshot.currency,
     )
-    opened = store.open_notice(snapshot, notice)
+    link = LinkRecord(notice.notice_id, member_id=view.member_id, expires_at=link_record_expires_at(deadline, policy))
+    opened = store.open_notice(snapshot, notice, link)
     if opened:
         logger.info("notice opened", extra={"member_id": view.member_id, "rule": rule.value, "deadline": iso(deadline)})
     return opened
@@ -114,8 +116,9 @@ def keep_open_notice(store: MembershipStore, member_id: str, now: datetime, poli
 def settle_notice(
     store: MembershipStore, member_id: str, notice_id: str, now: datetime, policy: Policy
 ) -> Outcome | None:
-    """The deadline passed (TTL deletion, or the sweep found it overdue): keep a member who used
-    the service during the notice, cancel one who did not answer. None when there is nothing to
+    """The deadline passed (TTL deletion, or the sweep found it overdue): keep a member who, as
+    the activity is recorded now, used the service (``notice_still_stands``), cancel one who did
+    not answer. None when there is nothing to
     settle (already answered or settled, not due yet, member gone)."""
     for _ in range(MAX_ATTEMPTS):
         try:
@@ -129,7 +132,7 @@ def settle_notice(
         if view.notice_deadline is None or now < view.notice_deadline:
             logger.warning("notice not due yet; left open", extra={"member_id": member_id})
             return None
-        if used_since(view, view.notice_opened_at):
+        if not notice_still_stands(view, policy):
             if store.close_notice_kept(member_id, notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False):
                 return Outcome.KEPT_BY_WATCHING
         elif _cancel(store, snapshot, Outcome.CANCELLED_NO_RESPONSE, now, policy):
@@ -159,9 +162,12 @@ def _cancel(store: MembershipStore, snapshot: MemberSnapshot, outcome: Outcome, 
 EARLIEST_VIEWING = datetime(1970, 1, 1, tzinfo=UTC)  # older is a client's mistake, not a viewing
 
 
-def record_activity(store: MembershipStore, member_id: str, watched_at: datetime, now: datetime) -> Outcome | None:
-    """The member watched something. An open notice closes at once: nobody who uses the
-    service is asked again, reminded or cancelled."""
+def record_activity(
+    store: MembershipStore, member_id: str, watched_at: datetime, now: datetime, policy: Policy
+) -> Outcome | None:
+    """The member watched something. An open notice closes at once when the viewing shows the
+    member is not the inactive member it was opened for (watched since it opened, or, recorded
+    late, shortly before): nobody who uses the service is asked again, reminded or cancelled."""
     if watched_at > now:
         raise InvalidRequest("watched_at is in the future")
     if watched_at < EARLIEST_VIEWING:
@@ -169,7 +175,7 @@ def record_activity(store: MembershipStore, member_id: str, watched_at: datetime
     store.record_watch(member_id, watched_at)
     for _ in range(MAX_ATTEMPTS):
         view = store.snapshot(member_id).view
-        if view.notice_id is None or view.status != "active" or not used_since(view, view.notice_opened_at):
+        if view.notice_id is None or view.status != "active" or notice_still_stands(view, policy):
             return None
         if store.close_notice_kept(member_id, view.notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False):
             return Outcome.KEPT_BY_WATCHING

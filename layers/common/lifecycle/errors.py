@@ -33,9 +33,9 @@ class InvalidLink(LifecycleError):
 class ExpiredLink(LifecycleError):
     """A genuine link token past its expiry."""
 
-    def __init__(self, member_id: str | None = None):
+    def __init__(self, notice_id: str | None = None):
         super().__init__("link expired")
-        self.member_id = member_id
+        self.notice_id = notice_id
 
 
 class InvalidRequest(LifecycleError):

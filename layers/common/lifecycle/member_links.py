@@ -15,6 +15,7 @@ from datetime import datetime
 from lifecycle.campaign import Choice, Outcome, answer_notice
 from lifecycle.errors import ExpiredLink, InvalidLink, MemberNotFound, NoOpenNotice
 from lifecycle.models import MemberRecord
+from lifecycle.observability import logger
 from lifecycle.policy import respond_by
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
@@ -76,11 +77,16 @@ def link_choice(store: MembershipStore, token: str, choice: str | None, now: dat
     )
 
 
-# How signing writes a token: the payload and the signature in unpadded URL-safe base64.
 def _read_link(store: MembershipStore, token: str, now: datetime) -> tuple[MemberRecord, LinkClaims]:
-    claims = LinkSigner(SigningKeys.from_secret(store.link_secret())).verify(token, now)
+    keys, problems = SigningKeys.with_problems(store.link_secret())
+    for problem in problems:
+        logger.error("link-signing secret: " + problem)
+    claims = LinkSigner(keys).verify(token, now)
+    member_id = store.member_of_notice(claims.notice_id)
+    if member_id is None:
+        raise InvalidLink("link names no notice")
     try:
-        return store.member(claims.member_id), claims
+        return store.member(member_id), claims
     except MemberNotFound:
         raise InvalidLink("link names no member") from None
 
@@ -105,12 +111,14 @@ def _answered_page(member: MemberRecord, settings: Settings) -> PageSpec:
 
 def _problem_page(store: MembershipStore, problem: Exception, settings: Settings) -> PageSpec:
     if isinstance(problem, ExpiredLink):
-        return PageSpec("expired", _locale_of(store, problem.member_id), {"rejoin_url": settings.rejoin_url})
+        return PageSpec("expired", _locale_of(store, problem.notice_id), {"rejoin_url": settings.rejoin_url})
     return PageSpec("invalid", None)
 
 
-def _locale_of(store: MembershipStore, member_id: str | None) -> str | None:
-    if not member_id:
+def _locale_of(store: MembershipStore, notice_id: str | None) -> str | None:
+    """The language of the member whose notice it was, while the links table still says."""
+    member_id = store.member_of_notice(notice_id) if notice_id else None
+    if member_id is None:
         return None
     try:
         return store.member(member_id).locale

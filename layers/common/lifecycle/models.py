@@ -1,5 +1,4 @@
-"""PynamoDB models of the two tables. Only ``repository`` uses them; the rest of the domain
-sees plain values (``MemberView``, ``Notice``, ``RetentionHold``).
+"""PynamoDB models of the member tables: activity, member data, lifecycle and links.
 
 Table names are bound at run time by the repository (``bind_tables``), from settings.
 """
@@ -128,7 +127,21 @@ class LifecycleRecord(Model):
     billing_event_at = IsoDateTimeAttribute(null=True)
 
 
-def bind_tables(activity_table: str, lifecycle_table: str, member_data_table: str) -> None:
+class LinkRecord(Model):
+    """Whose notice an email link names. Links carry only the notice's id, so they are short
+    for any member id and reveal nothing; this item, written with the notice, says which member
+    it is until TTL deletes it (``LINK_RECORD_OUTLIVES_LINK`` after the link expires)."""
+
+    class Meta:
+        table_name = "membership-links"
+
+    notice_id = UnicodeAttribute(hash_key=True)
+    member_id = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+def bind_tables(activity_table: str, lifecycle_table: str, member_data_table: str, link_table: str) -> None:
     MemberRecord.Meta.table_name = activity_table
     LifecycleRecord.Meta.table_name = lifecycle_table
     MemberDataRecord.Meta.table_name = member_data_table
+    LinkRecord.Meta.table_name = link_table

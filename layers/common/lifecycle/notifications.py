@@ -98,7 +98,7 @@ def _notice_email(
     store: MembershipStore, notice: LifecycleRecord, kind: str, mark: str, now: datetime, settings: Settings
 ) -> list[str]:
     signer = LinkSigner(SigningKeys.from_secret(store.link_secret()))
-    token = signer.sign(notice.member_id, notice.notice_id, link_expires_at(notice.deadline, settings.policy))
+    token = signer.sign(notice.notice_id, link_expires_at(notice.deadline, settings.policy))
     link = f"{settings.public_base_url}/n/{token}"
     email = render_email(
         kind,

@@ -101,6 +101,18 @@ def used_since(member: MemberView, moment: datetime) -> bool:
     return any(seen is not None and utc(seen) >= utc(moment) for seen in (member.last_watched_at, member.engaged_at))
 
 
+def notice_still_stands(member: MemberView, policy: Policy) -> bool:
+    """Whether the open notice may still end in a cancellation for no response: nothing was
+    watched or answered since it opened and, with the activity as recorded now, the member was
+    inactive when it opened. A viewing recorded late (a feed that lags, an app that was offline)
+    can show that a member the sweep found inactive had in fact watched: then the notice was
+    opened on incomplete data and the member keeps the membership."""
+    opened_at = member.notice_opened_at
+    if opened_at is None:
+        return False
+    return not used_since(member, opened_at) and inactivity(member, opened_at, policy) is not None
+
+
 def plan(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
     """What the nightly sweep does for this member now."""
     now = utc(now)
@@ -124,8 +136,8 @@ def _plan_open_notice(member: MemberView, now: datetime, policy: Policy) -> Swee
     opened_at, deadline = member.notice_opened_at, member.notice_deadline
     if opened_at is None or deadline is None:
         return SweepDecision(SweepAction.NOTHING, "notice record incomplete")
-    if used_since(member, opened_at):
-        return SweepDecision(SweepAction.KEEP_FOR_ACTIVITY, "used the service during the notice")
+    if not notice_still_stands(member, policy):
+        return SweepDecision(SweepAction.KEEP_FOR_ACTIVITY, "used the service, as recorded now")
     if now >= utc(deadline):
         return SweepDecision(SweepAction.SETTLE_OVERDUE_NOTICE, "deadline passed")
     if member.notice_reminded_at is None and reminder_due(deadline, now, policy):
@@ -187,6 +199,15 @@ def retained_until(cancelled_at: datetime, policy: Policy) -> datetime:
 def link_expires_at(deadline: datetime, policy: Policy) -> datetime:
     """Links keep opening a page for a grace period so a late click still gets an answer."""
     return utc(deadline) + timedelta(days=policy.link_grace_days)
+
+
+# An expired link still says so in the member's language for this long (the links table
+# forgets whose notice it was after that, and the browser's language is used).
+LINK_RECORD_OUTLIVES_LINK = timedelta(days=90)
+
+
+def link_record_expires_at(deadline: datetime, policy: Policy) -> datetime:
+    return link_expires_at(deadline, policy) + LINK_RECORD_OUTLIVES_LINK
 
 
 def _latest(first: datetime, second: datetime | None) -> datetime:

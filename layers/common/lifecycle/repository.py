@@ -9,6 +9,7 @@ AWS errors leave this module as domain errors (``raise ... from exc``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from lifecycle.models import (
     HOLD,
     NOTICE,
     LifecycleRecord,
+    LinkRecord,
     MemberDataRecord,
     MemberRecord,
     bind_tables,
@@ -38,6 +40,7 @@ from lifecycle.models import (
 )
 from lifecycle.policy import MemberView, PrefilterCutoffs
 from lifecycle.rendering import RenderedEmail
+from lifecycle.ses_tags import member_tags
 from lifecycle.settings import Settings
 
 # The attributes the sweep's policy reads: the scan fetches these and nothing else.
@@ -61,6 +64,25 @@ SWEEP_PROJECTION = (
     "currency",
 )
 _OPEN_NOTICE_FIELDS = ("notice_id", "notice_opened_at", "notice_deadline", "notice_reminded_at")
+
+
+class IdempotentTransaction(TransactWrite):
+    """A transaction whose ClientRequestToken is a digest of the whole request: the same writes
+    under the same conditions share a token, so DynamoDB applies a retried request once (for 10
+    minutes, its idempotency window), and two different requests never share one (DynamoDB would
+    refuse the second with IdempotentParameterMismatchException)."""
+
+    def _commit(self):
+        self._client_request_token = request_token(
+            self._condition_check_items, self._delete_items, self._put_items, self._update_items
+        )
+        return super()._commit()
+
+
+def request_token(*parts: object) -> str:
+    """36 characters (DynamoDB's limit) of SHA-256 over the request, written canonically."""
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:36]
 
 
 class MalformedMember(ValueError):
@@ -165,7 +187,7 @@ class MembershipStore:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        bind_tables(settings.activity_table, settings.lifecycle_table, settings.member_data_table)
+        bind_tables(settings.activity_table, settings.lifecycle_table, settings.member_data_table, settings.link_table)
 
     # ------------------------------------------------------------------ reads
     def member(self, member_id: str) -> MemberRecord:
@@ -188,6 +210,15 @@ class MembershipStore:
             return None
         except GetError as exc:
             raise DeliveryFailed(f"could not read member data: {exc}") from exc
+
+    def member_of_notice(self, notice_id: str) -> str | None:
+        """The member whose notice this is, while its links live; None for a notice nobody has."""
+        try:
+            return LinkRecord.get(notice_id, consistent_read=True).member_id
+        except DoesNotExist:
+            return None
+        except GetError as exc:
+            raise DeliveryFailed(f"could not read the link's notice: {exc}") from exc
 
     def lifecycle_record(self, member_id: str, record: str) -> LifecycleRecord | None:
         try:
@@ -247,25 +278,26 @@ class MembershipStore:
         record.save()
 
     # ----------------------------------------------------------------- writes
-    def _transact(self, token: str, build) -> bool:
+    def _transact(self, build) -> bool:
         """Run one transaction; False when a condition no longer holds (someone acted first)."""
         try:
-            with TransactWrite(connection=MemberRecord._get_connection().connection, client_request_token=token) as tx:
+            with IdempotentTransaction(connection=MemberRecord._get_connection().connection) as tx:
                 build(tx)
         except TransactWriteError as exc:
             reasons = [reason.code for reason in exc.cancellation_reasons if reason is not None]
             if "ConditionalCheckFailed" in reasons:
                 return False
-            if exc.cause_response_code == "IdempotentParameterMismatch":
-                raise ConcurrentChange("a retry of this step carried different values") from exc
+            if exc.cause_response_code in ("IdempotentParameterMismatchException", "TransactionInProgressException"):
+                raise ConcurrentChange(f"the same transaction is under way or differs: {exc.cause_response_code}") from exc
             raise DeliveryFailed(f"transaction failed: {exc.cause_response_code}") from exc
         return True
 
-    def open_notice(self, snapshot: MemberSnapshot, notice: LifecycleRecord) -> bool:
+    def open_notice(self, snapshot: MemberSnapshot, notice: LifecycleRecord, link: LinkRecord) -> bool:
         view = snapshot.view
 
         def build(tx: TransactWrite) -> None:
             tx.save(notice, condition=LifecycleRecord.member_id.does_not_exist())
+            tx.save(link, condition=LinkRecord.notice_id.does_not_exist())
             tx.update(
                 MemberRecord(view.member_id),
                 actions=[
@@ -278,7 +310,7 @@ class MembershipStore:
                 & _unchanged(snapshot.marks),
             )
 
-        return self._transact(f"open-{view.member_id}-{notice.notice_id}"[:36], build)
+        return self._transact(build)
 
     def request_reminder(self, member_id: str, notice_id: str, now: datetime) -> bool:
         def build(tx: TransactWrite) -> None:
@@ -294,7 +326,7 @@ class MembershipStore:
                 condition=MemberRecord.notice_id == notice_id,
             )
 
-        return self._transact(f"remind-{notice_id}", build)
+        return self._transact(build)
 
     def close_notice_kept(self, member_id: str, notice_id: str, outcome: str, now: datetime, engaged: bool) -> bool:
         """The member keeps the membership: by answering (``engaged``) or by having watched."""
@@ -314,7 +346,7 @@ class MembershipStore:
                 condition=(MemberRecord.status == "active") & (MemberRecord.notice_id == notice_id),
             )
 
-        return self._transact(f"keep-{notice_id}", build)
+        return self._transact(build)
 
     def cancel(
         self,
@@ -353,7 +385,7 @@ class MembershipStore:
             )
             tx.save(hold)
 
-        return self._transact(f"cancel-{view.notice_id}", build)
+        return self._transact(build)
 
     def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
         def build(tx: TransactWrite) -> None:
@@ -373,7 +405,7 @@ class MembershipStore:
                 condition=LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.cancelled_at == cancelled_at),
             )
 
-        return self._transact(f"rejoin-{member_id}-{int(cancelled_at.timestamp())}"[:36], build)
+        return self._transact(build)
 
     def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
         def build(tx: TransactWrite) -> None:
@@ -390,7 +422,7 @@ class MembershipStore:
                 condition=LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.cancelled_at == cancelled_at),
             )
 
-        return self._transact(f"purge-{member_id}-{int(cancelled_at.timestamp())}"[:36], build)
+        return self._transact(build)
 
     def record_watch(self, member_id: str, watched_at: datetime) -> bool:
         """Move ``last_watched_at`` forward (never back: feeds deliver out of order)."""
@@ -495,7 +527,7 @@ class MembershipStore:
             "Destinations": [to],
             "RawMessage": {"Data": message.as_bytes()},
             # SES hands the tags back with bounce and complaint events: that is how feedback finds the member
-            "Tags": [{"Name": "kind", "Value": kind}, {"Name": "member", "Value": member_id}],
+            "Tags": [{"Name": "kind", "Value": kind}, *member_tags(member_id)],
         }
         if self.settings.configuration_set:
             request["ConfigurationSetName"] = self.settings.configuration_set

@@ -74,6 +74,7 @@ class Settings:
     activity_table: str
     lifecycle_table: str
     member_data_table: str
+    link_table: str = "membership-links"
     event_bus_name: str = "default"
     link_secret_id: str = ""
     sender_address: str = "no-reply@example.com"
@@ -122,6 +123,7 @@ class Settings:
             activity_table=required("ACTIVITY_TABLE"),
             lifecycle_table=required("LIFECYCLE_TABLE"),
             member_data_table=required("MEMBER_DATA_TABLE"),
+            link_table=required("LINK_TABLE"),
             event_bus_name=env.get("EVENT_BUS_NAME") or defaults["event_bus_name"].default,
             link_secret_id=env.get("LINK_SECRET_ID", ""),
             sender_address=env.get("SENDER_ADDRESS") or defaults["sender_address"].default,

@@ -1,7 +1,9 @@
 """Signed, expiring links for notice emails.
 
-A token names one member and one notice, and carries its own expiry; it is signed with
-HMAC-SHA256 (itsdangerous) under a purpose-specific salt, so a token minted for anything
+A token names one notice and carries its own expiry, nothing else: no member id, no address.
+Which member a notice belongs to is looked up (the links table), so a token is as short for a
+2,048-byte member id as for ``m-1``, and the link reveals nothing about anyone. It is signed
+with HMAC-SHA256 (itsdangerous) under a purpose-specific salt, so a token minted for anything
 else never verifies here. Keys rotate: the secret holds the current key and, until its end
 date, the previous one, which still verifies links already sent but never signs new ones.
 """
@@ -19,10 +21,12 @@ from itsdangerous.encoding import base64_decode, base64_encode
 from lifecycle.errors import ExpiredLink, InvalidLink
 
 NOTICE_LINK = "notice-link"
-MAX_TOKEN_LENGTH = 200  # a longer one is not ours; refuse it before doing any work
+MIN_KEY_LENGTH = 32
+MAX_TOKEN_LENGTH = 200  # what signing writes is about 80 characters; a longer one is not ours
 
-
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# How signing writes a token: the payload, then the signature, in unpadded URL-safe base64.
+# The payload starts with "." when zlib made it shorter (itsdangerous marks compression so).
+_TOKEN_SHAPE = re.compile(r"\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 def exactly_as_signed(token: str) -> bool:
@@ -41,9 +45,12 @@ def exactly_as_signed(token: str) -> bool:
 
 @dataclass(frozen=True)
 class LinkClaims:
-    member_id: str
     notice_id: str
     expires_at: datetime
+
+
+class SigningKeyProblem(ValueError):
+    """The link-signing secret holds something that is not a usable key."""
 
 
 @dataclass(frozen=True)
@@ -54,15 +61,29 @@ class SigningKeys:
 
     @classmethod
     def from_secret(cls, secret: dict) -> SigningKeys:
+        """The keys the secret holds. Without a usable current key nothing can be signed or
+        verified (``SigningKeyProblem``); a previous key that is too short, or whose end date
+        cannot be read, is left out (``problems`` says why), so every current link still works."""
+        return cls.with_problems(secret)[0]
+
+    @classmethod
+    def with_problems(cls, secret: dict) -> tuple[SigningKeys, list[str]]:
+        if not isinstance(secret, dict):
+            raise SigningKeyProblem("the link-signing secret is not a JSON object")
         current = secret.get("current")
-        if not isinstance(current, str) or len(current) < 32:
-            raise ValueError("link-signing secret needs a 'current' key of at least 32 characters")
-        until = secret.get("previous_valid_until")
-        return cls(
-            current=current,
-            previous=secret.get("previous") or None,
-            previous_valid_until=datetime.fromisoformat(until).astimezone(UTC) if until else None,
-        )
+        if not isinstance(current, str) or len(current) < MIN_KEY_LENGTH:
+            raise SigningKeyProblem(f"link-signing secret needs a 'current' key of at least {MIN_KEY_LENGTH} characters")
+        previous, until, problems = secret.get("previous") or None, secret.get("previous_valid_until"), []
+        if previous is not None and (not isinstance(previous, str) or len(previous) < MIN_KEY_LENGTH):
+            problems.append(f"'previous' is not a key of at least {MIN_KEY_LENGTH} characters: it verifies nothing")
+            previous = None
+        valid_until = None
+        if previous is not None:
+            valid_until = _moment(until)
+            if valid_until is None:
+                problems.append("'previous_valid_until' is not an ISO 8601 time with a zone: 'previous' verifies nothing")
+                previous = None
+        return cls(current=current, previous=previous, previous_valid_until=valid_until), problems
 
     def verifying(self, now: datetime) -> list[str]:
         """Keys that verify now, oldest first (itsdangerous signs with the last one)."""
@@ -70,6 +91,16 @@ class SigningKeys:
         if self.previous and self.previous_valid_until and now < self.previous_valid_until:
             keys.insert(0, self.previous)
         return keys
+
+
+def _moment(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 class LinkSigner:
@@ -80,9 +111,9 @@ class LinkSigner:
     def _serializer(self, keys: str | list[str]) -> URLSafeSerializer:
         return URLSafeSerializer(keys, salt=self._purpose, signer_kwargs={"digest_method": hashlib.sha256})
 
-    def sign(self, member_id: str, notice_id: str, expires_at: datetime) -> str:
+    def sign(self, notice_id: str, expires_at: datetime) -> str:
         """New links are always signed with the current key."""
-        return self._serializer(self._keys.current).dumps([member_id, notice_id, int(expires_at.timestamp())])
+        return self._serializer(self._keys.current).dumps([notice_id, int(expires_at.timestamp())])
 
     def verify(self, token: str, now: datetime) -> LinkClaims:
         """The claims of a genuine, unexpired token; ``InvalidLink`` or ``ExpiredLink`` otherwise."""
@@ -94,16 +125,17 @@ class LinkSigner:
             raise InvalidLink("link token does not verify") from exc
         if (
             not isinstance(payload, list)
-            or len(payload) != 3
-            or not all(isinstance(part, str) and part for part in payload[:2])
-            or not isinstance(payload[2], int)
+            or len(payload) != 2
+            or not isinstance(payload[0], str)
+            or not payload[0]
+            or not isinstance(payload[1], int)
         ):
             raise InvalidLink("link token has an unexpected shape")
-        member_id, notice_id, expires = payload
+        notice_id, expires = payload
         try:
             expires_at = datetime.fromtimestamp(expires, UTC)
         except (OverflowError, OSError, ValueError):
             raise InvalidLink("link token has an impossible expiry") from None
         if now >= expires_at:
-            raise ExpiredLink(member_id)
-        return LinkClaims(member_id, notice_id, expires_at)
+            raise ExpiredLink(notice_id)
+        return LinkClaims(notice_id, expires_at)
