@@ -119,7 +119,7 @@ def member_rejoin(member_id: str):
 
 @app.post("/members/<member_id>/activity")
 def member_activity(member_id: str):
-    _, store = _store()
+    settings, store = _store()
     event = app.current_event
     body = json_body(event.headers, event.body, event.is_base64_encoded, default={})
     if not isinstance(body, dict):
@@ -129,7 +129,7 @@ def member_activity(member_id: str):
         moment = parse_iso(watched_at) if watched_at is not None else clock.now()
     except (TypeError, ValueError, OverflowError):
         raise InvalidRequest("watched_at must be an ISO 8601 time with a time zone") from None
-    outcome = campaign.record_activity(store, _member_id(member_id), moment, clock.now())
+    outcome = campaign.record_activity(store, _member_id(member_id), moment, clock.now(), settings.policy)
     return json_response(200, {**membership_json(store.member(member_id)), "notice_closed": outcome is not None})
 
 

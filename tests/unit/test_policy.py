@@ -13,6 +13,7 @@ from lifecycle.policy import (
     SweepAction,
     deadline_for,
     inactivity,
+    notice_still_stands,
     plan,
     reminder_due,
     respond_by,
@@ -177,6 +178,36 @@ def test_overdue_notice_is_settled_and_a_member_who_watched_meanwhile_is_kept():
     assert plan(open_notice_member(opened), NOW, POLICY).action is SweepAction.SETTLE_OVERDUE_NOTICE
     watched = open_notice_member(opened, last_watched_at=opened + timedelta(days=2))
     assert plan(watched, NOW, POLICY).action is SweepAction.KEEP_FOR_ACTIVITY
+
+
+def test_a_viewing_recorded_late_that_happened_before_the_notice_keeps_the_member():
+    # GIVEN a notice opened for a member silent for three years, now overdue
+    opened = NOW - timedelta(days=40)
+    # WHEN the feed, lagging, records a viewing of the day before the notice opened
+    late = open_notice_member(opened, last_watched_at=opened - timedelta(days=1))
+    # THEN the notice no longer stands: the member was not inactive when it opened, and is kept
+    assert not notice_still_stands(late, POLICY)
+    assert plan(late, NOW, POLICY).action is SweepAction.KEEP_FOR_ACTIVITY
+    # AND a viewing recorded late that is itself 24 months old changes nothing
+    old = open_notice_member(opened, last_watched_at=opened - timedelta(days=800))
+    assert notice_still_stands(old, POLICY)
+    assert plan(old, NOW, POLICY).action is SweepAction.SETTLE_OVERDUE_NOTICE
+
+
+@given(
+    silent_for=st.integers(0, 5 * 365),
+    opened_ago=st.integers(0, 60),
+    never_watched=st.booleans(),
+)
+def test_a_notice_stands_only_while_the_policy_still_finds_the_member_inactive_when_it_opened(
+    silent_for, opened_ago, never_watched
+):
+    # GIVEN a notice opened some days ago, and whatever viewing is recorded now
+    opened = NOW - timedelta(days=opened_ago)
+    watched = None if never_watched else opened - timedelta(days=silent_for)
+    view = open_notice_member(opened, last_watched_at=watched, joined_at=datetime(2019, 1, 1, tzinfo=UTC))
+    # THEN it stands exactly when the policy, applied to that activity at the opening, finds them inactive
+    assert notice_still_stands(view, POLICY) == (inactivity(view, opened, POLICY) is not None)
 
 
 def test_retention_is_purged_after_ten_months_and_not_before():
