@@ -17,6 +17,7 @@ from typing import Any
 from lifecycle.errors import InvalidRequest
 from lifecycle.models import parse_iso
 from lifecycle.repository import MembershipStore
+from lifecycle.ses_tags import member_from_tags
 
 DETAIL_TYPES = {"Email Bounced": "bounced", "Email Complaint": "complained"}
 
@@ -43,14 +44,15 @@ def feedback_from_ses_event(event: Any) -> EmailFeedback | None:
         raise InvalidRequest("SES event has no detail.mail")
     if status == "bounced" and (detail.get("bounce") or {}).get("bounceType") != "Permanent":
         return None
-    members = (detail["mail"].get("tags") or {}).get("member")
-    if not isinstance(members, list) or not members or not isinstance(members[0], str):
-        raise InvalidRequest("SES event has no 'member' tag (emails are sent with one)")
+    tags = detail["mail"].get("tags")
+    member_id = member_from_tags(tags) if isinstance(tags, dict) else None
+    if member_id is None:
+        raise InvalidRequest("SES event has no 'member' tag as emails are sent with (see lifecycle.ses_tags)")
     try:
         at = parse_iso(event.get("time", ""))
     except (TypeError, ValueError):
         raise InvalidRequest("SES event has no valid time") from None
-    return EmailFeedback(members[0], status, at)
+    return EmailFeedback(member_id, status, at)
 
 
 def record_email_feedback(store: MembershipStore, feedback: EmailFeedback) -> bool:
