@@ -18,6 +18,8 @@ from lifecycle.settings import Settings
 EPOCH = datetime(2018, 1, 1, tzinfo=UTC)
 moments = st.integers(min_value=0, max_value=9 * 365 * 24).map(lambda hours: EPOCH + timedelta(hours=hours))
 offsets = st.sampled_from([timedelta(0), timedelta(hours=2), timedelta(hours=-11)])
+# the campaign's own marks, always written by this product as ISO 8601 UTC ("Z")
+ONLY_THIS_PRODUCT_WRITES = {"cancelled_at", "rejoined_at"}
 
 
 @st.composite
@@ -28,7 +30,7 @@ def members(draw) -> dict:
         "monthly_price": draw(st.sampled_from(["9.99", "0.00"])),
         "joined_at": joined,
     }
-    for name in ("last_watched_at", "engaged_at", "retained_until", "purged_at"):
+    for name in ("last_watched_at", "engaged_at", "retained_until", "purged_at", "cancelled_at", "rejoined_at"):
         if draw(st.booleans()):
             member[name] = draw(moments)
     if draw(st.integers(0, 4)) == 0:
@@ -45,7 +47,12 @@ def write(stack, member_id: str, member: dict) -> None:
         if isinstance(value, datetime):
             local = value.astimezone(UTC).replace(tzinfo=None) + offset
             sign, span = ("+" if offset >= timedelta(0) else "-"), abs(offset)
-            item[name] = iso(value) if not offset else f"{local:%Y-%m-%dT%H:%M:%S}{sign}{span.seconds // 3600:02d}:00"
+            written_by_us = name in ONLY_THIS_PRODUCT_WRITES
+            item[name] = (
+                iso(value)
+                if not offset or written_by_us
+                else f"{local:%Y-%m-%dT%H:%M:%S}{sign}{span.seconds // 3600:02d}:00"
+            )
         elif name != "offset":
             item[name] = value
     stack.cloud.client("dynamodb").put_item(

@@ -11,6 +11,7 @@ from lifecycle.policy import (
     Inactivity,
     MemberView,
     SweepAction,
+    SweepDecision,
     deadline_for,
     inactivity,
     notice_still_stands,
@@ -208,6 +209,29 @@ def test_a_notice_stands_only_while_the_policy_still_finds_the_member_inactive_w
     view = open_notice_member(opened, last_watched_at=watched, joined_at=datetime(2019, 1, 1, tzinfo=UTC))
     # THEN it stands exactly when the policy, applied to that activity at the opening, finds them inactive
     assert notice_still_stands(view, POLICY) == (inactivity(view, opened, POLICY) is not None)
+
+
+def test_a_member_active_again_after_a_cancellation_rejoined_elsewhere_and_is_engaged_from_then():
+    # GIVEN a member the campaign cancelled, whom the service's sign-up flow made active again
+    cancelled = NOW - timedelta(days=120)
+    back = member(**INACTIVE, cancelled_at=cancelled, retained_until=cancelled + timedelta(days=300))
+    # THEN the sweep records the rejoin instead of opening a notice
+    assert plan(back, NOW, POLICY) == SweepDecision(
+        SweepAction.RECORD_REJOIN, "active again after a cancellation (rejoined elsewhere)"
+    )
+    # AND once recorded (engaged from then), no notice is due for another 24 months
+    recorded = member(**INACTIVE, cancelled_at=cancelled, rejoined_at=NOW, engaged_at=NOW)
+    assert plan(recorded, NOW + timedelta(days=700), POLICY).action is SweepAction.NOTHING
+    assert plan(recorded, NOW + timedelta(days=732), POLICY).action is SweepAction.OPEN_NOTICE
+
+
+def test_kept_data_of_a_member_who_rejoined_since_the_cancellation_is_never_purged():
+    # GIVEN a member cancelled again (elsewhere) after rejoining, the old retention's end long past
+    cancelled = NOW - timedelta(days=400)
+    again = member(status="cancelled", cancelled_at=cancelled, rejoined_at=cancelled + timedelta(days=30),
+                   retained_until=cancelled + timedelta(days=300))
+    # THEN the sweep purges nothing
+    assert plan(again, NOW, POLICY).action is SweepAction.NOTHING
 
 
 def test_retention_is_purged_after_ten_months_and_not_before():

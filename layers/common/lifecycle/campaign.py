@@ -208,6 +208,16 @@ def rejoin(store: MembershipStore, member_id: str, now: datetime) -> MemberRecor
     return store.member(member_id)
 
 
+def record_rejoin_elsewhere(store: MembershipStore, snapshot: MemberSnapshot, now: datetime) -> bool:
+    """A cancelled member came back through the service's own sign-up flow (its billing resumed
+    there): from now the member is engaged, like one who rejoined here, so no notice follows
+    the rejoin, and the retention hold ends so nothing kept is purged."""
+    recorded = store.record_rejoin_elsewhere(snapshot, now)
+    if recorded:
+        logger.info("member rejoined through the service's own flow", extra={"member_id": snapshot.view.member_id})
+    return recorded
+
+
 def _rejoined_but_unannounced(member: MemberRecord) -> bool:
     return member.status == "active" and member.rejoined_at is not None and member.billing_resumed_at is None
 
@@ -215,13 +225,17 @@ def _rejoined_but_unannounced(member: MemberRecord) -> bool:
 # ------------------------------------------------------------------ retention
 def purge_retained_data(store: MembershipStore, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
     """Delete profiles, My List and preferences for good, once retention has run out for the
-    cancellation it was held for (a member who rejoined, or was cancelled again since, keeps them)."""
+    cancellation it was held for. The membership is read as it is now, whoever changed it: a
+    member who rejoined (here or through the service's own sign-up flow), or was cancelled
+    again since, keeps them."""
     try:
         member = store.member(member_id)
     except MemberNotFound:
         return False
     if member.status != "cancelled" or member.cancelled_at != cancelled_at or member.purged_at is not None:
         return False
+    if member.rejoined_at is not None and member.rejoined_at >= cancelled_at:
+        return False  # came back since, and was cancelled again elsewhere: not the cancellation held for
     if member.retained_until is None or now < member.retained_until:
         logger.warning("retention not over yet; nothing purged", extra={"member_id": member_id})
         return False
@@ -486,6 +500,8 @@ def _carry_out(
             return store.close_notice_kept(view.member_id, view.notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False)
         case SweepAction.SETTLE_OVERDUE_NOTICE:
             return settle_notice(store, view.member_id, view.notice_id, now, policy) is not None
+        case SweepAction.RECORD_REJOIN:
+            return record_rejoin_elsewhere(store, snapshot, now)
         case SweepAction.PURGE_RETAINED_DATA:
             member = store.member(view.member_id)
             return member.cancelled_at is not None and purge_retained_data(

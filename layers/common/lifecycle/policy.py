@@ -31,6 +31,7 @@ class SweepAction(StrEnum):
     KEEP_FOR_ACTIVITY = "keep_for_activity"
     SETTLE_OVERDUE_NOTICE = "settle_overdue_notice"
     PURGE_RETAINED_DATA = "purge_retained_data"
+    RECORD_REJOIN = "record_rejoin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class MemberView:
     purged_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancellation_announced: bool = True
+    rejoined_at: datetime | None = None
 
     @property
     def is_paying(self) -> bool:
@@ -59,6 +61,17 @@ class MemberView:
     @property
     def has_open_notice(self) -> bool:
         return self.notice_id is not None
+
+    @property
+    def rejoined_since_cancelled(self) -> bool:
+        """Came back after the last cancellation (through ``POST /rejoin``, which records it)."""
+        return self.cancelled_at is not None and self.rejoined_at is not None and self.rejoined_at >= self.cancelled_at
+
+    @property
+    def rejoined_elsewhere(self) -> bool:
+        """Active again after a cancellation that no rejoin of ours followed: the service's own
+        sign-up flow set the status back. The member is engaged from then on."""
+        return self.status == "active" and self.cancelled_at is not None and not self.rejoined_since_cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +130,18 @@ def plan(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
     """What the nightly sweep does for this member now."""
     now = utc(now)
     if member.status == "cancelled":
-        if member.retained_until is not None and member.purged_at is None and now >= utc(member.retained_until):
+        if (
+            member.retained_until is not None
+            and member.purged_at is None
+            and not member.rejoined_since_cancelled
+            and now >= utc(member.retained_until)
+        ):
             return SweepDecision(SweepAction.PURGE_RETAINED_DATA, "retention ended")
         return SweepDecision(SweepAction.NOTHING, "cancelled")
     if member.status != "active":
         return SweepDecision(SweepAction.NOTHING, f"status {member.status}")
+    if member.rejoined_elsewhere:
+        return SweepDecision(SweepAction.RECORD_REJOIN, "active again after a cancellation (rejoined elsewhere)")
     if member.has_open_notice:
         return _plan_open_notice(member, now, policy)
     if not member.is_paying:

@@ -59,6 +59,7 @@ SWEEP_PROJECTION = (
     "purged_at",
     "cancelled_at",
     "cancellation_announced_at",
+    "rejoined_at",
     "email",
     "locale",
     "currency",
@@ -160,6 +161,7 @@ def snapshot_from_item(item: dict[str, Any]) -> MemberSnapshot:
         purged_at=moment("purged_at"),
         cancelled_at=moment("cancelled_at"),
         cancellation_announced=text("cancellation_announced_at") is not None,
+        rejoined_at=moment("rejoined_at"),
     )
     return MemberSnapshot(
         view,
@@ -407,14 +409,45 @@ class MembershipStore:
 
         return self._transact(build)
 
+    def record_rejoin_elsewhere(self, snapshot: MemberSnapshot, now: datetime) -> bool:
+        """The service's own sign-up flow made a cancelled member active again (its billing
+        resumed there): the member is engaged from now, and their retention hold is over."""
+        view = snapshot.view
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                MemberRecord(view.member_id),
+                actions=[
+                    MemberRecord.rejoined_at.set(now),
+                    MemberRecord.engaged_at.set(now),
+                    MemberRecord.billing_resumed_at.set(now),  # by the business's own flow, not by an event of ours
+                    MemberRecord.retained_until.remove(),
+                ],
+                condition=(MemberRecord.status == "active")
+                & (MemberRecord.cancelled_at == view.cancelled_at)
+                & (Path("rejoined_at").does_not_exist() if view.rejoined_at is None
+                   else MemberRecord.rejoined_at == view.rejoined_at),
+            )
+            tx.delete(
+                LifecycleRecord(view.member_id, HOLD),
+                condition=LifecycleRecord.member_id.does_not_exist()
+                | (LifecycleRecord.cancelled_at == view.cancelled_at),
+            )
+
+        return self._transact(build)
+
     def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        """Delete the kept data, only while the membership is still the one that cancellation
+        left: cancelled, at that time, and not rejoined since (whoever set the status since)."""
+
         def build(tx: TransactWrite) -> None:
             tx.update(
                 MemberRecord(member_id),
                 actions=[MemberRecord.purged_at.set(now)],
                 condition=(MemberRecord.status == "cancelled")
                 & (MemberRecord.cancelled_at == cancelled_at)
-                & MemberRecord.purged_at.does_not_exist(),
+                & MemberRecord.purged_at.does_not_exist()
+                & (MemberRecord.rejoined_at.does_not_exist() | (MemberRecord.rejoined_at < cancelled_at)),
             )
             tx.delete(MemberDataRecord(member_id))
             tx.delete(
@@ -578,13 +611,24 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs):
         & (Path("retained_until") <= iso(cutoffs.retention_ended_before))
         & Path("purged_at").does_not_exist()
     )
+    # both times are written by this product (ISO 8601, Z), so they compare exactly as text
+    active_after_a_cancellation = (
+        active
+        & Path("cancelled_at").exists()
+        & (Path("rejoined_at").does_not_exist() | (Path("rejoined_at") < Path("cancelled_at")))
+    )
     cancellation_unannounced = (
         (Path("status") == "cancelled")
         & Path("cancelled_at").exists()
         & Path("cancellation_announced_at").does_not_exist()
     )
     return (
-        Path("notice_id").exists() | never_watched_long_ago | dormant_long | retention_over | cancellation_unannounced
+        Path("notice_id").exists()
+        | never_watched_long_ago
+        | dormant_long
+        | retention_over
+        | cancellation_unannounced
+        | active_after_a_cancellation
     )
 
 
