@@ -30,7 +30,14 @@ from lifecycle.policy import (
     respond_by,
     retained_until,
 )
-from lifecycle.repository import MalformedMember, MembershipStore, MemberSnapshot, ScanPage, snapshot_from_item
+from lifecycle.repository import (
+    MalformedMember,
+    MembershipStore,
+    MemberSnapshot,
+    ScanPage,
+    SendLease,
+    snapshot_from_item,
+)
 from lifecycle.settings import Policy, Settings
 from lifecycle.sweep_runs import ReadPacer, Reserved, RunTotals, SegmentTask, SweepProgress, segment_count
 
@@ -353,10 +360,12 @@ def sweep_segment(
         report.outcome = SegmentOutcome.ALREADY_DONE
         return report
     pacer = pacer or ReadPacer.for_worker(settings.sweep, task.total_segments)
+    # emails the catch-up sends are leased until this worker's deadline; its task's retry takes them back
+    lease = SendLease.for_delivery(f"sweep:{task.run_id}:{task.segment}", now, seconds_left())
     cutoffs = prefilter_cutoffs(now, policy)
     while True:
         page = store.scan_page(cutoffs, task.segment, task.total_segments, at.next_key, settings.sweep.page_size)
-        judged = judge_page(store, page, now, settings)
+        judged = judge_page(store, page, now, settings, lease)
         reserved, counted = progress.reserve_page(task, at, judged.seen, now)
         if reserved == Reserved.LOST:
             report.outcome = SegmentOutcome.SUPERSEDED
@@ -400,7 +409,9 @@ def sweep_segment(
             return report
 
 
-def judge_page(store: MembershipStore, page: ScanPage, now: datetime, settings: Settings) -> JudgedPage:
+def judge_page(
+    store: MembershipStore, page: ScanPage, now: datetime, settings: Settings, lease: SendLease
+) -> JudgedPage:
     policy = settings.policy
     judged = JudgedPage(scanned=page.scanned)
     for item in page.items:
@@ -418,7 +429,7 @@ def judge_page(store: MembershipStore, page: ScanPage, now: datetime, settings: 
             (judged.actions if done else judged.skipped)[decision.action.value] += 1
         view = snapshot.view
         if not policy.dry_run and (view.has_open_notice or not view.cancellation_announced):
-            judged.caught_up.update(catch_up(store, view, now, settings))
+            judged.caught_up.update(catch_up(store, view, now, settings, lease))
     return judged
 
 

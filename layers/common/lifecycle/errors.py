@@ -44,3 +44,7 @@ class InvalidRequest(LifecycleError):
 
 class DeliveryFailed(LifecycleError):
     """An email or event could not be handed over now; the record is retried."""
+
+
+class SendInProgress(DeliveryFailed):
+    """Another sender holds the lease on this email or event right now; try again later."""

@@ -2,9 +2,11 @@
 cancellation emails through SES, and the billing event on the bus.
 
 The lifecycle table's stream is the outbox: a change is written once, in the transaction that
-decides it, and its announcements follow from the stream. Each announcement is started on its
-record, made, then recorded as done, so a stream record delivered twice sends nothing twice,
-and a send that failed (or a crash before it was recorded) is made again by the retry.
+decides it, and its announcements follow from the stream. Each announcement is claimed on its
+record with a lease, made, then recorded as done, as Powertools' idempotency utility does it:
+while one sender holds the lease no other sends (the stream and the sweep's catch-up may meet
+on the same record), a stream record delivered twice sends nothing twice, and a send that
+failed (or a sender that died before recording it) is made again by the retry.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from lifecycle.errors import InvalidRequest
+from lifecycle.errors import InvalidRequest, SendInProgress
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, iso
 from lifecycle.observability import logger
 from lifecycle.policy import MemberView, link_expires_at
 from lifecycle.rendering import RenderedEmail, render_email
-from lifecycle.repository import MembershipStore
+from lifecycle.repository import Claim, MembershipStore, SendLease
 from lifecycle.settings import Settings
 from lifecycle.tokens import LinkSigner, SigningKeys
 
@@ -32,6 +34,7 @@ class LifecycleChange:
     record: str
     new: LifecycleRecord | None
     old: LifecycleRecord | None
+    event_id: str = ""  # the stream record's own id: its retries share it
 
     @classmethod
     def from_stream_record(cls, raw: dict[str, Any]) -> LifecycleChange:
@@ -49,7 +52,8 @@ class LifecycleChange:
         record = keys.get("record", {}).get("S") if isinstance(keys.get("record"), dict) else None
         if not member_id or record not in (NOTICE, HOLD):
             raise InvalidRequest("stream record keys must be member_id (S) and record 'notice' or 'hold'")
-        return cls(event_name, member_id, record, _image(change, "NewImage"), _image(change, "OldImage"))
+        event_id = raw.get("eventID") if isinstance(raw.get("eventID"), str) else ""
+        return cls(event_name, member_id, record, _image(change, "NewImage"), _image(change, "OldImage"), event_id)
 
     @property
     def by_ttl(self) -> bool:
@@ -66,11 +70,14 @@ def _image(change: dict, name: str) -> LifecycleRecord | None:
         raise InvalidRequest(f"stream record {name} is not a lifecycle item: {exc}") from exc
 
 
-def announce(store: MembershipStore, change: LifecycleChange, now: datetime, settings: Settings) -> list[str]:
-    """Send what this change calls for; returns what was sent (for logs and tests)."""
+def announce(
+    store: MembershipStore, change: LifecycleChange, now: datetime, settings: Settings, lease: SendLease
+) -> list[str]:
+    """Send what this change calls for; returns what was sent (for logs and tests).
+    ``SendInProgress`` when another sender holds the lease: the record is retried later."""
     new, old = change.new, change.old
     if change.record == NOTICE and change.event_name == "INSERT" and new is not None:
-        return _notice_email(store, new, "notice", "notice_email_at", now, settings)
+        return _notice_email(store, new, "notice", "notice_email_at", now, settings, lease)
     if (
         change.record == NOTICE
         and change.event_name == "MODIFY"
@@ -78,24 +85,38 @@ def announce(store: MembershipStore, change: LifecycleChange, now: datetime, set
         and new.reminder_requested_at is not None
         and (old is None or old.reminder_requested_at is None)
     ):
-        return _notice_email(store, new, "reminder", "reminder_email_at", now, settings)
+        return _notice_email(store, new, "reminder", "reminder_email_at", now, settings, lease)
     if change.record == HOLD and change.event_name == "INSERT" and new is not None:
-        return _cancellation(store, new, now, settings)
+        return _cancellation(store, new, now, settings, lease)
     return []
 
 
-def _once(store: MembershipStore, item: LifecycleRecord, mark: str, now: datetime, action) -> bool:
-    """Do ``action`` unless the record says it was done; then say so on the record. A failure
-    (or a crash) before that leaves it undone, and the record's retry does it."""
-    if not store.claim(item.member_id, item.record, mark, now):
+def _once(store: MembershipStore, item: LifecycleRecord, mark: str, now: datetime, lease: SendLease, action) -> bool:
+    """Do ``action`` unless the record says it was done; then say so on the record. The claim is
+    a lease: a failure gives it back at once, a sender that dies leaves it to expire (or to the
+    retry of the same delivery), and a second sender meanwhile gets ``SendInProgress``."""
+    claim = store.claim(item.member_id, item.record, mark, now, lease)
+    if claim is Claim.DONE:
         return False
-    action()
+    if claim is Claim.BUSY:
+        raise SendInProgress(f"{mark} of member {item.member_id} is being sent by another sender")
+    try:
+        action()
+    except BaseException:
+        store.release(item.member_id, item.record, lease)
+        raise
     store.confirm(item.member_id, item.record, mark, now)
     return True
 
 
 def _notice_email(
-    store: MembershipStore, notice: LifecycleRecord, kind: str, mark: str, now: datetime, settings: Settings
+    store: MembershipStore,
+    notice: LifecycleRecord,
+    kind: str,
+    mark: str,
+    now: datetime,
+    settings: Settings,
+    lease: SendLease,
 ) -> list[str]:
     signer = LinkSigner(SigningKeys.from_secret(store.link_secret()))
     token = signer.sign(notice.notice_id, link_expires_at(notice.deadline, settings.policy))
@@ -112,7 +133,7 @@ def _notice_email(
         retention_months=settings.policy.retention_months,
     )
 
-    if not _once(store, notice, mark, now, lambda: _deliver(store, notice, email, kind, now)):
+    if not _once(store, notice, mark, now, lease, lambda: _deliver(store, notice, email, kind, now)):
         return []
     return [kind]
 
@@ -129,7 +150,9 @@ def _deliver(store: MembershipStore, item: LifecycleRecord, email: RenderedEmail
     logger.info("email sent", extra={"member_id": item.member_id, "kind": kind, "lang": email.lang})
 
 
-def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, settings: Settings) -> list[str]:
+def _cancellation(
+    store: MembershipStore, hold: LifecycleRecord, now: datetime, settings: Settings, lease: SendLease
+) -> list[str]:
     sent = []
 
     def stop_billing() -> None:
@@ -144,7 +167,7 @@ def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, 
             },
         )
 
-    if _once(store, hold, "billing_event_at", now, stop_billing):
+    if _once(store, hold, "billing_event_at", now, lease, stop_billing):
         sent.append("billing_stopped")
 
     email = render_email(
@@ -155,7 +178,7 @@ def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, 
         retained_until=hold.retained_until.date(),
     )
 
-    if _once(store, hold, "cancelled_email_at", now, lambda: _deliver(store, hold, email, "cancelled", now)):
+    if _once(store, hold, "cancelled_email_at", now, lease, lambda: _deliver(store, hold, email, "cancelled", now)):
         sent.append("cancelled")
     store.mark_cancellation_announced(hold.member_id, hold.cancelled_at, now)
     return sent
@@ -165,24 +188,35 @@ def _cancellation(store: MembershipStore, hold: LifecycleRecord, now: datetime, 
 CATCH_UP_AFTER = timedelta(hours=1)
 
 
-def catch_up(store: MembershipStore, view: MemberView, now: datetime, settings: Settings) -> list[str]:
+def catch_up(
+    store: MembershipStore, view: MemberView, now: datetime, settings: Settings, lease: SendLease
+) -> list[str]:
     """The sweep's safety net for stream records that never arrived (older than the stream's
     24-hour retention, or parked on the failure queue): sends whatever this member's open
     notice or cancellation still owes them. Everything sent here is claimed as usual, so a
-    record that does arrive later sends nothing twice."""
+    record that does arrive later sends nothing twice; what another sender is sending right
+    now is left to it (the next sweep looks again)."""
+    sent: list[str] = []
+
+    def unless_under_way(send) -> None:
+        try:
+            sent.extend(send())
+        except SendInProgress:
+            logger.info("catch-up left to the sender under way", extra={"member_id": view.member_id})
+
     if view.has_open_notice and view.notice_opened_at <= now - CATCH_UP_AFTER:
         notice = store.lifecycle_record(view.member_id, NOTICE)
         if notice is None or notice.notice_id != view.notice_id:
             return []
-        sent = []
         if notice.notice_email_at is None:
-            sent += _notice_email(store, notice, "notice", "notice_email_at", now, settings)
+            unless_under_way(lambda: _notice_email(store, notice, "notice", "notice_email_at", now, settings, lease))
         requested = notice.reminder_requested_at
         if requested is not None and requested <= now - CATCH_UP_AFTER and notice.reminder_email_at is None:
-            sent += _notice_email(store, notice, "reminder", "reminder_email_at", now, settings)
-        return sent
-    if view.status == "cancelled" and view.cancelled_at is not None and view.cancelled_at <= now - CATCH_UP_AFTER:
+            unless_under_way(
+                lambda: _notice_email(store, notice, "reminder", "reminder_email_at", now, settings, lease)
+            )
+    elif view.status == "cancelled" and view.cancelled_at is not None and view.cancelled_at <= now - CATCH_UP_AFTER:
         hold = store.lifecycle_record(view.member_id, HOLD)
         if hold is not None and hold.cancelled_at == view.cancelled_at:
-            return _cancellation(store, hold, now, settings)
-    return []
+            unless_under_way(lambda: _cancellation(store, hold, now, settings, lease))
+    return sent

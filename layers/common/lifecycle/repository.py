@@ -13,10 +13,11 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import formatdate
+from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
@@ -65,6 +66,28 @@ SWEEP_PROJECTION = (
     "currency",
 )
 _OPEN_NOTICE_FIELDS = ("notice_id", "notice_opened_at", "notice_deadline", "notice_reminded_at")
+
+
+class Claim(StrEnum):
+    """What claiming a side effect of a lifecycle record found."""
+
+    CLAIMED = "claimed"  # this sender sends it now
+    DONE = "done"  # sent already, or nothing to send any more
+    BUSY = "busy"  # another sender is sending it now
+
+
+@dataclass(frozen=True)
+class SendLease:
+    """Who is sending, and until when that sender can be alive (its invocation's deadline, as
+    Powertools' idempotency utility takes it). ``owner`` names the delivery (a stream record, a
+    sweep task), so that delivery's own retry after its sender died takes the lease back."""
+
+    owner: str
+    until: datetime
+
+    @classmethod
+    def for_delivery(cls, delivery: str, now: datetime, seconds_left: float) -> SendLease:
+        return cls(delivery, now + timedelta(seconds=max(seconds_left, 0)))
 
 
 class IdempotentTransaction(TransactWrite):
@@ -290,7 +313,7 @@ class MembershipStore:
             if "ConditionalCheckFailed" in reasons:
                 return False
             if exc.cause_response_code in ("IdempotentParameterMismatchException", "TransactionInProgressException"):
-                raise ConcurrentChange(f"the same transaction is under way or differs: {exc.cause_response_code}") from exc
+                raise ConcurrentChange(f"the same request is under way or differs: {exc.cause_response_code}") from exc
             raise DeliveryFailed(f"transaction failed: {exc.cause_response_code}") from exc
         return True
 
@@ -474,21 +497,45 @@ class MembershipStore:
         return True
 
     # ------------------------------------------------- once-only side effects
-    def claim(self, member_id: str, record: str, mark: str, now: datetime) -> bool:
-        """Start a side effect of a lifecycle record (an email, an event): False when it was
-        already done, or the record is gone (the notice was answered meanwhile). The attempt
-        is written first, so a retry after a crash at any point before ``confirm`` does it
-        again rather than never."""
+    def claim(self, member_id: str, record: str, mark: str, now: datetime, lease: SendLease) -> Claim:
+        """Start a side effect of a lifecycle record (an email, an event) under ``lease``:
+        ``DONE`` when it was already done or the record is gone (the notice was answered
+        meanwhile), ``BUSY`` while another sender's lease is alive. The same delivery retried
+        (its sender died) takes its own lease back; anyone takes an expired one."""
         try:
             LifecycleRecord(member_id, record).update(
-                actions=[LifecycleRecord.last_attempt_at.set(now)],
-                condition=LifecycleRecord.member_id.exists() & getattr(LifecycleRecord, mark).does_not_exist(),
+                actions=[
+                    LifecycleRecord.last_attempt_at.set(now),
+                    LifecycleRecord.lease_owner.set(lease.owner),
+                    LifecycleRecord.lease_until.set(lease.until),
+                ],
+                condition=LifecycleRecord.member_id.exists()
+                & getattr(LifecycleRecord, mark).does_not_exist()
+                & (
+                    LifecycleRecord.lease_owner.does_not_exist()
+                    | (LifecycleRecord.lease_owner == lease.owner)
+                    | (LifecycleRecord.lease_until < now)
+                ),
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise DeliveryFailed(f"could not start {mark}: {exc.cause_response_code}") from exc
-        return True
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise DeliveryFailed(f"could not start {mark}: {exc.cause_response_code}") from exc
+            current = self.lifecycle_record(member_id, record)
+            if current is None or getattr(current, mark) is not None:
+                return Claim.DONE
+            return Claim.BUSY
+        return Claim.CLAIMED
+
+    def release(self, member_id: str, record: str, lease: SendLease) -> None:
+        """Give a lease back after a failed send, so the retry need not wait for it to expire."""
+        try:
+            LifecycleRecord(member_id, record).update(
+                actions=[LifecycleRecord.lease_owner.remove(), LifecycleRecord.lease_until.remove()],
+                condition=LifecycleRecord.lease_owner == lease.owner,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":  # gone, or no longer ours
+                raise DeliveryFailed(f"could not release the send lease: {exc.cause_response_code}") from exc
 
     def mark_billing_resumed(self, member_id: str, rejoined_at: datetime) -> None:
         try:
@@ -513,10 +560,16 @@ class MembershipStore:
                 raise DeliveryFailed(f"could not mark the cancellation announced: {exc.cause_response_code}") from exc
 
     def confirm(self, member_id: str, record: str, mark: str, now: datetime) -> None:
-        """Record a side effect as done: later deliveries of the same change skip it."""
+        """Record a side effect as done, and its lease as given back: later deliveries of the
+        same change skip it."""
         try:
             LifecycleRecord(member_id, record).update(
-                actions=[getattr(LifecycleRecord, mark).set(now)], condition=LifecycleRecord.member_id.exists()
+                actions=[
+                    getattr(LifecycleRecord, mark).set(now),
+                    LifecycleRecord.lease_owner.remove(),
+                    LifecycleRecord.lease_until.remove(),
+                ],
+                condition=LifecycleRecord.member_id.exists(),
             )
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":  # gone meanwhile: nothing to mark

@@ -72,7 +72,7 @@ class SigningKeys:
             raise SigningKeyProblem("the link-signing secret is not a JSON object")
         current = secret.get("current")
         if not isinstance(current, str) or len(current) < MIN_KEY_LENGTH:
-            raise SigningKeyProblem(f"link-signing secret needs a 'current' key of at least {MIN_KEY_LENGTH} characters")
+            raise SigningKeyProblem(f"link-signing secret needs a 'current' key of {MIN_KEY_LENGTH} characters or more")
         previous, until, problems = secret.get("previous") or None, secret.get("previous_valid_until"), []
         if previous is not None and (not isinstance(previous, str) or len(previous) < MIN_KEY_LENGTH):
             problems.append(f"'previous' is not a key of at least {MIN_KEY_LENGTH} characters: it verifies nothing")
@@ -81,7 +81,7 @@ class SigningKeys:
         if previous is not None:
             valid_until = _moment(until)
             if valid_until is None:
-                problems.append("'previous_valid_until' is not an ISO 8601 time with a zone: 'previous' verifies nothing")
+                problems.append("'previous_valid_until' is no ISO 8601 time with a zone: 'previous' verifies nothing")
                 previous = None
         return cls(current=current, previous=previous, previous_valid_until=valid_until), problems
 

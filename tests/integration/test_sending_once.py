@@ -1,0 +1,122 @@
+"""Each email goes out once, even when two senders meet on the same lifecycle record (the
+stream's notify function and the sweep's catch-up, or a delivery retried while the first is
+still sending): a sender holds a lease until its invocation's deadline; another sender meanwhile
+sends nothing; a sender that died is replaced by its own retry at once, or by anyone once its
+lease has run out."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from lifecycle.campaign import open_notice
+from lifecycle.errors import SendInProgress
+from lifecycle.models import NOTICE, LifecycleRecord
+from lifecycle.notifications import LifecycleChange, announce, catch_up
+from lifecycle.policy import Inactivity
+from lifecycle.repository import Claim, MembershipStore, SendLease
+from lifecycle.settings import Settings
+from tests.stack import FIRST_SWEEP
+
+NOW = FIRST_SWEEP + timedelta(hours=2)  # the catch-up looks at notices older than an hour
+WAIT = 30  # seconds a thread may wait for the other one before the test fails
+
+
+class SenderInsideSes(MembershipStore):
+    """A store whose SES send holds on until the test lets it go: the moment two senders overlap."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        self.sending, self.go_on = threading.Event(), threading.Event()
+
+    def send_email(self, *args, **kwargs):
+        self.sending.set()
+        assert self.go_on.wait(WAIT), "the test never let the first sender go on"
+        return super().send_email(*args, **kwargs)
+
+
+def notice_without_its_email(stack, member_id: str) -> tuple[Settings, LifecycleChange]:
+    """An open notice whose stream record has not been delivered yet (nothing sent so far)."""
+    settings = Settings.from_env(dict(stack.cloud.stack.function("NotifyFunction").environment))
+    store = MembershipStore(settings)
+    stack.add_inactive_member(member_id)
+    assert open_notice(store, store.snapshot(member_id), Inactivity.DORMANT, FIRST_SWEEP, settings.policy)
+    item = LifecycleRecord.get(member_id, NOTICE, consistent_read=True)
+    return settings, LifecycleChange("INSERT", member_id, NOTICE, item, None, event_id="record-1")
+
+
+def test_two_senders_at_once_send_one_email(stack):
+    # GIVEN a notice whose email nobody has sent yet
+    settings, change = notice_without_its_email(stack, "m-two-senders")
+    first = SenderInsideSes(settings)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # WHEN the stream's sender is inside SES with it
+        lease = SendLease("stream:record-1", NOW + timedelta(seconds=60))
+        sending = pool.submit(announce, first, change, NOW, settings, lease)
+        assert first.sending.wait(WAIT)
+        # AND the sweep's catch-up meets the same notice, and a second sender tries it outright
+        other = MembershipStore(settings)
+        caught_up = catch_up(other, other.snapshot("m-two-senders").view, NOW, settings, SendLease("sweep:r:0", NOW))
+        with pytest.raises(SendInProgress):
+            announce(other, change, NOW, settings, SendLease("stream:record-2", NOW + timedelta(seconds=60)))
+        first.go_on.set()
+        assert sending.result(WAIT) == ["notice"]
+    # THEN neither of the others sent it
+    assert caught_up == []
+    # AND when the stream record itself arrives, nothing more goes out: one email in all
+    stack.cloud.settle()
+    assert stack.email_kinds("m-two-senders") == ["notice"]
+
+
+def test_a_sender_that_died_is_replaced_by_its_own_retry_at_once(stack):
+    # GIVEN a sender that claimed the notice email and died before sending it
+    settings, change = notice_without_its_email(stack, "m-crashed-sender")
+    store = MembershipStore(settings)
+    dead = SendLease("stream:record-1", NOW + timedelta(seconds=60))
+    assert store.claim("m-crashed-sender", NOTICE, "notice_email_at", NOW, dead) is Claim.CLAIMED
+    # WHEN another sender comes while the dead one's lease would still run
+    with pytest.raises(SendInProgress):
+        announce(store, change, NOW, settings, SendLease("sweep:r:0", NOW + timedelta(seconds=900)))
+    assert stack.email_kinds("m-crashed-sender") == []
+    # AND the same stream record is retried, as Lambda retries a failed batch
+    sent = announce(store, change, NOW + timedelta(seconds=5), settings, dead)
+    # THEN the retry sends it, once
+    assert sent == ["notice"]
+    stack.cloud.settle()
+    assert stack.email_kinds("m-crashed-sender") == ["notice"]
+
+
+def test_a_lease_that_ran_out_is_anyones(stack):
+    # GIVEN a sender that claimed the notice email and died; its delivery never comes back
+    settings, _ = notice_without_its_email(stack, "m-lost-sender")
+    store = MembershipStore(settings)
+    assert store.claim("m-lost-sender", NOTICE, "notice_email_at", NOW, SendLease("sweep:r:3", NOW)) is Claim.CLAIMED
+    # WHEN the next night's catch-up meets it, the lease long over
+    tomorrow = NOW + timedelta(days=1)
+    sent = catch_up(store, store.snapshot("m-lost-sender").view, tomorrow, settings, SendLease("sweep:s:0", tomorrow))
+    # THEN it sends the email, once
+    assert sent == ["notice"]
+    stack.cloud.settle()
+    assert stack.email_kinds("m-lost-sender") == ["notice"]
+
+
+def test_a_failed_send_gives_its_lease_back_so_the_next_try_need_not_wait(stack):
+    # GIVEN SES refusing the first try
+    settings, change = notice_without_its_email(stack, "m-throttled")
+
+    class RefusingStore(MembershipStore):
+        def send_email(self, *args, **kwargs):
+            raise RuntimeError("Throttling: Maximum sending rate exceeded")
+
+    with pytest.raises(RuntimeError):
+        lease = SendLease("stream:record-1", NOW + timedelta(seconds=60))
+        announce(RefusingStore(settings), change, NOW, settings, lease)
+    # WHEN another sender tries at once
+    store = MembershipStore(settings)
+    sent = announce(store, change, NOW, settings, SendLease("sweep:r:0", NOW + timedelta(seconds=900)))
+    # THEN it sends: the failed sender's lease was given back
+    assert sent == ["notice"]
+    assert store.lifecycle_record("m-throttled", NOTICE).lease_owner is None
