@@ -754,3 +754,29 @@ def test_catalogs_hold_only_sentences_the_templates_use(lang):
 
     # THEN it holds no stale sentence
     assert held == template_messages()
+
+
+def test_an_accept_language_header_of_any_length_costs_a_bounded_number_of_look_ups(monkeypatch):
+    # GIVEN a 6 KB Accept-Language header of made-up languages (no browser sends that)
+    from babel import Locale as BabelLocale
+
+    from lifecycle import rendering
+
+    header = ",".join(f"zz{i:04d}-QQ;q=0.{i % 9 + 1}" for i in range(400))
+    assert len(header) > 6000
+    looked_up = []
+    real_parse = BabelLocale.parse
+
+    def counted_parse(tag, *args, **kwargs):
+        looked_up.append(tag)
+        return real_parse(tag, *args, **kwargs)
+
+    monkeypatch.setattr(rendering.Locale, "parse", counted_parse)
+    rendering._parse.cache_clear()
+    # WHEN the page's language is chosen from it
+    chosen = negotiate_locale(None, header)
+    # THEN the default language is used, after looking at no more than the first tags it holds
+    assert chosen.language == "en"
+    assert len(looked_up) <= 2 * rendering.MAX_ACCEPT_LANGUAGE_TAGS + 2
+    # AND a real browser's header still picks the member's language
+    assert negotiate_locale(None, "de-AT,de;q=0.9,en;q=0.8").language == "de"

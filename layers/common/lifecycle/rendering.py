@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,7 @@ def render_page(
     return RenderedPage(html=html, lang=loc.language, status=status, content_security_policy=policy)
 
 
+@lru_cache(maxsize=512)
 def _parse(tag: object) -> Locale | None:
     if not isinstance(tag, str) or not tag.strip():
         return None
@@ -184,10 +185,18 @@ def _speaks(loc: Locale | None) -> bool:
     return loc is not None and loc.language in SUPPORTED_LANGUAGES
 
 
+# Browsers send a handful of languages (under 200 characters); a header far longer is not a
+# browser's, and reading all of it would cost CPU for nothing: only this much of it counts.
+MAX_ACCEPT_LANGUAGE_CHARACTERS = 1024
+MAX_ACCEPT_LANGUAGE_TAGS = 32
+
+
 def _preferred(accept_language: str | None) -> list[str]:
-    """The tags of an Accept-Language header, most wanted first (RFC 9110, section 12.5.4)."""
+    """The tags of an Accept-Language header, most wanted first (RFC 9110, section 12.5.4);
+    only the first ``MAX_ACCEPT_LANGUAGE_TAGS`` within its first ``MAX_ACCEPT_LANGUAGE_CHARACTERS``."""
     ranked = []
-    for position, item in enumerate((accept_language or "").split(",")):
+    items = (accept_language or "")[:MAX_ACCEPT_LANGUAGE_CHARACTERS].split(",")[:MAX_ACCEPT_LANGUAGE_TAGS]
+    for position, item in enumerate(items):
         tag, *params = (part.strip() for part in item.split(";"))
         weight = 1.0
         for param in params:

@@ -49,16 +49,20 @@ def from_another_site(headers: dict[str, str]) -> bool:
     """A form post that another site's page made the browser send (cross-site request forgery).
     ``Sec-Fetch-Site``, which no page can set, decides when the browser sends it: only
     ``same-origin`` (and ``none``, the member's own action) come from our page. Without it,
-    ``Origin`` must name this host. ``Origin: null`` alone is refused, but it does not overrule
-    ``Sec-Fetch-Site: same-origin``: browsers send it for our own form, because our pages ask for
-    ``Referrer-Policy: no-referrer``."""
+    ``Origin`` must name this host, and a request that names no host cannot show it does: it is
+    refused. ``Origin: null`` alone is refused, but it does not overrule ``Sec-Fetch-Site:
+    same-origin``: browsers send it for our own form, because our pages ask for
+    ``Referrer-Policy: no-referrer``. A post with neither header comes from no browser's page
+    (a browser sends ``Origin`` with every form post), so no site can have forged it."""
     lowered = {name.lower(): value for name, value in headers.items()}
     site = lowered.get("sec-fetch-site", "").strip().lower()
     if site:
         return site not in ("same-origin", "none")
     origin, host = lowered.get("origin"), lowered.get("host")
-    if not origin or origin == "null" or not host:
-        return origin == "null"
+    if not origin:
+        return False
+    if origin == "null" or not host:
+        return True
     try:
         return urlsplit(origin).netloc.lower() != host.lower()
     except ValueError:  # not a URL at all ("http://[")
