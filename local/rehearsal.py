@@ -27,10 +27,12 @@ import requests
 from boto3.dynamodb.types import TypeSerializer
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from email_validator import EmailNotValidError, validate_email
 
 from local.faults import FaultInjector, Faults
 from local.template import Template, TemplateError
+
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key
 
 ACTIONS = ("watch", "open", "keep", "cancel", "app_keep", "rejoin")
 STATUSES = ("active", "cancelled")
@@ -127,8 +129,15 @@ def _member(row: dict[str, Any], where: str) -> dict[str, Any]:
             f"{where}: field {sorted(unknown)[0]}: not a member field (known: {', '.join(sorted(KNOWN_MEMBER_FIELDS))})"
         )
     member = {"member_id": text("member_id"), "email": text("email"), "locale": text("locale")}
-    if "@" not in member["email"]:
-        raise RehearsalInputError(f"{where}: field email: {member['email']!r} is not an email address")
+    if len(member["member_id"].encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise RehearsalInputError(f"{where}: field member_id: longer than DynamoDB's {MAX_KEY_BYTES} bytes for a key")
+    try:
+        # the syntax of an address; one SES then refuses (non-ASCII before the @) is the product's to handle
+        validate_email(member["email"], check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as problem:
+        raise RehearsalInputError(
+            f"{where}: field email: {member['email']!r} is not an email address: {problem}"
+        ) from None
     member["joined_at"] = parse_time(row.get("joined_at"), f"{where}: field joined_at")
     watched = row.get("last_watched_at")
     member["last_watched_at"] = None if watched is None else parse_time(watched, f"{where}: field last_watched_at")
@@ -284,7 +293,8 @@ class Member:
             data=data,
             headers={"Content-Type": "application/json"} if body is not None else {},
         )
-        SigV4Auth(Credentials("testing", "testing"), "execute-api", "us-east-1").add_auth(request)
+        # the service's app signs as its role: the session the deployment's AppPrincipalArns admits
+        SigV4Auth(self.cloud.app_credentials(), "execute-api", "us-east-1").add_auth(request)
         answer = self._again_if_failed(
             lambda: self.http.request(
                 method, self.api + path, data=data, headers=dict(request.headers.items()), timeout=30
@@ -357,7 +367,7 @@ def rehearse(
         **({"template": template} if template else {}),
     ) as cloud:
         api_url = cloud.start_api()
-        cloud.deploy({"PublicBaseUrl": api_url, **plan.params})
+        cloud.deploy({"PublicBaseUrl": api_url, **cloud.app_parameters(plan.params), **plan.params})
         load_members(cloud, plan.members)
         injector = FaultInjector(cloud, faults).install()
         by_id = {member["member_id"]: member for member in plan.members}

@@ -141,6 +141,12 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
         ([member("m-1", monthly_price="free")], [], [], "members.jsonl:1: field monthly_price"),
         ([member("m-1"), member("m-1")], [], [], "members.jsonl:2: field member_id: 'm-1' appears twice"),
         ([member("m-1", email=None)], [], [], "members.jsonl:1: field email"),
+        ([member("m-1", email="jane.doe.example.com")], [], [], "members.jsonl:1: field email: 'jane.doe.example.com'"),
+        ([member("m-1"), member("m-2", email="jane@@example.com")], [], [], "members.jsonl:2: field email"),
+        ([member("m-1", email="jane..doe@example.com")], [], [], "members.jsonl:1: field email"),
+        ([member("m-1", email="jane@example")], [], [], "members.jsonl:1: field email"),
+        ([member("m-1", email="jane doe@example.com")], [], [], "members.jsonl:1: field email"),
+        ([member("x" * 2049)], [], [], "members.jsonl:1: field member_id: longer than DynamoDB's 2048 bytes"),
         (
             [member("m-1", profiles=[{"name": "A", "my_list": "Dune"}])],
             [],

@@ -48,3 +48,8 @@ class DeliveryFailed(LifecycleError):
 
 class SendInProgress(DeliveryFailed):
     """Another sender holds the lease on this email or event right now; try again later."""
+
+
+class AddressRefused(LifecycleError):
+    """SES cannot send to this address as it is written (malformed, or non-ASCII before the
+    ``@``): a permanent failure, handled like a bounce. The message never repeats the address."""

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from lifecycle.errors import InvalidRequest, SendInProgress
+from lifecycle.errors import AddressRefused, InvalidRequest, SendInProgress
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, iso
-from lifecycle.observability import logger
+from lifecycle.observability import logger, metrics
 from lifecycle.policy import MemberView, link_expires_at
 from lifecycle.rendering import RenderedEmail, render_email
 from lifecycle.repository import Claim, MembershipStore, SendLease
@@ -139,14 +139,25 @@ def _notice_email(
 
 
 def _deliver(store: MembershipStore, item: LifecycleRecord, email: RenderedEmail, kind: str, now: datetime) -> None:
-    """Send, unless the address bounced for good or complained: then the member is reached by
-    the in-app notice only, and SES's reputation is spared another bounce."""
+    """Send, unless the address bounced for good, complained or was refused by SES: then the
+    member is reached by the in-app notice only, and SES's reputation is spared another bounce.
+    An address SES refuses now is recorded so (``refused``), like a permanent bounce."""
     if store.email_unreachable(item.member_id):
         logger.info(
             "email suppressed: address bounced or complained", extra={"member_id": item.member_id, "kind": kind}
         )
         return
-    store.send_email(item.email, email, kind, now, item.member_id)
+    try:
+        store.send_email(item.email, email, kind, now, item.member_id)
+    except AddressRefused as refused:
+        # it would fail on every retry: handled as a permanent bounce, counted and alarmed
+        store.record_email_feedback(item.member_id, "refused", now)
+        metrics.add_metric(name="EmailAddressRefused", unit="Count", value=1)
+        logger.warning(
+            "email address refused: the member is reached in the app only",
+            extra={"member_id": item.member_id, "kind": kind, "why": str(refused)},
+        )
+        return
     logger.info("email sent", extra={"member_id": item.member_id, "kind": kind, "lang": email.lang})
 
 

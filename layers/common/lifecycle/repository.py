@@ -27,7 +27,8 @@ from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from lifecycle import aws
-from lifecycle.errors import ConcurrentChange, DeliveryFailed, MemberNotFound
+from lifecycle.addresses import ses_address
+from lifecycle.errors import AddressRefused, ConcurrentChange, DeliveryFailed, MemberNotFound
 from lifecycle.models import (
     HOLD,
     NOTICE,
@@ -43,6 +44,10 @@ from lifecycle.policy import MemberView, PrefilterCutoffs
 from lifecycle.rendering import RenderedEmail
 from lifecycle.ses_tags import member_tags
 from lifecycle.settings import Settings
+
+# email_status values after which an address gets no more email: a permanent bounce, a
+# complaint, or an address SES refuses to send to at all
+UNREACHABLE = ("bounced", "complained", "refused")
 
 # The attributes the sweep's policy reads: the scan fetches these and nothing else.
 SWEEP_PROJECTION = (
@@ -582,7 +587,7 @@ class MembershipStore:
             member = MemberRecord.get(member_id, consistent_read=True, attributes_to_get=["email_status"])
         except DoesNotExist:
             return False
-        return member.email_status in ("bounced", "complained")
+        return member.email_status in UNREACHABLE
 
     def record_email_feedback(self, member_id: str, status: str, at: datetime) -> bool:
         try:
@@ -598,7 +603,9 @@ class MembershipStore:
 
     def send_email(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime, member_id: str) -> str:
         """Send one email as a MIME message with both parts. ``Date`` is the campaign's clock;
-        ``X-Membership-Email`` names the kind, for mail analytics and rehearsal reports."""
+        ``X-Membership-Email`` names the kind, for mail analytics and rehearsal reports.
+        ``AddressRefused`` when SES cannot send to the address (checked first, and as SES says)."""
+        to = ses_address(to)
         message = EmailMessage()
         message["From"] = self.settings.sender_address
         message["To"] = to
@@ -620,7 +627,10 @@ class MembershipStore:
         try:
             return aws.client("ses").send_raw_email(**request)["MessageId"]
         except ClientError as exc:
-            raise DeliveryFailed(f"SES refused the {kind} email: {exc.response['Error']['Code']}") from exc
+            error = exc.response["Error"]
+            if error.get("Code") == "InvalidParameterValue" and _about_an_address(error.get("Message", "")):
+                raise AddressRefused(f"SES refused the address: {error.get('Message')}") from exc
+            raise DeliveryFailed(f"SES refused the {kind} email: {error.get('Code')}") from exc
 
     def publish(self, detail_type: str, detail: dict) -> None:
         try:
@@ -683,6 +693,14 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs):
         | cancellation_unannounced
         | active_after_a_cancellation
     )
+
+
+def _about_an_address(message: str) -> bool:
+    """SES's InvalidParameterValue for an address it cannot send to ("Missing final '@domain'",
+    "Local address contains illegal character", "Domain contains illegal character", "Illegal
+    address", "Missing local name"): it has no error code of its own."""
+    lowered = message.lower()
+    return any(word in lowered for word in ("address", "domain", "local name"))
 
 
 def _notice_is(notice_id: str | None):
