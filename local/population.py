@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -56,6 +57,27 @@ RESPONSES: tuple[tuple[str, float], ...] = (
 )
 REJOIN_SHARE = 0.10
 KEEPERS_WHO_WATCH_AFTERWARDS = 0.5
+
+# Member ids in the forms real subscription systems write them, and how common each is here:
+# UUIDs (random and zero-padded), numeric snowflakes, payment-provider and identity-provider
+# ids, an email address used as the id, and zero-padded sequences of several systems.
+ID_FORMATS: tuple[tuple[str, float], ...] = (
+    ("uuid", 0.30),
+    ("padded_uuid", 0.05),
+    ("snowflake", 0.15),
+    ("stripe", 0.15),
+    ("auth0", 0.10),
+    ("email", 0.05),
+    ("acct", 0.05),
+    ("user", 0.05),
+    ("member", 0.05),
+    ("short", 0.05),
+)
+FIRST_NAMES = ("anna", "lucas", "sofia", "noah", "mia", "leon", "emma", "mateo", "lea", "hugo", "ines", "jonas")
+LAST_NAMES = ("martin", "garcia", "muller", "rossi", "dubois", "schmidt", "lopez", "bernard", "weber", "moreau")
+# reserved-looking domains (.example is reserved: never a real mailbox), one of them internationalised
+MAIL_DOMAINS = ("mail.example", "post.example", "correo.example", "bücher.example")
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True)
@@ -156,6 +178,9 @@ class _PopulationBuilder:
 
     def __init__(self, rng: random.Random, start: datetime, end: datetime, months: int) -> None:
         self.rng = rng
+        # who members are (ids, names, addresses) draws from its own stream: the same seed gives
+        # the same people whatever the dates
+        self.identities = random.Random(rng.getrandbits(64))
         self.start = start
         self.end = end
         self.months = months
@@ -185,14 +210,34 @@ class _PopulationBuilder:
         self.rng.shuffle(segments)
         return segments
 
+    def _identity(self, index: int) -> tuple[str, str]:
+        """A member id in one of the real-world forms, and an address of the member's own."""
+        first, last = self.identities.choice(FIRST_NAMES), self.identities.choice(LAST_NAMES)
+        email = f"{first}.{last}{index}@{self.identities.choice(MAIL_DOMAINS)}"
+        form = self.identities.choices([name for name, _ in ID_FORMATS], weights=[share for _, share in ID_FORMATS])[0]
+        bits = self.identities.getrandbits(128)
+        member_id = {
+            "uuid": lambda: str(uuid.UUID(int=bits, version=4)),
+            "padded_uuid": lambda: f"00000000-0000-0000-0000-{index:012d}",
+            "snowflake": lambda: str(1_100_000_000_000_000_000 + (index << 22) + (bits & 0x3FFFFF)),
+            "stripe": lambda: "cus_" + "".join(_BASE62[(bits >> (6 * n)) % 62] for n in range(14)) + f"{index:x}",
+            "auth0": lambda: f"auth0|{bits & ((1 << 96) - 1):024x}",
+            "email": lambda: email,
+            "acct": lambda: f"acct:{index:032d}",
+            "user": lambda: f"user_{index:034d}",
+            "member": lambda: f"member-{index:024d}",
+            "short": lambda: f"m-{index:06d}",
+        }[form]()
+        return member_id, email
+
     def _member(self, index: int, segment: str) -> dict:
-        member_id = f"m-{index:06d}"
+        member_id, email = self._identity(index)
         market = self.rng.choices(MARKETS, weights=[market.weight for market in MARKETS])[0]
         joined_at, last_watched_at = getattr(self, f"_history_{segment}")(member_id)
         price = "0.00" if segment == "non_paying" else self.rng.choice(market.prices)
         row: dict = {
             "member_id": member_id,
-            "email": f"{member_id}@members.example",
+            "email": email,
             "locale": market.locale,
             "joined_at": iso_z(joined_at),
             "last_watched_at": None if last_watched_at is None else iso_z(last_watched_at),

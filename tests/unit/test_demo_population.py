@@ -93,8 +93,8 @@ def test_every_member_row_has_the_fields_of_the_contract_with_valid_values(popul
     assert len({row["member_id"] for row in members}) == 3000
     for row in members:
         assert MEMBER_FIELDS <= set(row) <= MEMBER_FIELDS | {"profiles"}
-        assert re.fullmatch(r"m-\d{6}", row["member_id"])
-        assert row["email"] == f"{row['member_id']}@members.example"  # a reserved-looking domain, never real
+        assert 1 <= len(row["member_id"].encode()) <= 2048  # any id DynamoDB can hold as a key
+        assert row["email"].rsplit("@", 1)[1].endswith(".example")  # a reserved domain, never a real mailbox
         assert row["currency"] == CURRENCY_OF_LOCALE[row["locale"]]
         joined = parse(row["joined_at"])
         assert joined <= START
