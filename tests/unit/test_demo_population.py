@@ -1,7 +1,6 @@
 """The synthetic population a rehearsal starts from: its rows, its mix, and what its members do."""
 
 import json
-import re
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
