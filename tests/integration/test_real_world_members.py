@@ -1,0 +1,110 @@
+"""Members as real systems write them - ids of every shape (UUIDs random and zero-padded, numeric
+snowflakes, ``cus_…``, ``auth0|…``, an email address as the id, zero-padded sequences, any text
+of 1 to 128 characters, non-ASCII included) and real addresses - each go the whole way on the
+stack: noticed by the nightly sweep, the link in their own email opened, "keep" or "cancel"
+chosen on the page (or "keep" said in the app), and the outcome is the one they chose."""
+
+from __future__ import annotations
+
+import itertools
+import string
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+import requests
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from lifecycle.addresses import ses_address
+from tests.stack import FIRST_SWEEP, deployed_stack
+
+HEX = "0123456789abcdef"
+BASE62 = string.digits + string.ascii_letters
+
+
+def member_ids() -> st.SearchStrategy[str]:
+    padded = st.integers(0, 10**9)
+    return st.one_of(
+        st.uuids().map(str),
+        padded.map(lambda n: f"00000000-0000-0000-0000-{n:012d}"),
+        st.integers(10**17, 2**63 - 1).map(str),  # snowflakes
+        st.text(BASE62, min_size=14, max_size=24).map("cus_".__add__),
+        st.text(HEX, min_size=24, max_size=24).map("auth0|".__add__),
+        st.text(string.digits, min_size=21, max_size=21).map("google-oauth2|".__add__),
+        st.emails(),  # an email address used as the id
+        padded.map(lambda n: f"member-{n:024d}"),
+        padded.map(lambda n: f"m-{n:021d}"),
+        padded.map(lambda n: f"user_{n:034d}"),
+        padded.map(lambda n: f"acct:{n:032d}"),
+        st.integers(1, 128).map(lambda n: "a" * n),  # a run of one letter
+        # any text DynamoDB can hold as a key: 1 to 128 characters, non-ASCII and punctuation included
+        st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=128),
+    )
+
+
+def addresses() -> st.SearchStrategy[str]:
+    """Addresses SES can send to: ASCII before the @, any domain (Unicode ones go out in Punycode)."""
+    local = st.from_regex(r"[a-z0-9]([a-z0-9._+-]{0,30}[a-z0-9])?", fullmatch=True).filter(lambda s: ".." not in s)
+    domain = st.sampled_from(["example.com", "Mail.Example.ORG", "bücher.example", "xn--bcher-kva.example", "例え.jp"])
+    return st.tuples(local, domain).map(lambda parts: f"{parts[0]}@{parts[1]}")
+
+
+def path_segment(text: str) -> str:
+    """``text`` as one URL path segment, as an app's HTTP client writes it (dots too: a client
+    would otherwise resolve ``.`` and ``..`` away)."""
+    return quote(text, safe="").replace(".", "%2E")
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    with deployed_stack() as stack:
+        yield stack, itertools.count(1), set(), set()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(
+    member_id=member_ids(),
+    address=addresses(),
+    choice=st.sampled_from(["keep", "cancel", "app_keep"]),
+    locale=st.sampled_from(["en-US", "fr-CA", "de-AT", "es-MX", "pt-BR", "ja-JP"]),
+)
+def test_every_member_gets_the_outcome_they_chose_whatever_their_id_and_address(
+    campaign, member_id, address, choice, locale
+):
+    stack, nights, ids, mailboxes = campaign
+    mailbox = ses_address(address)
+    assume(member_id not in ids and mailbox.lower() not in mailboxes)
+    ids.add(member_id)
+    mailboxes.add(mailbox.lower())
+    # GIVEN a member silent for three years, with this id and address
+    stack.add_inactive_member(member_id, email=address, locale=locale)
+    # WHEN the nightly sweep runs
+    stack.run_until(FIRST_SWEEP + timedelta(days=next(nights)))
+    # THEN the member's own mailbox got the notice, with both choices
+    [mail] = [m for m in stack.cloud.sent_emails() if mailbox.lower() in (to.lower() for to in m.to)]
+    links = {link.rsplit("=", 1)[1]: link for link in mail.links if "choice=" in link}
+    assert set(links) == {"keep", "cancel"}
+    # AND the link opens the page with both choices, changing nothing
+    if choice == "app_keep":
+        # WHEN the member says "keep" in the app instead
+        answer = stack.app("POST", f"/members/{path_segment(member_id)}/keep")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["member_id"] == member_id
+    else:
+        page = requests.get(links[choice], timeout=30)
+        assert page.status_code == 200 and f'value="{choice}"' in page.text
+        assert stack.member(member_id)["notice_id"]
+        # WHEN they choose on the page
+        answer = requests.post(links[choice].split("?")[0], data={"choice": choice}, timeout=30)
+        assert answer.status_code == 200, answer.text
+    stack.cloud.settle()
+    # THEN the membership is what they chose, and the app reads the same member back
+    member = stack.member(member_id)
+    if choice == "cancel":
+        assert (member["status"], member["cancel_reason"]) == ("cancelled", "member_request")
+        assert len([e for e in stack.bus("MembershipCancelled") if e.detail["member_id"] == member_id]) == 1
+    else:
+        assert (member["status"], member["notice_outcome"]) == ("active", "kept")
+    seen = stack.app("GET", f"/members/{path_segment(member_id)}/notice")
+    assert seen.status_code == 200 and seen.json()["member_id"] == member_id
