@@ -39,6 +39,7 @@ from permissions_support import (
 )
 
 from local.aws_calls import ArnBuilder, Permission, attributed_to, permissions_needed, record_calls
+from local.faults import FaultInjector, Faults
 from local.template import Template
 from tests.stack import FIRST_SWEEP, iso
 
@@ -87,8 +88,13 @@ def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack
         retained_until="2026-01-01T03:00:00Z",
     )
     with record_calls() as calls:
-        # WHEN the first sweep opens the notices, settles the overdue one and purges the ended retention
-        stack.run_until(FIRST_SWEEP)
+        # WHEN the first sweep opens the notices, settles the overdue one and purges the ended
+        # retention, and every delivery arrives twice (at least once, as AWS promises)
+        duplicates = FaultInjector(stack.cloud, Faults(duplicate_delivery=True)).install()
+        try:
+            stack.run_until(FIRST_SWEEP)
+        finally:
+            duplicates.uninstall()
         # AND one notice bounces for good; members answer: on the page, in the app, by watching
         # (through the app and the activity feed)
         stack.run_until(FIRST_SWEEP + timedelta(hours=6))
