@@ -102,6 +102,8 @@ def serve(args: argparse.Namespace) -> int:
         # links in emails should open this server unless told otherwise
         if "PublicBaseUrl" in cloud.template.parameter_definitions and "PublicBaseUrl" not in overrides:
             overrides["PublicBaseUrl"] = api_url
+        # the app routes admit the local app role unless --param AppPrincipalArns=... says who
+        overrides = {**cloud.app_parameters(overrides), **overrides}
         stack = cloud.deploy(overrides)
         if args.members:
             from local.rehearsal import RehearsalInputError, load_members, read_members
@@ -125,6 +127,8 @@ def serve(args: argparse.Namespace) -> int:
             for event in function.api_events:
                 auth = f"  [{event.authorizer}]" if event.authorizer else ""
                 print(f"               {event.method:6} {event.path}  -> {function.logical_id}{auth}")
+        if any(event.authorizer == "AWS_IAM" for f in stack.functions.values() for event in f.api_events):
+            print_app_credentials(cloud)
         print(f"moto         {cloud.endpoint_url}   (AWS_ENDPOINT_URL={cloud.endpoint_url})")
         print(f"tables       {', '.join(t.name for t in stack.tables.values())}")
         print(f"emails       python -m local emails --endpoint {cloud.endpoint_url}")
@@ -142,6 +146,26 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         cloud.stop()
     return 0
+
+
+def print_app_credentials(cloud) -> None:
+    """How an app calls the AWS_IAM routes: SigV4 (service execute-api) with a session of the
+    local app role, which the deployment admits unless AppPrincipalArns names others."""
+    from local.cloud import APP_PRINCIPALS_PARAMETER, APP_ROLE_ARN, REGION
+
+    admitted = cloud.parameters.get(APP_PRINCIPALS_PARAMETER)
+    credentials = cloud.app_credentials()
+    if admitted is None:  # a template without the parameter: the role's own policy decides
+        note = "allowed execute-api:Invoke by its own policy"
+    elif APP_ROLE_ARN in admitted:
+        note = f"which {APP_PRINCIPALS_PARAMETER} admits"
+    else:
+        note = f"NOT admitted: {APP_PRINCIPALS_PARAMETER}={','.join(admitted) or '(empty)'}"
+    print(f"apps         SigV4 (execute-api, {REGION}) as the role {APP_ROLE_ARN}, {note}; a 12-hour session:")
+    print(f"             AWS_ACCESS_KEY_ID={credentials.access_key} AWS_SECRET_ACCESS_KEY={credentials.secret_key}")
+    print(f"             AWS_SESSION_TOKEN={credentials.token}")
+    print(f"             another: aws sts assume-role --endpoint-url {cloud.endpoint_url} --role-arn {APP_ROLE_ARN} "
+          "--role-session-name app")
 
 
 # ------------------------------------------------------------------------------ emails

@@ -34,11 +34,12 @@ from typing import Any, ClassVar
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from local import aws_calls, moto_speedups
+from local import aws_calls, aws_rules, moto_speedups
 from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_context
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
@@ -60,6 +61,11 @@ from local.ttl import TtlReaper
 log = logging.getLogger("local.cloud")
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# the role the service's apps run with on the local cloud; the template's parameter naming the
+# principals its API admits to the app routes is given this role unless told otherwise
+APP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service/local-app"
+APP_PRINCIPALS_PARAMETER = "AppPrincipalArns"
+APP_SESSION_SECONDS = 43_200  # 12 hours, the longest STS session a role can allow
 SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cloud can move it
 _GSI_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
@@ -257,6 +263,8 @@ class LocalCloud:
         self.invocations: deque[Invocation] = deque(maxlen=invocation_log_size)
         self._api: Any = None
         self._parsed_emails: dict[int, list[SentEmail]] = {}  # moto message (by identity) -> parsed
+        self._identities: dict[str, Credentials] = {}  # role ARN or user name -> credentials last made
+        self._identities_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -270,6 +278,7 @@ class LocalCloud:
         self._saved_werkzeug_level = werkzeug_logger.level
         werkzeug_logger.setLevel(logging.WARNING)  # moto's per-request lines drown everything else
         moto_speedups.install()  # same results as moto's scan, a fraction of the time
+        aws_rules.install(self.clock.now)  # refuse what AWS refuses; token windows in virtual time
         self._server = _MotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -288,6 +297,7 @@ class LocalCloud:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            aws_rules.uninstall()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -780,6 +790,83 @@ class LocalCloud:
     def api_url(self) -> str | None:
         return self._api.url if self._api else None
 
+    # ------------------------------------------------------------------ app identities
+
+    def app_parameters(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Parameter overrides that admit the local app role (:data:`APP_ROLE_ARN`) to the API's
+        app routes, when the template has the parameter and ``overrides`` do not set it."""
+        if APP_PRINCIPALS_PARAMETER in self.template.parameter_definitions and APP_PRINCIPALS_PARAMETER not in (
+                overrides or {}):
+            return {APP_PRINCIPALS_PARAMETER: APP_ROLE_ARN}
+        return {}
+
+    def app_credentials(self, role_arn: str = APP_ROLE_ARN, session_name: str = "local-app") -> Credentials:
+        """Temporary credentials of an app running with the IAM role ``role_arn``, as STS gives
+        them (an access key, its secret and a session token): the role is created in moto's IAM
+        when it is missing, its own policy allowing only ``execute-api:Invoke``, and assumed.
+        The API admits it to its app routes when the deployment's ``AppPrincipalArns`` names it
+        (:meth:`app_parameters`). A session is reused while it has 5 minutes left; a deploy
+        starts from an empty account, so the next call makes the role and session again."""
+        with self._identities_lock:
+            known = self._identities.get(role_arn)
+            if known is not None and self._still_valid(known):
+                return known
+            self._ensure_role(role_arn, {"Effect": "Allow", "Action": "execute-api:Invoke",
+                                         "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:*"})
+            answer = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name,
+                                                    DurationSeconds=APP_SESSION_SECONDS)["Credentials"]
+            credentials = Credentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"])
+            self._identities[role_arn] = credentials
+            return credentials
+
+    def stray_credentials(self, user_name: str = "stray") -> Credentials:
+        """The access key of an IAM user of this account whose own policy allows
+        ``execute-api:Invoke`` on every API of the account: an identity nobody admitted to the
+        app routes (made in moto's IAM when missing)."""
+        with self._identities_lock:
+            known = self._identities.get(user_name)
+            if known is not None and self._still_valid(known):
+                return known
+            iam = self.client("iam")
+            try:
+                iam.get_user(UserName=user_name)
+            except iam.exceptions.NoSuchEntityException:
+                iam.create_user(UserName=user_name)
+            iam.put_user_policy(UserName=user_name, PolicyName="InvokeEveryApi", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke",
+                                                        "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:*"}]}))
+            key = iam.create_access_key(UserName=user_name)["AccessKey"]
+            credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+            self._identities[user_name] = credentials
+            return credentials
+
+    def _ensure_role(self, role_arn: str, statement: Mapping[str, Any]) -> None:
+        parts = role_arn.split(":", 5)
+        account, resource = (parts[4], parts[5]) if len(parts) == 6 else ("", "")
+        if account != ACCOUNT_ID or not resource.startswith("role/"):
+            raise ValueError(f"{role_arn} is not a role ARN of the local account {ACCOUNT_ID}")
+        path, _, name = resource[len("role"):].rpartition("/")
+        iam = self.client("iam")
+        try:
+            iam.get_role(RoleName=name)
+            return
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                          "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}}]}
+        iam.create_role(RoleName=name, Path=path + "/", AssumeRolePolicyDocument=json.dumps(trust),
+                        MaxSessionDuration=APP_SESSION_SECONDS)
+        iam.put_role_policy(RoleName=name, PolicyName="InvokeApis", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [dict(statement)]}))
+
+    @staticmethod
+    def _still_valid(credentials: Credentials) -> bool:
+        from local.api_server import moto_signing_key
+
+        key = moto_signing_key(credentials.access_key)  # gone after a deploy (moto was reset)
+        return key is not None and (key.expires_at is None
+                                    or key.expires_at - datetime.now(UTC) > timedelta(minutes=5))
+
 
 def iter_queue_messages(sqs: Any, queue_url: str, *, delete: bool = False) -> Iterator[dict[str, Any]]:
     """Every message in a queue (bodies parsed when they are JSON), for tests and reports."""
@@ -802,4 +889,5 @@ def iter_queue_messages(sqs: Any, queue_url: str, *, delete: bool = False) -> It
             yield body
 
 
-__all__ = ["ACCOUNT_ID", "REGION", "Invocation", "LocalCloud", "generate_secret_string", "iter_queue_messages"]
+__all__ = ["ACCOUNT_ID", "APP_ROLE_ARN", "REGION", "Invocation", "LocalCloud", "generate_secret_string",
+           "iter_queue_messages"]

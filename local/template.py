@@ -227,6 +227,9 @@ class ScheduleEvent:
     end_date: str | None = None
 
 
+CALLER_CREDENTIALS = "CALLER_CREDENTIALS"
+
+
 @dataclass(frozen=True)
 class ApiEvent:
     """A SAM ``Api`` event: one method on one path of a REST API."""
@@ -236,6 +239,16 @@ class ApiEvent:
     path: str
     method: str
     authorizer: str | None = None
+    # how API Gateway calls the function on an AWS_IAM route, as SAM writes the integration
+    # (samtranslator swagger.py): CALLER_CREDENTIALS (InvokeRole unset, SAM's default: the
+    # caller's own credentials), "NONE" (API Gateway's own permission), or a role ARN.
+    # None on routes without AWS_IAM, where SAM writes no credentials.
+    invoke_role: str | None = None
+
+    @property
+    def calls_with_caller_credentials(self) -> bool:
+        # SAM writes CALLER_CREDENTIALS as this ARN, which API Gateway reads as "the caller's"
+        return self.invoke_role in (CALLER_CREDENTIALS, f"arn:{PARTITION}:iam::*:user/*")
 
 
 @dataclass(frozen=True)
@@ -268,6 +281,9 @@ class ApiSpec:
     name: str
     stage_name: str
     default_authorizer: str | None = None
+    # the API's resource policy (``Auth.ResourcePolicy.CustomStatements``, resolved), or None
+    resource_policy: Mapping[str, Any] | None = None
+    default_invoke_role: str | None = None  # ``Auth.InvokeRole``: every AWS_IAM route's, unless it names its own
 
 
 @dataclass(frozen=True)
@@ -912,6 +928,15 @@ def _queue(template: Template, logical_id: str, resolver: Resolver) -> QueueSpec
                      arn=resolver.get_att(logical_id, "Arn"))
 
 
+# what SAM's ResourcePolicy can say besides CustomStatements; the local API does not enforce
+# them, so a template using one is refused rather than served more openly than AWS would
+_UNSUPPORTED_RESOURCE_POLICY_KEYS = (
+    "AwsAccountBlacklist", "AwsAccountWhitelist", "IpRangeBlacklist", "IpRangeWhitelist", "IntrinsicVpcBlacklist",
+    "IntrinsicVpcWhitelist", "IntrinsicVpceBlacklist", "IntrinsicVpceWhitelist", "SourceVpcBlacklist",
+    "SourceVpcWhitelist",
+)
+
+
 def _api(template: Template, logical_id: str, resolver: Resolver) -> ApiSpec:
     props = template.properties(logical_id, resolver)
     auth = props.get("Auth") or {}
@@ -921,7 +946,26 @@ def _api(template: Template, logical_id: str, resolver: Resolver) -> ApiSpec:
         name=str(props.get("Name") or f"{resolver.stack_name}-{logical_id}"),
         stage_name=str(props.get("StageName", "Prod")),
         default_authorizer=auth.get("DefaultAuthorizer"),
+        resource_policy=_resource_policy(logical_id, auth.get("ResourcePolicy")),
+        default_invoke_role=None if "InvokeRole" not in auth else str(auth["InvokeRole"] or "NONE"),
     )
+
+
+def _resource_policy(logical_id: str, resource_policy: Any) -> dict[str, Any] | None:
+    """The policy document SAM writes into the API's ``x-amazon-apigateway-policy`` from
+    ``Auth.ResourcePolicy.CustomStatements`` (passed through as they are)."""
+    if not resource_policy:
+        return None
+    if not isinstance(resource_policy, dict):
+        raise TemplateError(f"{logical_id}: Auth.ResourcePolicy must be a map")
+    unsupported = sorted(set(resource_policy) & set(_UNSUPPORTED_RESOURCE_POLICY_KEYS))
+    if unsupported:
+        raise TemplateError(f"{logical_id}: Auth.ResourcePolicy.{', '.join(unsupported)} is not supported by the "
+                            "local API (write it as CustomStatements)")
+    statements = resource_policy.get("CustomStatements")
+    if statements is None:
+        return None
+    return {"Version": "2012-10-17", "Statement": statements if isinstance(statements, list) else [statements]}
 
 
 def _layer_dirs(template: Template, layers: list[Any], function_id: str) -> tuple[Path, ...]:
@@ -964,9 +1008,11 @@ def _function(template: Template, logical_id: str, resolver: Resolver, apis: Map
         elif kind == "Api":
             api_logical = _api_logical_id(template, logical_id, event_id, apis, ep.get("RestApiId"))
             api = apis.get(api_logical)
-            authorizer = ((ep.get("Auth") or {}).get("Authorizer")) or (api.default_authorizer if api else None)
-            api_events.append(ApiEvent(event_id, api_logical, str(ep["Path"]), str(ep["Method"]).upper(),
-                                       None if authorizer in (None, "NONE") else str(authorizer)))
+            event_auth = ep.get("Auth") or {}
+            authorizer = event_auth.get("Authorizer") or (api.default_authorizer if api else None)
+            authorizer = None if authorizer in (None, "NONE") else str(authorizer)
+            api_events.append(ApiEvent(event_id, api_logical, str(ep["Path"]), str(ep["Method"]).upper(), authorizer,
+                                       _invoke_role(authorizer, event_auth, api)))
         else:
             other.append(f"{event_id} ({kind})")
     invoke_config = props.get("EventInvokeConfig") or {}
@@ -987,6 +1033,22 @@ def _function(template: Template, logical_id: str, resolver: Resolver, apis: Map
         async_max_retries=_int(invoke_config.get("MaximumRetryAttempts"), 2),
         other_events=tuple(other),
     )
+
+
+def _invoke_role(authorizer: str | None, event_auth: Mapping[str, Any], api: ApiSpec | None) -> str | None:
+    """The integration's credentials as SAM writes them (samtranslator swagger.py
+    ``add_lambda_integration`` / ``_get_invoke_role``): only on AWS_IAM routes; the event's
+    ``InvokeRole``, else the API's, else the caller's credentials; an ``InvokeRole`` given
+    empty counts as NONE."""
+    if authorizer != "AWS_IAM":
+        return None
+    if "InvokeRole" in event_auth:
+        role = str(event_auth["InvokeRole"] or "NONE")
+    elif api is not None and api.default_invoke_role is not None:
+        role = api.default_invoke_role
+    else:
+        role = CALLER_CREDENTIALS
+    return role
 
 
 def _api_logical_id(template: Template, function_id: str, event_id: str, apis: Mapping[str, ApiSpec],

@@ -21,6 +21,7 @@ from botocore.credentials import Credentials
 
 from lifecycle.aws import forget_clients
 from local import LocalCloud
+from local.cloud import APP_ROLE_ARN
 from local.sweeps import sweep_runs
 
 START = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)  # the first sweep runs 1 June 2026 at 03:00 UTC
@@ -142,13 +143,17 @@ class Stack:
         return [e for e in self.cloud.bus_events() if detail_type in (None, e.detail_type)]
 
     # ---------------------------------------------------------- the apps (IAM)
-    def app(self, method: str, path: str, body: Any = None, signed: bool = True) -> requests.Response:
+    def app(
+        self, method: str, path: str, body: Any = None, signed: bool = True, credentials: Credentials | None = None
+    ) -> requests.Response:
+        """A call of the service's app, signed (SigV4) with its role's session (the role the
+        deployment's ``AppPrincipalArns`` admits), or with other ``credentials``."""
         url = self.cloud.api_url + path
         data = json.dumps(body).encode() if body is not None else b""
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if signed:
             request = AWSRequest(method=method, url=url, data=data, headers=headers)
-            SigV4Auth(Credentials("testing", "testing"), "execute-api", "us-east-1").add_auth(request)
+            SigV4Auth(credentials or self.cloud.app_credentials(), "execute-api", "us-east-1").add_auth(request)
             headers = dict(request.headers.items())
         return requests.request(method, url, data=data, headers=headers, timeout=30)
 
@@ -178,8 +183,9 @@ def _plain(value: Any) -> Any:
 
 @contextmanager
 def deployed_stack() -> Iterator[Stack]:
-    """The real template deployed on a fresh local cloud at START, its API listening, and TTL
-    deleting expired items up to 48 hours late as AWS may."""
+    """The real template deployed on a fresh local cloud at START, its API listening and
+    admitting the local app role to the app routes, and TTL deleting expired items up to 48
+    hours late as AWS may."""
     with LocalCloud(START, seed=11, max_ttl_delay=timedelta(hours=48)) as cloud:
         forget_clients()  # tests that call the domain directly must reach this cloud, not the last one
         api_url = cloud.start_api()
@@ -189,6 +195,7 @@ def deployed_stack() -> Iterator[Stack]:
                 "ServiceName": "Streamly",
                 "RejoinUrl": "https://streamly.example/rejoin",
                 "PublicBaseUrl": api_url,
+                "AppPrincipalArns": APP_ROLE_ARN,
             }
         )
         yield Stack(cloud)

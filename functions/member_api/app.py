@@ -7,8 +7,10 @@ with a 4xx status, and nothing changes: bad input never reaches the domain as an
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
@@ -41,6 +43,7 @@ OPENAPI_DOCUMENT = Path(__file__).parent / "openapi.json"
 PAGE_PREFIX = "/n/"
 PAGE_METHODS = ("GET", "POST")
 MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key: no member can have a longer id
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _store() -> tuple[Settings, MembershipStore]:
@@ -62,25 +65,47 @@ def _is_page_request() -> bool:
     return app.current_event.path.startswith(PAGE_PREFIX)
 
 
-def _member_id(member_id: str) -> str:
-    """A member id the table could hold; a longer one names nobody (and DynamoDB would refuse it)."""
+def _decoded(segment: str) -> str | None:
+    """A path segment decoded once: API Gateway (REST) delivers the path and its parameters
+    still percent-encoded (``auth0%7C5f7c``, an encoded ``/`` as ``%2F``), and so do the routes'
+    parameters here. None when the segment is not percent-encoded UTF-8 (a ``%`` without two
+    hex digits after it, or bytes that are not UTF-8)."""
+    if _BROKEN_ESCAPE.search(segment):
+        return None
+    try:
+        return unquote(segment, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
+def _member_id(segment: str) -> str:
+    """The member id a route's path segment names, decoded once. A segment that is not
+    percent-encoded UTF-8, or an id longer than the table could hold (DynamoDB would refuse
+    it), names nobody."""
+    member_id = _decoded(segment)
+    if member_id is None:
+        raise MemberNotFound(segment[:64] + ("…" if len(segment) > 64 else ""))
     if len(member_id.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
         raise MemberNotFound(member_id[:64] + "…")
     return member_id
 
 
-def _whole_token() -> str:
-    """The link's token as the path has it. A route's pattern ends with ``$``, which also matches
-    before a final line break, and would leave that character out of the token it captures."""
-    return app.current_event.path[len(PAGE_PREFIX) :]
+def _whole_token() -> str | None:
+    """The link's token from the path (decoded once, like a member id; None when it cannot be
+    decoded). Read from the path rather than the route's parameter: a route's pattern ends with
+    ``$``, which also matches before a final line break, and would leave that character out."""
+    return _decoded(app.current_event.path[len(PAGE_PREFIX) :])
 
 
 # ------------------------------------------------------------ member pages
 @app.get("/n/<token>")
 def notice_page(token: str):
     settings, store = _store()
+    whole = _whole_token()
+    if whole is None:
+        return _render(PageSpec("invalid", None), settings)
     preselected = app.current_event.get_query_string_value("choice")
-    return _render(link_page(store, _whole_token(), preselected, clock.now(), settings), settings)
+    return _render(link_page(store, whole, preselected, clock.now(), settings), settings)
 
 
 @app.post("/n/<token>")
@@ -89,14 +114,18 @@ def notice_choice(token: str):
     choice cannot be read answers the link's page for a bad request (in the member's language
     when the link is genuine) and changes nothing."""
     settings, store = _store()
+    whole = _whole_token()
+    if whole is None:
+        return _render(PageSpec("invalid", None), settings)
     event = app.current_event
     choice = None
     if not from_another_site(event.headers):
         choice = form_choice(event.headers, event.body, event.is_base64_encoded)
-    return _render(link_choice(store, _whole_token(), choice, clock.now(), settings), settings)
+    return _render(link_choice(store, whole, choice, clock.now(), settings), settings)
 
 
 # ------------------------------------------------ the service's apps (IAM)
+# each route's ``member_id`` is the path segment as sent, still percent-encoded: decoded once here
 @app.get("/members/<member_id>/notice")
 def member_notice(member_id: str):
     _, store = _store()
@@ -106,20 +135,23 @@ def member_notice(member_id: str):
 @app.post("/members/<member_id>/keep")
 def member_keep(member_id: str):
     settings, store = _store()
-    campaign.keep_open_notice(store, _member_id(member_id), clock.now(), settings.policy)
+    member_id = _member_id(member_id)
+    campaign.keep_open_notice(store, member_id, clock.now(), settings.policy)
     return json_response(200, membership_json(store.member(member_id)))
 
 
 @app.post("/members/<member_id>/rejoin")
 def member_rejoin(member_id: str):
     _, store = _store()
-    member = campaign.rejoin(store, _member_id(member_id), clock.now())
+    member_id = _member_id(member_id)
+    member = campaign.rejoin(store, member_id, clock.now())
     return json_response(200, membership_json(member, profiles=store.profiles(member_id) or []))
 
 
 @app.post("/members/<member_id>/activity")
 def member_activity(member_id: str):
     settings, store = _store()
+    member_id = _member_id(member_id)
     event = app.current_event
     body = json_body(event.headers, event.body, event.is_base64_encoded, default={})
     if not isinstance(body, dict):
@@ -129,7 +161,7 @@ def member_activity(member_id: str):
         moment = parse_iso(watched_at) if watched_at is not None else clock.now()
     except (TypeError, ValueError, OverflowError):
         raise InvalidRequest("watched_at must be an ISO 8601 time with a time zone") from None
-    outcome = campaign.record_activity(store, _member_id(member_id), moment, clock.now(), settings.policy)
+    outcome = campaign.record_activity(store, member_id, moment, clock.now(), settings.policy)
     return json_response(200, {**membership_json(store.member(member_id)), "notice_closed": outcome is not None})
 
 
@@ -189,8 +221,8 @@ def _unavailable(error):
 @app.not_found
 def _no_route(error):
     """A path no route of this function reads: for a link (a token with a character a route
-    cannot hold, such as an encoded ``/``) the "invalid link" page, or the "can't be used this
-    way" page for a method a link does not take; for anything else a JSON 404."""
+    cannot hold, or a path with more segments) the "invalid link" page, or the "can't be used
+    this way" page for a method a link does not take; for anything else a JSON 404."""
     if _is_page_request():
         if app.current_event.http_method.upper() in PAGE_METHODS:
             return _render(PageSpec("invalid", None))

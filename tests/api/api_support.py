@@ -6,7 +6,7 @@ the ways a test talks to the API and reads its answers:
   item of the four tables, the emails sent and the events on the bus, before and after;
 * ``segment()``: any text as one URL path segment, exactly as a client would encode it;
 * ``SigV4``: a ``requests`` auth that signs the request as it is finally sent (the service's apps
-  call with IAM);
+  call with IAM, as the app role the deployment admits; or with other credentials);
 * ``assert_page()`` / ``assert_json_error()`` / ``assert_gateway_refusal()``: the three kinds of
   answer the API may give to bad input.
 """
@@ -107,7 +107,14 @@ def deployed_campaign() -> Iterator[Campaign]:
                 answer = post_form(campaign.links[member_id][choice], f"choice={choice}")
                 assert answer.status_code == 200, answer.text
         cloud.settle()
-        yield campaign
+        _deployed.append(campaign)
+        try:
+            yield campaign
+        finally:
+            _deployed.remove(campaign)
+
+
+_deployed: list[Campaign] = []  # the campaign deployed now (one LocalCloud per process)
 
 
 # -------------------------------------------------------------------- requests
@@ -143,22 +150,34 @@ def post_form(url: str, body: str | bytes, **headers: str) -> requests.Response:
 
 class SigV4(requests.auth.AuthBase):
     """Signs a request as the service's apps do (IAM, SigV4, service ``execute-api``), after
-    ``requests`` has prepared it: the URL, body and headers signed are those sent."""
+    ``requests`` has prepared it: the URL, body and headers signed are those sent. Without
+    ``credentials``, as the app role of the campaign deployed now (its STS session)."""
 
     SIGNED = ("content-type",)
+
+    def __init__(self, credentials: Credentials | None = None):
+        self.credentials = credentials
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         headers = {name: value for name, value in request.headers.items() if name.lower() in self.SIGNED}
         signed = AWSRequest(method=request.method, url=request.url, data=request.body or b"", headers=headers)
-        SigV4Auth(Credentials("testing", "testing"), "execute-api", "us-east-1").add_auth(signed)
+        credentials = self.credentials or _deployed[-1].stack.cloud.app_credentials()
+        SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(signed)
         for name, value in signed.headers.items():
             request.headers[name] = value
         return request
 
 
-def app_call(method: str, url: str, body: bytes | str | None = None, content_type: str | None = None):
+def app_call(
+    method: str,
+    url: str,
+    body: bytes | str | None = None,
+    content_type: str | None = None,
+    credentials: Credentials | None = None,
+):
+    """An app's call, signed as the app role (or with ``credentials``)."""
     headers = {} if content_type is None else {"Content-Type": content_type}
-    return requests.request(method, url, data=body, headers=headers, auth=SigV4(), timeout=TIMEOUT)
+    return requests.request(method, url, data=body, headers=headers, auth=SigV4(credentials), timeout=TIMEOUT)
 
 
 # --------------------------------------------------------------------- answers
