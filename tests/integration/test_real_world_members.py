@@ -108,3 +108,21 @@ def test_every_member_gets_the_outcome_they_chose_whatever_their_id_and_address(
         assert (member["status"], member["notice_outcome"]) == ("active", "kept")
     seen = stack.app("GET", f"/members/{path_segment(member_id)}/notice")
     assert seen.status_code == 200 and seen.json()["member_id"] == member_id
+
+
+def test_members_whose_ids_share_a_long_prefix_are_each_noticed_and_answered_on_the_same_night():
+    # GIVEN members whose ids differ only after their 36th character (a transaction token made
+    # from a cut-off id would be the same for all of them, and DynamoDB refuses a token reused
+    # within 10 minutes for another request)
+    ids = [f"user_{n:034d}" for n in (1234, 5678, 9012)] + [f"member-{n:030d}" for n in (1, 2)]
+    with deployed_stack() as stack:
+        for member_id in ids:
+            stack.add_inactive_member(member_id, email=f"{member_id.replace('_', '.')}@mail.example")
+        # WHEN one nightly sweep notices them all, and each keeps on the page within minutes
+        stack.run_until(FIRST_SWEEP)
+        for member_id in ids:
+            [mail] = [m for m in stack.cloud.sent_emails() if m.to == (f"{member_id.replace('_', '.')}@mail.example",)]
+            link = next(link for link in mail.links if link.endswith("choice=keep"))
+            assert requests.post(link.split("?")[0], data={"choice": "keep"}, timeout=30).status_code == 200
+        # THEN every one of them was noticed and kept
+        assert {m: stack.member(m)["notice_outcome"] for m in ids} == dict.fromkeys(ids, "kept")
