@@ -22,12 +22,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from itsdangerous.encoding import base64_decode
 
-from tests.stack import FIRST_SWEEP, deployed_stack
+from tests.stack import FIRST_SWEEP, SignedAs, deployed_stack
 
 TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable", "LinkTable")
 LANGUAGES = ("en", "fr", "de", "es")  # the languages pages are written in
@@ -148,24 +146,16 @@ def post_form(url: str, body: str | bytes, **headers: str) -> requests.Response:
     return requests.post(url, data=data, headers=headers, timeout=TIMEOUT)
 
 
-class SigV4(requests.auth.AuthBase):
-    """Signs a request as the service's apps do (IAM, SigV4, service ``execute-api``), after
-    ``requests`` has prepared it: the URL, body and headers signed are those sent. Without
+class SigV4(SignedAs):
+    """Signs a request as the service's apps do, after ``requests`` has prepared it. Without
     ``credentials``, as the app role of the campaign deployed now (its STS session)."""
 
-    SIGNED = ("content-type",)
-
     def __init__(self, credentials: Credentials | None = None):
-        self.credentials = credentials
+        super().__init__(credentials)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        headers = {name: value for name, value in request.headers.items() if name.lower() in self.SIGNED}
-        signed = AWSRequest(method=request.method, url=request.url, data=request.body or b"", headers=headers)
-        credentials = self.credentials or _deployed[-1].stack.cloud.app_credentials()
-        SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(signed)
-        for name, value in signed.headers.items():
-            request.headers[name] = value
-        return request
+        self.credentials = self.credentials or _deployed[-1].stack.cloud.app_credentials()
+        return super().__call__(request)
 
 
 def app_call(
