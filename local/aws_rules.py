@@ -54,6 +54,8 @@ from moto.sqs.exceptions import BatchRequestTooLong
 from moto.sqs.exceptions import InvalidParameterValue as SqsInvalidParameterValue
 from moto.sqs.responses import SQSResponse
 
+from local.dynamodb_sizes import item_bytes
+
 # ============================================================================ SES
 
 # "Service quotas in Amazon SES" (https://docs.aws.amazon.com/ses/latest/dg/quotas.html):
@@ -345,55 +347,6 @@ class IdempotentParameterMismatchException(DynamodbException):
                                           "different payload but with an idempotent token that was already used.")
 
 
-def attribute_value_size(value: Mapping[str, Any]) -> int:
-    """The size DynamoDB gives one attribute value (wire format: ``{"S": "…"}``), without the
-    attribute's name: strings their UTF-8 bytes, numbers 1 byte per two significant digits plus
-    1 ("approximately"; leading and trailing zeroes trimmed), binary its raw bytes, null and
-    Boolean 1, a list or map 3 plus, per element, 1 and the element (a map's with its name),
-    sets the sum of their elements."""
-    kind, data = next(iter(value.items()))
-    match kind:
-        case "S":
-            return len(data.encode("utf-8"))
-        case "N":
-            return _number_size(data)
-        case "B":
-            return _binary_size(data)
-        case "BOOL" | "NULL":
-            return 1
-        case "SS":
-            return sum(len(text.encode("utf-8")) for text in data)
-        case "NS":
-            return sum(_number_size(number) for number in data)
-        case "BS":
-            return sum(_binary_size(blob) for blob in data)
-        case "L":
-            return 3 + sum(1 + attribute_value_size(element) for element in data)
-        case "M":
-            return 3 + sum(1 + len(name.encode("utf-8")) + attribute_value_size(element)
-                           for name, element in data.items())
-    return len(json.dumps(data).encode("utf-8"))  # a type DynamoDB does not have: moto refuses it
-
-
-def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
-    """An item's size as DynamoDB counts it against the 400 KB limit: names plus values."""
-    return sum(len(name.encode("utf-8")) + attribute_value_size(value) for name, value in item.items())
-
-
-def _number_size(text: Any) -> int:
-    mantissa = re.split("[eE]", str(text).strip().lstrip("+-"))[0].replace(".", "")
-    return (len(mantissa.strip("0")) + 1) // 2 + 1
-
-
-def _binary_size(data: Any) -> int:
-    if isinstance(data, bytes | bytearray):
-        return len(data)
-    try:  # the JSON protocol carries binary as base64 text
-        return len(base64.b64decode(data, validate=True))
-    except (binascii.Error, ValueError, TypeError):
-        return len(str(data).encode("utf-8"))
-
-
 @dataclass(frozen=True)
 class _TokenUse:
     request: str  # the request without its token, canonical JSON
@@ -410,8 +363,8 @@ def _put_item(self: DynamoHandler) -> Any:
 
 def _safe_item_size(item: Mapping[str, Any]) -> int:
     try:
-        return item_size(item)
-    except (AttributeError, StopIteration, TypeError):  # malformed: moto's own validation answers it
+        return item_bytes(item)
+    except (AttributeError, TypeError, ValueError):  # malformed: moto's own validation answers it
         return 0
 
 
@@ -514,8 +467,17 @@ def sqs_message_size(body: Any, attributes: Mapping[str, Any] | None) -> int:
         if isinstance(attribute.get("StringValue"), str):
             size += len(attribute["StringValue"].encode("utf-8"))
         if attribute.get("BinaryValue") is not None:
-            size += _binary_size(attribute["BinaryValue"])
+            size += _sqs_binary_size(attribute["BinaryValue"])
     return size
+
+
+def _sqs_binary_size(data: Any) -> int:
+    if isinstance(data, bytes | bytearray):
+        return len(data)
+    try:  # the JSON protocol carries binary as base64 text
+        return len(base64.b64decode(data, validate=True))
+    except (binascii.Error, ValueError, TypeError):
+        return len(str(data).encode("utf-8"))
 
 
 def _too_long(size: int, limit: int) -> None:
@@ -584,12 +546,11 @@ def uninstall() -> None:
 __all__ = [
     "IdempotentParameterMismatchException",
     "address_problem",
-    "attribute_value_size",
     "check_message_tags",
     "event_entry_size",
     "header_addresses",
     "install",
-    "item_size",
+    "item_bytes",
     "sqs_message_size",
     "uninstall",
 ]
