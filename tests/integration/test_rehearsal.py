@@ -47,6 +47,20 @@ def rehearse_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def rehearse_members(tmp_path: Path, members: list, actions: list, *args: str) -> subprocess.CompletedProcess:
+    """``rehearse`` on these members and actions, its report written to ``tmp_path/report.json``."""
+    return rehearse_cli(
+        tmp_path,
+        "--members",
+        str(write_jsonl(tmp_path / "members.jsonl", members)),
+        "--actions",
+        str(write_jsonl(tmp_path / "actions.jsonl", actions)),
+        "--report",
+        str(tmp_path / "report.json"),
+        *args,
+    )
+
+
 def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     # GIVEN seven inactive members who will each behave differently, one active and one not paying
     members = [
@@ -71,22 +85,8 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     ]
     report_path = tmp_path / "report.json"
     # WHEN an operator rehearses the campaign over three and a half months
-    run = rehearse_cli(
-        tmp_path,
-        "--members",
-        str(write_jsonl(tmp_path / "members.jsonl", members)),
-        "--actions",
-        str(write_jsonl(tmp_path / "actions.jsonl", actions)),
-        "--start",
-        START,
-        "--end",
-        END,
-        "--param",
-        "ReminderDaysBefore=5",
-        "--seed",
-        "3",
-        "--report",
-        str(report_path),
+    run = rehearse_members(
+        tmp_path, members, actions, "--start", START, "--end", END, "--param", "ReminderDaysBefore=5", "--seed", "3"
     )
     # THEN it succeeds and the report says what happened to each of them
     assert run.returncode == 0, run.stderr
@@ -151,19 +151,7 @@ def test_members_of_every_id_shape_get_what_they_chose_in_their_email(tmp_path):
     actions = [{"member_id": m, "at": "2026-06-03T18:00:00Z", "do": do} for m, do in chosen.items()]
     report_path = tmp_path / "report.json"
     # WHEN the campaign is rehearsed past the deadline, each member choosing in their own email
-    run = rehearse_cli(
-        tmp_path,
-        "--members",
-        str(write_jsonl(tmp_path / "members.jsonl", members)),
-        "--actions",
-        str(write_jsonl(tmp_path / "actions.jsonl", actions)),
-        "--start",
-        START,
-        "--end",
-        "2026-07-10T00:00:00Z",
-        "--report",
-        str(report_path),
-    )
+    run = rehearse_members(tmp_path, members, actions, "--start", START, "--end", "2026-07-10T00:00:00Z")
     # THEN every member got the outcome they chose: nobody who said "keep" was cancelled
     assert run.returncode == 0, run.stderr
     rows = json.loads(report_path.read_text())["members"]
