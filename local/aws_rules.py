@@ -37,6 +37,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from moto.dynamodb.exceptions import (
@@ -116,8 +117,6 @@ def address_problem(address: str) -> str | None:
     of them the address must be ASCII and the domain dot-separated DNS labels. The messages for
     non-ASCII characters and for bad labels are ours (unconfirmed)."""
     spec = _addr_spec(address)
-    if spec is None:
-        return "Missing '>'"
     problem, at = _javamail_check(spec)
     if problem:
         return problem
@@ -142,80 +141,14 @@ def check_destinations(addresses: list[str]) -> None:
 
 
 def header_addresses(value: str) -> list[str]:
-    """The mailboxes of a To/Cc/Bcc header value: split on the commas outside quotes, angle
-    brackets and comments; a group's display name (``team: a@x, b@y;``) is dropped."""
-    value = re.sub(r"\r?\n(?=[ \t])", "", value)  # unfold
-    found, current = [], []
-    quoted = escaped = False
-    angle = comment = 0
-    for char in value:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif quoted:
-            quoted = char != '"'
-        elif char == '"':
-            quoted = True
-        elif char == "(":
-            comment += 1
-        elif char == ")" and comment:
-            comment -= 1
-        elif comment:
-            pass
-        elif char == "<":
-            angle += 1
-        elif char == ">" and angle:
-            angle -= 1
-        elif not angle and char in ",;":
-            found.append("".join(current))
-            current = []
-            continue
-        elif not angle and char == ":":
-            current = []  # a group's display name
-            continue
-        current.append(char)
-    found.append("".join(current))
-    return [mailbox.strip(_WSP) for mailbox in found if mailbox.strip(_WSP)]
+    """The addresses of a To/Cc/Bcc header value (quotes, comments and groups read by the
+    standard library's RFC 5322 parser); a mailbox it cannot read comes back empty."""
+    return [address for _, address in getaddresses([value])]
 
 
-def _addr_spec(mailbox: str) -> str | None:
-    """The address of a mailbox: what is inside its angle brackets when it has them, else the
-    mailbox without comments. None for a ``<`` never closed."""
-    text, quoted, escaped, comment, opened = [], False, False, 0, None
-    for char in mailbox.strip(_WSP):
-        if opened is not None:  # inside the angle brackets: up to the ">" outside quotes
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                quoted = not quoted
-            elif char == ">" and not quoted:
-                return "".join(opened)
-            opened.append(char)
-            continue
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif quoted:
-            quoted = char != '"'
-        elif char == '"':
-            quoted = True
-        elif char == "(":
-            comment += 1
-            continue
-        elif char == ")" and comment:
-            comment -= 1
-            continue
-        elif comment:
-            continue
-        elif char == "<":
-            opened = []
-            continue
-        text.append(char)
-    return None if opened is not None else "".join(text).strip(_WSP)
+def _addr_spec(mailbox: str) -> str:
+    """The address of one mailbox (``a@b.example`` or ``Name <a@b.example>``)."""
+    return parseaddr(mailbox)[1] if "<" in mailbox or "(" in mailbox else mailbox.strip(_WSP)
 
 
 def _javamail_check(address: str) -> tuple[str | None, int]:
