@@ -17,24 +17,11 @@ from botocore.awsrequest import AWSRequest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import real_world
 from tests.stack import iso
 
 EVENTS = Path(__file__).parents[2] / "events"
-REAL_MEMBER_IDS = [
-    "auth0|5f7c8ec7c33c6c004bbafe82",
-    "acct:00000000000000000000000000000001",
-    "jane.doe+tv@example.com",
-    "00000000-0000-0000-0000-000000000042",
-    "cus_NffrFeUfNV2Hib",
-    "1234567890123456789",
-    "müller-7",
-    "team/42/ana",  # an id with "/" in it: one segment, "/" sent as %2F
-    "50%off",
-    "%41",  # decoded twice it would name "A"
-    ".",
-    "..",
-]
-MEMBER_IDS = st.one_of(st.sampled_from(REAL_MEMBER_IDS), st.text(min_size=1, max_size=128))
+MEMBER_IDS = real_world.member_ids()
 examples = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -7,7 +7,6 @@ chosen on the page (or "keep" said in the app), and the outcome is the one they 
 from __future__ import annotations
 
 import itertools
-import string
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -17,37 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifecycle.addresses import ses_address
+from tests.real_world import addresses, member_ids
 from tests.stack import FIRST_SWEEP, deployed_stack
-
-HEX = "0123456789abcdef"
-BASE62 = string.digits + string.ascii_letters
-
-
-def member_ids() -> st.SearchStrategy[str]:
-    padded = st.integers(0, 10**9)
-    return st.one_of(
-        st.uuids().map(str),
-        padded.map(lambda n: f"00000000-0000-0000-0000-{n:012d}"),
-        st.integers(10**17, 2**63 - 1).map(str),  # snowflakes
-        st.text(BASE62, min_size=14, max_size=24).map("cus_".__add__),
-        st.text(HEX, min_size=24, max_size=24).map("auth0|".__add__),
-        st.text(string.digits, min_size=21, max_size=21).map("google-oauth2|".__add__),
-        st.emails(),  # an email address used as the id
-        padded.map(lambda n: f"member-{n:024d}"),
-        padded.map(lambda n: f"m-{n:021d}"),
-        padded.map(lambda n: f"user_{n:034d}"),
-        padded.map(lambda n: f"acct:{n:032d}"),
-        st.integers(1, 128).map(lambda n: "a" * n),  # a run of one letter
-        # any text DynamoDB can hold as a key: 1 to 128 characters, non-ASCII and punctuation included
-        st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=128),
-    )
-
-
-def addresses() -> st.SearchStrategy[str]:
-    """Addresses SES can send to: ASCII before the @, any domain (Unicode ones go out in Punycode)."""
-    local = st.from_regex(r"[a-z0-9]([a-z0-9._+-]{0,30}[a-z0-9])?", fullmatch=True).filter(lambda s: ".." not in s)
-    domain = st.sampled_from(["example.com", "Mail.Example.ORG", "bücher.example", "xn--bcher-kva.example", "例え.jp"])
-    return st.tuples(local, domain).map(lambda parts: f"{parts[0]}@{parts[1]}")
 
 
 def path_segment(text: str) -> str:

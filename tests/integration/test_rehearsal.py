@@ -11,6 +11,7 @@ import pytest
 
 from local.rehearsal import RehearsalInputError, read_input
 from local.template import Template
+from tests.real_world import MEMBER_IDS
 
 ROOT = Path(__file__).parents[2]
 START, END = "2026-05-31T12:00:00Z", "2026-09-15T00:00:00Z"
@@ -127,27 +128,10 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     assert summary["monthly_savings"] == {"EUR": "9.99", "GBP": "9.99", "USD": "9.99"}
 
 
-# member ids as real systems write them, the nine among them
-REAL_WORLD_IDS = [
-    "00000000-0000-0000-0000-000000000042",
-    "member-000000000000000000000123",
-    "m-000000000000000000007",
-    "user_0000000000000000000000000000001234",
-    "acct:00000000000000000000000000000001",
-    "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
-    "cus_NffrFeUfNV2Hib",
-    "1234567890123456789",
-    "9b2f7c1e-4d3a-4f6b-8e2d-1a5c7b9e0f13",
-    "auth0|5f7c8ec7c33c6c004bbafe82",
-    "jane.doe+tv@example.com",
-    "müller/7",
-]
-
-
 def test_members_of_every_id_shape_get_what_they_chose_in_their_email(tmp_path):
     # GIVEN inactive members whose ids take every real shape, half of whom will keep, half cancel
-    members = [member(member_id, email=f"member{n}@mail.example") for n, member_id in enumerate(REAL_WORLD_IDS)]
-    chosen = {member_id: ("keep", "cancel")[n % 2] for n, member_id in enumerate(REAL_WORLD_IDS)}
+    members = [member(member_id, email=f"member{n}@mail.example") for n, member_id in enumerate(MEMBER_IDS)]
+    chosen = {member_id: ("keep", "cancel")[n % 2] for n, member_id in enumerate(MEMBER_IDS)}
     actions = [{"member_id": m, "at": "2026-06-03T18:00:00Z", "do": do} for m, do in chosen.items()]
     report_path = tmp_path / "report.json"
     # WHEN the campaign is rehearsed past the deadline, each member choosing in their own email
@@ -155,11 +139,11 @@ def test_members_of_every_id_shape_get_what_they_chose_in_their_email(tmp_path):
     # THEN every member got the outcome they chose: nobody who said "keep" was cancelled
     assert run.returncode == 0, run.stderr
     rows = json.loads(report_path.read_text())["members"]
-    outcome = {m: (rows[m]["status"], rows[m]["notice_outcome"]) for m in REAL_WORLD_IDS}
+    outcome = {m: (rows[m]["status"], rows[m]["notice_outcome"]) for m in MEMBER_IDS}
     assert outcome == {
         m: ("active", "kept") if do == "keep" else ("cancelled", "cancelled_on_request") for m, do in chosen.items()
     }
-    assert all([email["kind"] for email in rows[m]["emails"]][:1] == ["notice"] for m in REAL_WORLD_IDS)
+    assert all([email["kind"] for email in rows[m]["emails"]][:1] == ["notice"] for m in MEMBER_IDS)
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from local_cloud_support import FIXTURE_TEMPLATE
 
 from local.api_server import Caller, PolicyError, RequestFacts, api_resource_expander, evaluate
 from local.template import Template, TemplateError
+from tests.real_world import member_ids
 
 
 def _request(
@@ -209,19 +209,7 @@ def test_an_iam_route_accepts_a_sigv4_signed_request(api):
 
 
 # ------------------------------------------------------------ paths as API Gateway sends them
-REAL_MEMBER_IDS = [
-    "auth0|5f7c8ec7c33c6c004bbafe82",
-    "acct:00000000000000000000000000000001",
-    "jane.doe+tv@example.com",
-    "00000000-0000-0000-0000-000000000042",
-    "cus_NffrFeUfNV2Hib",
-    "1234567890123456789",
-    "müller-7",
-    "team/42/ana",
-    "50%off",
-    "%41",
-]
-PATH_SEGMENTS = st.one_of(st.sampled_from(REAL_MEMBER_IDS), st.text(min_size=1, max_size=128))
+PATH_SEGMENTS = member_ids()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
