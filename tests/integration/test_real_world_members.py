@@ -116,3 +116,24 @@ def test_members_whose_ids_share_a_long_prefix_are_each_noticed_and_answered_on_
         assert requests.post(link.split("?")[0], data={"choice": "keep"}, timeout=30).status_code == 200
     # THEN every one of them was noticed and kept
     assert {m: stack.member(m)["notice_outcome"] for m in ids} == dict.fromkeys(ids, "kept")
+
+
+def test_the_longest_id_dynamodb_can_hold_gets_a_short_link_that_works(campaign):
+    # GIVEN a member whose id is 2,048 bytes of UTF-8, the most a DynamoDB key holds
+    stack, nights = campaign
+    member_id = "会" * 682 + "-x"
+    assert len(member_id.encode()) == 2048
+    stack.add_inactive_member(member_id, email="longest.id@mail.example", profiles=[])
+    # WHEN the sweep notices them and they cancel through their email's link
+    stack.run_until(FIRST_SWEEP + timedelta(days=next(nights)))
+    [mail] = [m for m in stack.cloud.sent_emails() if m.to == ("longest.id@mail.example",)]
+    link = next(link for link in mail.links if link.endswith("choice=cancel"))
+    answer = requests.post(link.split("?")[0], data={"choice": "cancel"}, timeout=30)
+    stack.cloud.settle()
+    # THEN the link was as short as anyone's, and the member is cancelled as they chose
+    assert len(link.rsplit("/", 1)[1]) < 120
+    assert answer.status_code == 200
+    assert stack.member(member_id)["cancel_reason"] == "member_request"
+    # AND the billing event and the app name that same member
+    assert member_id in [event.detail["member_id"] for event in stack.bus("MembershipCancelled")]
+    assert stack.app("GET", f"/members/{path_segment(member_id)}/notice").json()["member_id"] == member_id
