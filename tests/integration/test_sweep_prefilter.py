@@ -30,9 +30,13 @@ def members(draw) -> dict:
         "monthly_price": draw(st.sampled_from(["9.99", "0.00"])),
         "joined_at": joined,
     }
-    for name in ("last_watched_at", "engaged_at", "retained_until", "purged_at", "cancelled_at", "rejoined_at"):
+    for name in ("last_watched_at", "engaged_at", "retained_until", "purged_at"):
         if draw(st.booleans()):
             member[name] = draw(moments)
+    if draw(st.integers(0, 4)) == 0:  # cancelled once, and maybe back since (here or elsewhere)
+        member["cancelled_at"] = draw(moments)
+        if draw(st.booleans()):
+            member["rejoined_at"] = draw(moments)
     if draw(st.integers(0, 4)) == 0:
         opened = draw(moments)
         member.update(notice_id="n-1", notice_opened_at=opened, notice_deadline=opened + timedelta(days=31))
