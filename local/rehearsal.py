@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -25,10 +26,9 @@ from urllib.parse import urljoin
 
 import requests
 from boto3.dynamodb.types import TypeSerializer
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from email_validator import EmailNotValidError, validate_email
 
+from local.app_calls import SignedAsApp, member_path
 from local.faults import FaultInjector, Faults
 from local.template import Template, TemplateError
 
@@ -253,9 +253,9 @@ class Member:
         if action.do == "watch":
             return record_viewing(self.cloud, action.member_id, action.at)
         if action.do == "app_keep":
-            return self._app("POST", f"/members/{action.member_id}/keep")
+            return self._app("POST", member_path(action.member_id, "keep"))
         if action.do == "rejoin":
-            return self._app("POST", f"/members/{action.member_id}/rejoin")
+            return self._app("POST", member_path(action.member_id, "rejoin"))
         link = self._latest_link(member["email"], "keep" if action.do == "open" else action.do)
         if link is None:
             return "no email"
@@ -287,18 +287,11 @@ class Member:
 
     def _app(self, method: str, path: str, body: Any = None) -> str:
         data = json.dumps(body).encode() if body is not None else b""
-        request = AWSRequest(
-            method=method,
-            url=self.api + path,
-            data=data,
-            headers={"Content-Type": "application/json"} if body is not None else {},
-        )
+        headers = {"Content-Type": "application/json"} if body is not None else {}
         # the service's app signs as its role: the session the deployment's AppPrincipalArns admits
-        SigV4Auth(self.cloud.app_credentials(), "execute-api", "us-east-1").add_auth(request)
+        auth = SignedAsApp(self.cloud.app_credentials())
         answer = self._again_if_failed(
-            lambda: self.http.request(
-                method, self.api + path, data=data, headers=dict(request.headers.items()), timeout=30
-            )
+            lambda: self.http.request(method, self.api + path, data=data, headers=headers, auth=auth, timeout=30)
         )
         return str(answer.status_code)
 
@@ -410,11 +403,20 @@ class _Mailbox:
             self._by_address = {}
             for mail in self.cloud.sent_emails():
                 for address in mail.to:
-                    self._by_address.setdefault(address, []).append(mail)
+                    self._by_address.setdefault(mailbox(address), []).append(mail)
             self._read_at = self.cloud.now
 
     def to(self, address: str) -> list:
-        return self._by_address.get(address, [])
+        return self._by_address.get(mailbox(address), [])
+
+
+def mailbox(address: str) -> str:
+    """One mailbox however its address is written: as SES is given it (a Unicode domain in
+    Punycode, ``anna@bücher.de`` is ``anna@xn--bcher-kva.de``), the domain in lower case."""
+    with suppress(EmailNotValidError):  # one SES cannot send to: no mail will carry it anyway
+        address = validate_email(address, check_deliverability=False, allow_smtputf8=False).ascii_email
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 # ---------------------------------------------------------------- report
@@ -422,7 +424,7 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
     from local.funnel import funnel
 
     members = {member["member_id"]: member for member in plan.members}
-    by_address = {member["email"]: member["member_id"] for member in plan.members}
+    by_address = {mailbox(member["email"]): member["member_id"] for member in plan.members}
     made = _scan(cloud, "MemberDataTable")
     rows = {
         member_id: {**_member_row(item), "profiles": made.get(member_id, {}).get("profiles")}
@@ -432,7 +434,7 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
     for row in rows.values():
         row["emails"], row["billing_events"] = [], []
     for mail in cloud.sent_emails():
-        for address in mail.to:
+        for address in map(mailbox, mail.to):
             if address in by_address:
                 rows[by_address[address]]["emails"].append(_email_row(mail))
     for event in cloud.bus_events():

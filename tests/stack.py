@@ -15,12 +15,11 @@ from typing import Any
 
 import requests
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from lifecycle.aws import forget_clients
 from local import LocalCloud
+from local.app_calls import SignedAsApp
 from local.cloud import APP_ROLE_ARN
 from local.sweeps import sweep_runs
 
@@ -151,7 +150,7 @@ class Stack:
         url = self.cloud.api_url + path
         data = json.dumps(body).encode() if body is not None else b""
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        auth = SignedAs(credentials or self.cloud.app_credentials()) if signed else None
+        auth = SignedAsApp(credentials or self.cloud.app_credentials()) if signed else None
         return requests.request(method, url, data=data, headers=headers, auth=auth, timeout=30)
 
     # ------------------------------------------------------------ the sweep
@@ -166,25 +165,6 @@ class Stack:
     def ttl_on_time(self) -> None:
         """DynamoDB TTL deleting expired items the moment they expire (AWS's best case)."""
         self.cloud.ttl_reaper.max_delay = timedelta(0)
-
-
-class SignedAs(requests.auth.AuthBase):
-    """SigV4 (service ``execute-api``) as the service's apps sign, over the request exactly as
-    ``requests`` sends it: it re-quotes URLs (``%2E`` goes out as ``.``), so signing before it
-    had prepared the request would sign another path."""
-
-    SIGNED = ("content-type",)
-
-    def __init__(self, credentials: Credentials):
-        self.credentials = credentials
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        headers = {name: value for name, value in request.headers.items() if name.lower() in self.SIGNED}
-        signed = AWSRequest(method=request.method, url=request.url, data=request.body or b"", headers=headers)
-        SigV4Auth(self.credentials, "execute-api", "us-east-1").add_auth(signed)
-        for name, value in signed.headers.items():
-            request.headers[name] = value
-        return request
 
 
 def _plain(value: Any) -> Any:

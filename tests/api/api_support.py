@@ -25,7 +25,8 @@ import requests
 from botocore.credentials import Credentials
 from itsdangerous.encoding import base64_decode
 
-from tests.stack import FIRST_SWEEP, SignedAs, deployed_stack
+from local.app_calls import SignedAsApp
+from tests.stack import FIRST_SWEEP, deployed_stack
 
 TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable", "LinkTable")
 LANGUAGES = ("en", "fr", "de", "es")  # the languages pages are written in
@@ -146,7 +147,7 @@ def post_form(url: str, body: str | bytes, **headers: str) -> requests.Response:
     return requests.post(url, data=data, headers=headers, timeout=TIMEOUT)
 
 
-class SigV4(SignedAs):
+class SigV4(SignedAsApp):
     """Signs a request as the service's apps do, after ``requests`` has prepared it. Without
     ``credentials``, as the app role of the campaign deployed now (its STS session)."""
 

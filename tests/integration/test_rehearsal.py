@@ -128,22 +128,28 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     assert summary["monthly_savings"] == {"EUR": "9.99", "GBP": "9.99", "USD": "9.99"}
 
 
-def test_members_of_every_id_shape_get_what_they_chose_in_their_email(tmp_path):
-    # GIVEN inactive members whose ids take every real shape, half of whom will keep, half cancel
-    members = [member(member_id, email=f"member{n}@mail.example") for n, member_id in enumerate(MEMBER_IDS)]
-    chosen = {member_id: ("keep", "cancel")[n % 2] for n, member_id in enumerate(MEMBER_IDS)}
+def test_members_of_every_id_shape_get_what_they_chose_in_their_email_or_app(tmp_path):
+    # GIVEN inactive members whose ids take every real shape, at plain and Unicode domains,
+    # who will keep (in the email or the app) or cancel, in turn
+    domains = ("mail.example", "bücher.example")
+    members = [member(m, email=f"member{n}@{domains[n % 2]}") for n, m in enumerate(MEMBER_IDS)]
+    chosen = {m: ("keep", "cancel", "app_keep")[n % 3] for n, m in enumerate(MEMBER_IDS)}
     actions = [{"member_id": m, "at": "2026-06-03T18:00:00Z", "do": do} for m, do in chosen.items()]
     report_path = tmp_path / "report.json"
-    # WHEN the campaign is rehearsed past the deadline, each member choosing in their own email
+    # WHEN the campaign is rehearsed past the deadline, each member choosing as they chose
     run = rehearse_members(tmp_path, members, actions, "--start", START, "--end", "2026-07-10T00:00:00Z")
     # THEN every member got the outcome they chose: nobody who said "keep" was cancelled
     assert run.returncode == 0, run.stderr
-    rows = json.loads(report_path.read_text())["members"]
+    report = json.loads(report_path.read_text())
+    rows = report["members"]
     outcome = {m: (rows[m]["status"], rows[m]["notice_outcome"]) for m in MEMBER_IDS}
     assert outcome == {
-        m: ("active", "kept") if do == "keep" else ("cancelled", "cancelled_on_request") for m, do in chosen.items()
+        m: ("cancelled", "cancelled_on_request") if do == "cancel" else ("active", "kept") for m, do in chosen.items()
     }
+    # AND each found their notice in their own mailbox, and every click and app call was answered
     assert all([email["kind"] for email in rows[m]["emails"]][:1] == ["notice"] for m in MEMBER_IDS)
+    assert report["summary"]["noticed"] == len(MEMBER_IDS)
+    assert {action.rpartition(":")[2] for action in report["summary"]["actions"]} == {"200"}
 
 
 @pytest.mark.parametrize(
