@@ -26,6 +26,7 @@ confirmed says so. :func:`install` and :func:`uninstall` are called by ``LocalCl
 ``stop``. Already enforced by moto and not repeated here: 50 SES recipients, 100 transaction
 actions, 10 PutEvents entries, 10 batch entries.
 """
+
 from __future__ import annotations
 
 import base64
@@ -90,11 +91,14 @@ def check_message_tags(tags: list[Mapping[str, Any]] | None) -> None:
                 continue
             # the wording is modelled on SES's answer to a bad tag; its exact text is unconfirmed
             if not _TAG_CHARACTERS.fullmatch(text):
-                raise SesRefused(f"Invalid tag {part.lower()} {_xml_safe(text)}: only alphanumeric ASCII "
-                                 "characters, '_', and '-' are allowed.")
+                raise SesRefused(
+                    f"Invalid tag {part.lower()} {_xml_safe(text)}: only alphanumeric ASCII "
+                    "characters, '_', and '-' are allowed."
+                )
             if len(text) > SES_MAX_TAG_LENGTH:
-                raise SesRefused(f"Invalid tag {part.lower()} {text}: it must be {SES_MAX_TAG_LENGTH} "
-                                 "characters or fewer.")
+                raise SesRefused(
+                    f"Invalid tag {part.lower()} {text}: it must be {SES_MAX_TAG_LENGTH} characters or fewer."
+                )
 
 
 def _xml_safe(text: str) -> str:
@@ -120,7 +124,7 @@ def address_problem(address: str) -> str | None:
     problem, at = _javamail_check(spec)
     if problem:
         return problem
-    local, domain = spec[:at], spec[at + 1:]
+    local, domain = spec[:at], spec[at + 1 :]
     if not local.isascii():
         return "Local address contains illegal character"
     if not domain.isascii():
@@ -157,7 +161,7 @@ def _javamail_check(address: str) -> tuple[str | None, int]:
     problem, at = _javamail_local_part(address)
     if problem:
         return problem, at
-    domain = address[at + 1:]
+    domain = address[at + 1 :]
     if not domain:
         return "Missing domain", at
     if domain.startswith("."):
@@ -240,8 +244,13 @@ def _simple_send(original: str) -> Callable[[EmailResponse], Any]:
     def send(self: EmailResponse) -> Any:
         check_message_tags(self._get_param("Tags", []))
         destination = self._get_param("Destination", {}) or {}
-        check_destinations([address for kind in ("ToAddresses", "CcAddresses", "BccAddresses")
-                            for address in destination.get(kind, []) or []])
+        check_destinations(
+            [
+                address
+                for kind in ("ToAddresses", "CcAddresses", "BccAddresses")
+                for address in destination.get(kind, []) or []
+            ]
+        )
         return _ORIGINALS[original](self)
 
     return send
@@ -276,8 +285,11 @@ class IdempotentParameterMismatchException(DynamodbException):
 
     def __init__(self) -> None:
         # the wording of AWS's answer is unconfirmed: this is the error's description in the API model
-        super().__init__(self.error_type, "DynamoDB rejected the request because you retried a request with a "
-                                          "different payload but with an idempotent token that was already used.")
+        super().__init__(
+            self.error_type,
+            "DynamoDB rejected the request because you retried a request with a "
+            "different payload but with an idempotent token that was already used.",
+        )
 
 
 @dataclass(frozen=True)
@@ -308,7 +320,8 @@ def _transact_write_items(self: DynamoHandler) -> Any:
         raise MockValidationException(
             f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: "
             f"Member must have length {'less' if token else 'greater'} than or equal to "
-            f"{CLIENT_REQUEST_TOKEN_MAX if token else 1}")
+            f"{CLIENT_REQUEST_TOKEN_MAX if token else 1}"
+        )
     # one transaction at a time: the token's check-then-record must be atomic, and moto's
     # transaction (copy the tables, swap the copies back on failure) is not safe against another
     with _transaction_lock:
@@ -338,20 +351,27 @@ def _transact_write_items(self: DynamoHandler) -> Any:
 def _check_transaction_sizes(actions: list[Mapping[str, Any]]) -> None:
     if len(actions) > 100:
         return  # moto's own check answers: "... Member must have length less than or equal to 100."
-    sizes = [_safe_item_size(action["Put"].get("Item") or {}) if isinstance(action.get("Put"), dict) else 0
-             for action in actions]
+    sizes = [
+        _safe_item_size(action["Put"].get("Item") or {}) if isinstance(action.get("Put"), dict) else 0
+        for action in actions
+    ]
     if sum(sizes) > DYNAMODB_MAX_TRANSACTION_BYTES:
         # a ValidationException as AWS documents; the exact wording of AWS's message is unconfirmed
-        raise MockValidationException("Transaction request size exceeds the maximum allowed size of 4 MB: "
-                                      "the aggregate size of the items in the transaction cannot exceed 4 MB")
+        raise MockValidationException(
+            "Transaction request size exceeds the maximum allowed size of 4 MB: "
+            "the aggregate size of the items in the transaction cannot exceed 4 MB"
+        )
     if any(size > DYNAMODB_MAX_ITEM_BYTES for size in sizes):
         # the transaction is cancelled, the oversized item's reason a ValidationError and every
         # other action's "None", built as moto builds CancellationReasons
-        raise TransactionCanceledException([
-            ("ValidationError", ItemSizeTooLarge.item_size_too_large_msg, None) if size > DYNAMODB_MAX_ITEM_BYTES
-            else (None, None, None)
-            for size in sizes
-        ])
+        raise TransactionCanceledException(
+            [
+                ("ValidationError", ItemSizeTooLarge.item_size_too_large_msg, None)
+                if size > DYNAMODB_MAX_ITEM_BYTES
+                else (None, None, None)
+                for size in sizes
+            ]
+        )
 
 
 # ============================================================================ EventBridge
@@ -370,8 +390,9 @@ def event_entry_size(entry: Mapping[str, Any]) -> int:
     for name in ("Source", "DetailType", "Detail"):
         if isinstance(entry.get(name), str):
             size += len(entry[name].encode("utf-8"))
-    return size + sum(len(resource.encode("utf-8")) for resource in entry.get("Resources") or []
-                      if isinstance(resource, str))
+    return size + sum(
+        len(resource.encode("utf-8")) for resource in entry.get("Resources") or [] if isinstance(resource, str)
+    )
 
 
 def _put_events(self: EventsHandler) -> Any:
@@ -416,7 +437,8 @@ def _sqs_binary_size(data: Any) -> int:
 def _too_long(size: int, limit: int) -> None:
     if size > limit:
         raise SqsInvalidParameterValue(
-            f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.")
+            f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+        )
 
 
 def _send_message(self: SQSResponse) -> Any:

@@ -41,10 +41,13 @@ def cloud() -> Iterator[LocalCloud]:
         cloud.deploy()
         for table in (TABLE, SIZES_TABLE):
             cloud.client("dynamodb").create_table(
-                TableName=table, BillingMode="PAY_PER_REQUEST",
+                TableName=table,
+                BillingMode="PAY_PER_REQUEST",
                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
             )
         yield cloud
     finally:
@@ -58,8 +61,9 @@ def tasks_queue(cloud: LocalCloud) -> str:
 
 @pytest.fixture(scope="module")
 def small_queue(cloud: LocalCloud) -> str:
-    return cloud.client("sqs").create_queue(QueueName="rules-small",
-                                            Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    return cloud.client("sqs").create_queue(QueueName="rules-small", Attributes={"MaximumMessageSize": "1024"})[
+        "QueueUrl"
+    ]
 
 
 def refusal(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
@@ -68,6 +72,7 @@ def refusal(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
 
 
 # ============================================================================ SES
+
 
 def product_email(to: str = "member-1@members.example") -> bytes:
     """A notice as the product sends it: both parts, Date, the kind header, Content-Language."""
@@ -87,10 +92,17 @@ def sent_count() -> int:
     return len(ses_backends[ACCOUNT_ID][REGION].sent_messages)
 
 
-def send_raw(cloud: LocalCloud, *, tags: list[dict[str, str]] | None = None, to: str = "member-1@members.example",
-             raw: bytes | None = None) -> dict:
+def send_raw(
+    cloud: LocalCloud,
+    *,
+    tags: list[dict[str, str]] | None = None,
+    to: str = "member-1@members.example",
+    raw: bytes | None = None,
+) -> dict:
     return cloud.client("ses").send_raw_email(
-        Source=SENDER, Destinations=[to], RawMessage={"Data": raw if raw is not None else product_email(to)},
+        Source=SENDER,
+        Destinations=[to],
+        RawMessage={"Data": raw if raw is not None else product_email(to)},
         Tags=tags if tags is not None else [{"Name": "kind", "Value": "notice"}],
     )
 
@@ -121,8 +133,12 @@ outside_the_set = st.characters(exclude_categories=("Cs",)).filter(lambda char: 
 
 
 @RULES
-@given(value=st.tuples(st.text(TAG_CHARACTERS, max_size=20), outside_the_set, st.text(TAG_CHARACTERS, max_size=20))
-       .map("".join), as_name=st.booleans())
+@given(
+    value=st.tuples(st.text(TAG_CHARACTERS, max_size=20), outside_the_set, st.text(TAG_CHARACTERS, max_size=20)).map(
+        "".join
+    ),
+    as_name=st.booleans(),
+)
 def test_every_tag_with_another_character_is_refused(cloud, value, as_name):
     # GIVEN a tag name or value with one character outside the set (a member id like auth0|…, é, a space)
     before = sent_count()
@@ -152,7 +168,8 @@ atom = st.text(string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~", min
 label = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\Z")
 ascii_address = st.builds(
     lambda atoms, labels, tld: f"{'.'.join(atoms)}@{'.'.join([*labels, tld])}",
-    st.lists(atom, min_size=1, max_size=3), st.lists(label, min_size=1, max_size=3),
+    st.lists(atom, min_size=1, max_size=3),
+    st.lists(label, min_size=1, max_size=3),
     st.sampled_from(["example", "com", "xn--p1ai", "co"]),
 )
 
@@ -170,8 +187,9 @@ def test_every_ascii_address_of_ses_syntax_passes(cloud, address, display_name):
 
 
 @RULES
-@given(address=ascii_address, char=st.characters(min_codepoint=0x80, exclude_categories=("Cs",)),
-       in_domain=st.booleans())
+@given(
+    address=ascii_address, char=st.characters(min_codepoint=0x80, exclude_categories=("Cs",)), in_domain=st.booleans()
+)
 def test_every_address_with_a_non_ascii_character_is_refused(cloud, address, char, in_domain):
     # GIVEN an address with a Unicode character in its local part or its domain (SES has no SMTPUTF8)
     local, domain = address.split("@")
@@ -181,26 +199,31 @@ def test_every_address_with_a_non_ascii_character_is_refused(cloud, address, cha
     with pytest.raises(ClientError) as refused:
         send_raw(cloud, to=address, raw=product_email())
     # THEN SES refuses it, saying which part is wrong
-    assert refusal(refused) == ("InvalidParameterValue", 400,
-                                "Domain contains illegal character" if in_domain
-                                else "Local address contains illegal character")
+    assert refusal(refused) == (
+        "InvalidParameterValue",
+        400,
+        "Domain contains illegal character" if in_domain else "Local address contains illegal character",
+    )
     assert sent_count() == before
 
 
-@pytest.mark.parametrize(("address", "message"), [
-    ("member-1", "Missing final '@domain'"),
-    ("@members.example", "Missing local name"),
-    ("member 1@members.example", "Local address contains control or whitespace"),
-    ("member\t1@members.example", "Local address contains control or whitespace"),
-    ("member[1]@members.example", "Local address contains illegal character"),
-    ("member@1@members.example", "Domain contains illegal character"),
-    ("member-1@members_example.com", "Domain contains illegal character"),
-    ("member-1@members.ex ample", "Domain contains control or whitespace"),
-    ("member-1@", "Missing domain"),
-    ("member..1@members.example", "Local address contains dot-dot"),
-    ("member-1@-members.example", "Domain label -members starts or ends with a hyphen"),
-    (f"member-1@{'a' * 64}.example", f"Domain label {'a' * 64} is longer than 63 characters"),
-])
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("member-1", "Missing final '@domain'"),
+        ("@members.example", "Missing local name"),
+        ("member 1@members.example", "Local address contains control or whitespace"),
+        ("member\t1@members.example", "Local address contains control or whitespace"),
+        ("member[1]@members.example", "Local address contains illegal character"),
+        ("member@1@members.example", "Domain contains illegal character"),
+        ("member-1@members_example.com", "Domain contains illegal character"),
+        ("member-1@members.ex ample", "Domain contains control or whitespace"),
+        ("member-1@", "Missing domain"),
+        ("member..1@members.example", "Local address contains dot-dot"),
+        ("member-1@-members.example", "Domain label -members starts or ends with a hyphen"),
+        (f"member-1@{'a' * 64}.example", f"Domain label {'a' * 64} is longer than 63 characters"),
+    ],
+)
 def test_an_address_ses_would_refuse_is_refused(cloud, address, message):
     # GIVEN a destination address SES's syntax refuses
     before = sent_count()
@@ -214,8 +237,10 @@ def test_an_address_ses_would_refuse_is_refused(cloud, address, message):
 
 def test_a_bad_address_in_the_raw_messages_headers_is_refused(cloud):
     # GIVEN a good Destinations parameter, but a Cc header with an address SES refuses
-    raw = (f"From: {SENDER}\r\nTo: member-1@members.example\r\nCc: Friend <fr\xc3\xa9d@members.example>,\r\n"
-           " other@members.example\r\nSubject: hi\r\n\r\nbody\r\n").encode("latin-1")
+    raw = (
+        f"From: {SENDER}\r\nTo: member-1@members.example\r\nCc: Friend <fr\xc3\xa9d@members.example>,\r\n"
+        " other@members.example\r\nSubject: hi\r\n\r\nbody\r\n"
+    ).encode("latin-1")
     before = sent_count()
     # WHEN it is sent
     with pytest.raises(ClientError) as refused:
@@ -241,8 +266,11 @@ def test_a_message_of_10_mb_is_sent_and_one_byte_more_is_refused(cloud):
     with pytest.raises(ClientError) as refused:
         send_raw(cloud, raw=over)
     # THEN the first is sent and the second refused with SES's answer
-    assert refusal(refused) == ("InvalidParameterValue", 400,
-                                "Message length is more than 10485760 bytes long: '10485761'.")
+    assert refusal(refused) == (
+        "InvalidParameterValue",
+        400,
+        "Message length is more than 10485760 bytes long: '10485761'.",
+    )
     assert sent_count() == before + 1
 
 
@@ -252,8 +280,12 @@ def test_send_email_checks_the_same_tags_and_destinations(cloud):
     message = {"Subject": {"Data": "hi"}, "Body": {"Text": {"Data": "body"}}}
     # WHEN they are sent
     with pytest.raises(ClientError) as bad_tag:
-        ses.send_email(Source=SENDER, Destination={"ToAddresses": ["member-1@members.example"]}, Message=message,
-                       Tags=[{"Name": "member", "Value": "acct:42"}])
+        ses.send_email(
+            Source=SENDER,
+            Destination={"ToAddresses": ["member-1@members.example"]},
+            Message=message,
+            Tags=[{"Name": "member", "Value": "acct:42"}],
+        )
     with pytest.raises(ClientError) as bad_address:
         ses.send_email(Source=SENDER, Destination={"CcAddresses": ["member-1"]}, Message=message)
     # THEN both are refused
@@ -264,9 +296,13 @@ def test_send_email_checks_the_same_tags_and_destinations(cloud):
 
 # ============================================================================ DynamoDB
 
+
 def stored(cloud: LocalCloud, sk: str, table: str = TABLE) -> dict | None:
-    return cloud.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "rules"}, "sk": {"S": sk}},
-                                             ConsistentRead=True).get("Item")
+    return (
+        cloud.client("dynamodb")
+        .get_item(TableName=table, Key={"pk": {"S": "rules"}, "sk": {"S": sk}}, ConsistentRead=True)
+        .get("Item")
+    )
 
 
 EMPTY_MAPS = 2_000
@@ -278,8 +314,12 @@ def item_of_size(sk: str, size: int) -> dict:
     own count of it is 8,000 bytes lower (no list or map overhead): under moto's own limit."""
     fixed = len("pk") + len("rules") + len("sk") + len(sk) + len("maps") + 3 + 4 * EMPTY_MAPS + len("pad")
     assert size >= fixed
-    return {"pk": {"S": "rules"}, "sk": {"S": sk}, "maps": {"L": [{"M": {}}] * EMPTY_MAPS},
-            "pad": {"S": "x" * (size - fixed)}}
+    return {
+        "pk": {"S": "rules"},
+        "sk": {"S": sk},
+        "maps": {"L": [{"M": {}}] * EMPTY_MAPS},
+        "pad": {"S": "x" * (size - fixed)},
+    }
 
 
 def test_an_item_of_400_kb_is_put_and_one_byte_more_is_refused(cloud):
@@ -313,8 +353,7 @@ def test_an_oversized_item_is_refused_to_pynamodb_too(cloud):
         pad = UnicodeAttribute()
 
     raw = item_of_size("size#pynamodb", 409_601)
-    item = RulesItem("rules", "size#pynamodb", maps=[MapAttribute() for _ in range(EMPTY_MAPS)],
-                     pad=raw["pad"]["S"])
+    item = RulesItem("rules", "size#pynamodb", maps=[MapAttribute() for _ in range(EMPTY_MAPS)], pad=raw["pad"]["S"])
     # WHEN it is saved
     with pytest.raises(PutError) as refused:
         item.save()
@@ -380,11 +419,21 @@ def test_a_transaction_of_101_actions_is_refused_by_moto_itself(cloud):
 def notice_transaction(sk: str, deadline: str = "2025-03-01") -> list[dict]:
     """Shaped like the product's: open a notice only if none is open, and mark the member."""
     return [
-        {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "rules"}, "sk": {"S": sk}, "deadline": {"S": deadline}},
-                 "ConditionExpression": "attribute_not_exists(pk)"}},
-        {"Update": {"TableName": TABLE, "Key": {"pk": {"S": "rules"}, "sk": {"S": f"{sk}#member"}},
-                    "UpdateExpression": "SET notice_deadline = :d",
-                    "ExpressionAttributeValues": {":d": {"S": deadline}}}},
+        {
+            "Put": {
+                "TableName": TABLE,
+                "Item": {"pk": {"S": "rules"}, "sk": {"S": sk}, "deadline": {"S": deadline}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+        {
+            "Update": {
+                "TableName": TABLE,
+                "Key": {"pk": {"S": "rules"}, "sk": {"S": f"{sk}#member"}},
+                "UpdateExpression": "SET notice_deadline = :d",
+                "ExpressionAttributeValues": {":d": {"S": deadline}},
+            }
+        },
     ]
 
 
@@ -416,8 +465,9 @@ def test_a_token_reused_for_another_request_is_a_mismatch(cloud):
     ddb.transact_write_items(TransactItems=notice_transaction("token#first"), ClientRequestToken=token)
     # WHEN another request (another deadline) uses the token within the window
     with pytest.raises(ClientError) as refused:
-        ddb.transact_write_items(TransactItems=notice_transaction("token#second", "2025-04-01"),
-                                 ClientRequestToken=token)
+        ddb.transact_write_items(
+            TransactItems=notice_transaction("token#second", "2025-04-01"), ClientRequestToken=token
+        )
     # THEN DynamoDB refuses it with IdempotentParameterMismatchException, and writes nothing
     assert refusal(refused)[:2] == ("IdempotentParameterMismatchException", 400)
     assert stored(cloud, "token#second") is None
@@ -427,8 +477,9 @@ def test_a_token_reused_for_another_request_is_a_mismatch(cloud):
 def test_a_token_is_shared_by_every_client_thread(cloud):
     token, answers = "thread-token-0001", {}
     # GIVEN a transaction written with a token from this thread
-    cloud.client("dynamodb").transact_write_items(TransactItems=notice_transaction("token#thread"),
-                                                  ClientRequestToken=token)
+    cloud.client("dynamodb").transact_write_items(
+        TransactItems=notice_transaction("token#thread"), ClientRequestToken=token
+    )
 
     def other_thread() -> None:
         import boto3
@@ -467,21 +518,38 @@ def test_a_token_of_37_characters_is_refused(cloud):
     token = "x" * 37
     # WHEN a transaction uses it
     with pytest.raises(ClientError) as refused:
-        cloud.client("dynamodb").transact_write_items(TransactItems=notice_transaction("token#long"),
-                                                      ClientRequestToken=token)
+        cloud.client("dynamodb").transact_write_items(
+            TransactItems=notice_transaction("token#long"), ClientRequestToken=token
+        )
     # THEN it is refused as DynamoDB refuses it, and nothing is written
-    assert refusal(refused) == ("ValidationException", 400,
-                                f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to "
-                                "satisfy constraint: Member must have length less than or equal to 36")
+    assert refusal(refused) == (
+        "ValidationException",
+        400,
+        f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to "
+        "satisfy constraint: Member must have length less than or equal to 36",
+    )
     assert stored(cloud, "token#long") is None
 
 
 # ============================================================================ EventBridge
 
+
 def billing_event(**detail: str) -> dict:
-    return {"Source": "membership.lifecycle", "DetailType": "MembershipCancelled", "EventBusName": "local-bus-test",
-            "Detail": json.dumps({"member_id": "m-1", "cancelled_at": "2025-01-31T00:00:00Z", "reason": "no-response",
-                                  "billing": "stop", "retained_until": "2025-11-30T00:00:00Z", **detail})}
+    return {
+        "Source": "membership.lifecycle",
+        "DetailType": "MembershipCancelled",
+        "EventBusName": "local-bus-test",
+        "Detail": json.dumps(
+            {
+                "member_id": "m-1",
+                "cancelled_at": "2025-01-31T00:00:00Z",
+                "reason": "no-response",
+                "billing": "stop",
+                "retained_until": "2025-11-30T00:00:00Z",
+                **detail,
+            }
+        ),
+    }
 
 
 def test_a_billing_event_is_published(cloud):
@@ -502,11 +570,17 @@ def event_of_size(size: int, *, with_time: bool) -> dict:
     entry["Resources"] = ["arn:aws:dynamodb:us-east-1:123456789012:table/members"]
     if with_time:
         entry["Time"] = START
-    fixed = ((14 if with_time else 0) + len(entry["Source"]) + len(entry["DetailType"]) + len(entry["Detail"])
-             + len(entry["Resources"][0]))
+    fixed = (
+        (14 if with_time else 0)
+        + len(entry["Source"])
+        + len(entry["DetailType"])
+        + len(entry["Detail"])
+        + len(entry["Resources"][0])
+    )
     filler = size - fixed
-    entry["Detail"] = json.dumps({**json.loads(entry["Detail"]), "note": "é" * (filler // 2) + "x" * (filler % 2)},
-                                 ensure_ascii=False)
+    entry["Detail"] = json.dumps(
+        {**json.loads(entry["Detail"]), "note": "é" * (filler // 2) + "x" * (filler % 2)}, ensure_ascii=False
+    )
     return entry
 
 
@@ -522,8 +596,11 @@ def test_entries_under_256_kb_are_published_and_256_kb_is_refused(cloud, with_ti
     with pytest.raises(ClientError) as refused:
         events.put_events(Entries=at_limit)
     # THEN the first is published, the second refused whole as AWS does
-    assert refusal(refused) == ("ValidationException", 400,
-                                "Total size of the entries in the request is over the limit.")
+    assert refusal(refused) == (
+        "ValidationException",
+        400,
+        "Total size of the entries in the request is over the limit.",
+    )
     assert len(cloud.bus_events("Bus")) == before + 2
 
 
@@ -533,13 +610,15 @@ def _entry_size(entry: dict) -> int:
 
 # ============================================================================ SQS
 
+
 def test_a_sweep_task_is_queued(cloud, tasks_queue):
     # GIVEN segment tasks as the sweep queues them, ten to a batch, and one sent alone
     sqs = cloud.client("sqs")
     tasks = [json.dumps({"run_id": "2025-01-31T03:00:00Z", "segment": n, "total_segments": 11}) for n in range(11)]
     # WHEN they are sent
-    answer = sqs.send_message_batch(QueueUrl=tasks_queue,
-                                    Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(tasks[:10])])
+    answer = sqs.send_message_batch(
+        QueueUrl=tasks_queue, Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(tasks[:10])]
+    )
     sqs.send_message(QueueUrl=tasks_queue, MessageBody=tasks[10])
     # THEN all of them are on the queue
     assert not answer.get("Failed")
@@ -564,8 +643,11 @@ def test_a_body_over_1_mib_in_utf8_bytes_is_refused(cloud, tasks_queue):
     with pytest.raises(ClientError) as batched:
         sqs.send_message_batch(QueueUrl=tasks_queue, Entries=[{"Id": "0", "MessageBody": "é" * 524_289}])
     # THEN SQS refuses it (moto alone counts characters and takes it), and the queue stays empty
-    assert refusal(alone) == ("InvalidParameterValue", 400, "One or more parameters are invalid. Reason: Message "
-                                                            "must be shorter than 1048576 bytes.")
+    assert refusal(alone) == (
+        "InvalidParameterValue",
+        400,
+        "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.",
+    )
     assert refusal(batched)[:2] == ("AWS.SimpleQueueService.BatchRequestTooLong", 400)
     assert receive_all(cloud, tasks_queue) == []
 
@@ -580,8 +662,11 @@ def test_attributes_count_toward_the_queues_maximum_message_size(cloud, small_qu
     with pytest.raises(ClientError) as refused:
         sqs.send_message(QueueUrl=small_queue, MessageBody=body + "x", MessageAttributes=attributes)
     # THEN the first is queued and the second refused
-    assert refusal(refused) == ("InvalidParameterValue", 400, "One or more parameters are invalid. Reason: Message "
-                                                              "must be shorter than 1024 bytes.")
+    assert refusal(refused) == (
+        "InvalidParameterValue",
+        400,
+        "One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes.",
+    )
     assert [m["Body"] for m in receive_all(cloud, small_queue)] == [body]
 
 
@@ -592,12 +677,16 @@ def test_a_batch_over_1_mib_in_all_is_refused(cloud, tasks_queue):
     with pytest.raises(ClientError) as refused:
         cloud.client("sqs").send_message_batch(QueueUrl=tasks_queue, Entries=entries)
     # THEN the batch is refused and nothing is queued
-    assert refusal(refused) == ("AWS.SimpleQueueService.BatchRequestTooLong", 400,
-                                "Batch requests cannot be longer than 1048576 bytes. You have sent 1200000 bytes.")
+    assert refusal(refused) == (
+        "AWS.SimpleQueueService.BatchRequestTooLong",
+        400,
+        "Batch requests cannot be longer than 1048576 bytes. You have sent 1200000 bytes.",
+    )
     assert receive_all(cloud, tasks_queue) == []
 
 
 # ============================================================================ install
+
 
 def test_uninstalling_gives_moto_its_own_handlers_back(cloud):
     # GIVEN the rules installed by the running cloud

@@ -22,4 +22,3 @@ def ses_address(address: str) -> str:
         ).ascii_email
     except EmailNotValidError as exc:
         raise AddressRefused(str(exc).replace(address, "the address")) from None
-

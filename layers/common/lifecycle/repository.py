@@ -453,8 +453,11 @@ class MembershipStore:
                 ],
                 condition=(MemberRecord.status == "active")
                 & (MemberRecord.cancelled_at == view.cancelled_at)
-                & (Path("rejoined_at").does_not_exist() if view.rejoined_at is None
-                   else MemberRecord.rejoined_at == view.rejoined_at),
+                & (
+                    Path("rejoined_at").does_not_exist()
+                    if view.rejoined_at is None
+                    else MemberRecord.rejoined_at == view.rejoined_at
+                ),
             )
             tx.delete(
                 LifecycleRecord(view.member_id, HOLD),
