@@ -6,6 +6,7 @@ lease has run out."""
 
 from __future__ import annotations
 
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -120,3 +121,12 @@ def test_a_failed_send_gives_its_lease_back_so_the_next_try_need_not_wait(stack)
     # THEN it sends: the failed sender's lease was given back
     assert sent == ["notice"]
     assert store.lifecycle_record("m-throttled", NOTICE).lease_owner is None
+
+
+@pytest.mark.parametrize(("seconds_left", "held_for"), [(42.5, 42.5), (-3, 0), (3600, 900), (math.inf, 900)])
+def test_a_lease_lasts_as_long_as_its_sender_can_live_and_never_beyond_a_lambda_invocation(seconds_left, held_for):
+    # GIVEN a sender with this much time left (a worker run outside Lambda has no deadline at all)
+    # WHEN it takes a lease for its delivery
+    lease = SendLease.for_delivery("sweep:r:0", NOW, seconds_left)
+    # THEN others may take the delivery over once that sender is surely gone: 15 minutes at most
+    assert lease == SendLease("sweep:r:0", NOW + timedelta(seconds=held_for))

@@ -90,9 +90,12 @@ class SendLease:
     owner: str
     until: datetime
 
+    LONGEST_INVOCATION = 900  # seconds: no Lambda invocation lives longer, so no lease outlasts it
+
     @classmethod
     def for_delivery(cls, delivery: str, now: datetime, seconds_left: float) -> SendLease:
-        return cls(delivery, now + timedelta(seconds=max(seconds_left, 0)))
+        seconds = min(max(seconds_left, 0), cls.LONGEST_INVOCATION)
+        return cls(delivery, now + timedelta(seconds=seconds))
 
 
 class IdempotentTransaction(TransactWrite):
