@@ -26,6 +26,13 @@ from typing import Any
 
 DOCS_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = DOCS_ROOT.parent
+for _path in (PROJECT_ROOT, PROJECT_ROOT / "layers" / "common"):  # run as a script, as `make bench` does
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from lifecycle.settings import Policy, SweepSettings  # noqa: E402  (the template's defaults, from their one source)
+
+_POLICY, _SWEEP = Policy(), SweepSettings()
 CAPACITY_DOCUMENT = DOCS_ROOT / "capacity.md"
 BENCH_RESULTS = PROJECT_ROOT / "bench" / "results.json"
 
@@ -67,15 +74,15 @@ class CapacityInputs:
     members: int = 200_000_000
     activity_item_bytes: float = ASSUMED_ACTIVITY_ITEM_BYTES
     inactive_share: float = 0.005
-    max_notice_share: float = 0.01  # the sweep's guard (template Parameter MaxNoticeShare)
+    max_notice_share: float = _POLICY.max_notice_share  # the sweep's guard (template Parameter MaxNoticeShare)
     emails_per_inactive_member: int = 3  # notice, reminder, cancellation at most
     ses_emails_per_second: float = 50.0
-    members_per_segment: int = 3_000_000  # SweepMembersPerSegment
-    max_segments: int = 256  # SweepMaxSegments
-    max_concurrency: int = 64  # SweepMaxConcurrency
-    read_units_per_second_cap: float = 20_000.0  # SweepReadUnitsPerSecond
-    page_size: int = 5000  # SweepPageSize
-    hand_off_seconds: float = 60.0  # SweepHandOffSeconds
+    members_per_segment: int = _SWEEP.members_per_segment  # SweepMembersPerSegment
+    max_segments: int = _SWEEP.max_segments  # SweepMaxSegments
+    max_concurrency: int = _SWEEP.max_concurrency  # SweepMaxConcurrency
+    read_units_per_second_cap: float = _SWEEP.read_units_per_second  # SweepReadUnitsPerSecond
+    page_size: int = _SWEEP.page_size  # SweepPageSize
+    hand_off_seconds: float = _SWEEP.hand_off_seconds  # SweepHandOffSeconds
     page_round_trip_seconds: float = 0.1
     progress_call_seconds: float = 0.01
     progress_item_bytes: int = 1024  # a segment's or the run's progress item, at most
@@ -361,9 +368,6 @@ def measured_inputs(results_path: Path = BENCH_RESULTS) -> tuple[CapacityInputs,
 
 
 def _population_item_bytes(members: int = 20_000) -> float:
-    for path in (PROJECT_ROOT, PROJECT_ROOT / "layers" / "common"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
     from bench.item_sizes import item_bytes
     from bench.population_items import population_rows, table_items
 

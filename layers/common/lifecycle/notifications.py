@@ -55,10 +55,6 @@ class LifecycleChange:
         event_id = raw.get("eventID") if isinstance(raw.get("eventID"), str) else ""
         return cls(event_name, member_id, record, _image(change, "NewImage"), _image(change, "OldImage"), event_id)
 
-    @property
-    def by_ttl(self) -> bool:
-        return self.event_name == "REMOVE"
-
 
 def _image(change: dict, name: str) -> LifecycleRecord | None:
     image = change.get(name)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -130,7 +131,7 @@ class RunTotals:
         return self.counts.get(name, 0)
 
 
-class Reserved:
+class Reserved(StrEnum):
     """How reserving a page went."""
 
     NOW = "now"  # counted now
