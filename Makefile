@@ -9,7 +9,7 @@ PYTHON312 := $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'imp
 	(v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -n1); [ -n "$$v" ] && echo "env PYENV_VERSION=$$v python"))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup chromium demo serve test lint validate build bench clean
+.PHONY: setup chromium demo serve test lint typecheck lock validate build bench clean
 
 setup: $(VENV)/.installed
 
@@ -43,10 +43,23 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint template.yaml
 
-$(SAM_VENV)/.installed:
+typecheck: setup  ## mypy, strict, on the layer and the handlers
+	$(BIN)/mypy
+
+# The locks (requirements*.txt, layers/common/requirements.txt) pin every package with the hashes
+# of PyPI's own files, whatever index or mirror this machine's pip is configured with.
+LOCK := PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links --index-url https://pypi.org/simple
+
+lock: setup  ## re-resolve the locks from the .in files (after changing a version there)
+	$(LOCK) -o layers/common/requirements.txt layers/common/requirements.in
+	$(LOCK) -o requirements-dev.txt requirements-dev.in
+	$(LOCK) -o requirements-sam.txt requirements-sam.in
+
+$(SAM_VENV)/.installed: requirements-sam.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed"; exit 1; }
 	$(PYTHON312) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
 	touch $@
 
 validate: $(SAM_VENV)/.installed  ## sam validate --lint
