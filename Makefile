@@ -59,7 +59,9 @@ lock: setup  ## re-resolve the locks from the .in files (after changing a versio
 $(SAM_VENV)/.installed: requirements-sam.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed"; exit 1; }
 	$(PYTHON312) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	# --no-deps: the lock names every package, and pip's hash mode trips on aws-sam-cli's own extras
+	$(SAM_VENV)/bin/pip install --quiet --no-deps -r requirements-sam.txt
+	$(SAM_VENV)/bin/pip check
 	touch $@
 
 validate: $(SAM_VENV)/.installed  ## sam validate --lint
