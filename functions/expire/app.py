@@ -1,8 +1,14 @@
 """A notice deleted by DynamoDB TTL (deadline passed) -> keep the member if they watched, else cancel."""
 
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lifecycle import clock
 from lifecycle.campaign import settle_notice
 from lifecycle.errors import InvalidRequest
+from lifecycle.notifications import LifecycleChange
 from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
@@ -13,11 +19,11 @@ from lifecycle.tracing import tracer
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event, context):
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     settings = Settings.from_env()
     store = MembershipStore(settings)
 
-    def on_change(change):
+    def on_change(change: LifecycleChange) -> None:
         if change.old is None or change.old.notice_id is None:
             raise InvalidRequest("an expired notice record needs an OldImage with notice_id")
         outcome = settle_notice(store, change.member_id, change.old.notice_id, clock.now(), settings.policy)

@@ -1,5 +1,9 @@
 """SES bounce and complaint events (through EventBridge) -> no more email to that address."""
 
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lifecycle.email_feedback import feedback_from_ses_event, record_email_feedback
 from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
@@ -10,7 +14,7 @@ from lifecycle.tracing import tracer
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event, context):
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     feedback = feedback_from_ses_event(event)
     if feedback is None:
         return {"recorded": False, "why": "transient bounce"}

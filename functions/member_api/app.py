@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import campaign, clock
 from lifecycle.errors import (
@@ -51,7 +54,7 @@ def _store() -> tuple[Settings, MembershipStore]:
     return settings, MembershipStore(settings)
 
 
-def _render(spec: PageSpec, settings: Settings | None = None, status: int | None = None) -> Response:
+def _render(spec: PageSpec, settings: Settings | None = None, status: int | None = None) -> Response[str]:
     settings = settings or Settings.from_env()
     return page(
         spec,
@@ -99,7 +102,7 @@ def _whole_token() -> str | None:
 
 # ------------------------------------------------------------ member pages
 @app.get("/n/<token>")
-def notice_page(token: str):
+def notice_page(token: str) -> Response[str]:
     settings, store = _store()
     whole = _whole_token()
     if whole is None:
@@ -109,7 +112,7 @@ def notice_page(token: str):
 
 
 @app.post("/n/<token>")
-def notice_choice(token: str):
+def notice_choice(token: str) -> Response[str]:
     """Acts only on the page's own form: a post of another type, from another site, or whose
     choice cannot be read answers the link's page for a bad request (in the member's language
     when the link is genuine) and changes nothing."""
@@ -120,20 +123,20 @@ def notice_choice(token: str):
     event = app.current_event
     choice = None
     if not from_another_site(event.headers):
-        choice = form_choice(event.headers, event.body, event.is_base64_encoded)
+        choice = form_choice(event.headers, event.body, bool(event.is_base64_encoded))  # None: the body is as sent
     return _render(link_choice(store, whole, choice, clock.now(), settings), settings)
 
 
 # ------------------------------------------------ the service's apps (IAM)
 # each route's ``member_id`` is the path segment as sent, still percent-encoded: decoded once here
 @app.get("/members/<member_id>/notice")
-def member_notice(member_id: str):
+def member_notice(member_id: str) -> Response[str]:
     _, store = _store()
     return json_response(200, membership_json(store.member(_member_id(member_id))))
 
 
 @app.post("/members/<member_id>/keep")
-def member_keep(member_id: str):
+def member_keep(member_id: str) -> Response[str]:
     settings, store = _store()
     member_id = _member_id(member_id)
     campaign.keep_open_notice(store, member_id, clock.now(), settings.policy)
@@ -141,7 +144,7 @@ def member_keep(member_id: str):
 
 
 @app.post("/members/<member_id>/rejoin")
-def member_rejoin(member_id: str):
+def member_rejoin(member_id: str) -> Response[str]:
     _, store = _store()
     member_id = _member_id(member_id)
     member = campaign.rejoin(store, member_id, clock.now())
@@ -149,11 +152,11 @@ def member_rejoin(member_id: str):
 
 
 @app.post("/members/<member_id>/activity")
-def member_activity(member_id: str):
+def member_activity(member_id: str) -> Response[str]:
     settings, store = _store()
     member_id = _member_id(member_id)
     event = app.current_event
-    body = json_body(event.headers, event.body, event.is_base64_encoded, default={})
+    body = json_body(event.headers, event.body, bool(event.is_base64_encoded), default={})  # None: the body is as sent
     if not isinstance(body, dict):
         raise InvalidRequest("body must be a JSON object")
     watched_at = body.get("watched_at")
@@ -172,7 +175,7 @@ def _openapi_document() -> str:
 
 
 @app.get("/openapi.json")
-def openapi_document():
+def openapi_document() -> Response[str]:
     """The OpenAPI 3.0 description of this API (public documentation, no auth)."""
     return Response(
         status_code=200,
@@ -183,35 +186,35 @@ def openapi_document():
 
 
 # ------------------------------------------------------- errors, for apps
-@app.exception_handler(MemberNotFound)
-def _not_found(error):
+@app.exception_handler(MemberNotFound)  # type: ignore[untyped-decorator]  # Powertools returns it untyped
+def _not_found(error: MemberNotFound) -> Response[str]:
     return json_error(404, "member_not_found", str(error))
 
 
-@app.exception_handler(NoOpenNotice)
-def _no_notice(error):
+@app.exception_handler(NoOpenNotice)  # type: ignore[untyped-decorator]  # Powertools returns it untyped
+def _no_notice(error: NoOpenNotice) -> Response[str]:
     return json_error(409, "no_open_notice", str(error))
 
 
-@app.exception_handler(NotCancelled)
-def _not_cancelled(error):
+@app.exception_handler(NotCancelled)  # type: ignore[untyped-decorator]  # Powertools returns it untyped
+def _not_cancelled(error: NotCancelled) -> Response[str]:
     return json_error(409, "not_cancelled", str(error))
 
 
-@app.exception_handler(InvalidRequest)
-def _invalid(error):
+@app.exception_handler(InvalidRequest)  # type: ignore[untyped-decorator]  # Powertools returns it untyped
+def _invalid(error: InvalidRequest) -> Response[str]:
     return json_error(400, "invalid_request", str(error))
 
 
-@app.exception_handler(ConcurrentChange)
-def _busy(error):
+@app.exception_handler(ConcurrentChange)  # type: ignore[untyped-decorator]  # Powertools returns it untyped
+def _busy(error: ConcurrentChange) -> Response[str]:
     if _is_page_request():
         return _render(PageSpec("error", None), status=409)
     return json_error(409, "concurrent_change", str(error))
 
 
-@app.exception_handler(DeliveryFailed)
-def _unavailable(error):
+@app.exception_handler(DeliveryFailed)  # type: ignore[untyped-decorator]  # Powertools returns it untyped
+def _unavailable(error: DeliveryFailed) -> Response[str]:
     logger.exception("dependency failed")
     if _is_page_request():
         return _render(PageSpec("error", None), status=503)
@@ -219,7 +222,7 @@ def _unavailable(error):
 
 
 @app.not_found
-def _no_route(error):
+def _no_route(error: NotFoundError) -> Response[str]:
     """A path no route of this function reads: for a link (a token with a character a route
     cannot hold, or a path with more segments) the "invalid link" page, or the "can't be used
     this way" page for a method a link does not take; for anything else a JSON 404."""
@@ -232,8 +235,8 @@ def _no_route(error):
     return json_error(404, "not_found", "no route of this API has this path")
 
 
-@app.exception_handler(Exception)
-def _unexpected(error):
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools returns it untyped
+def _unexpected(error: Exception) -> Response[str]:
     """The last resort: a bug is logged and answered as a page or a JSON error, never as a
     gateway's bare 502."""
     logger.exception("unexpected error")
@@ -249,5 +252,5 @@ def _unexpected(error):
 # and a member is waiting for this page; Lambda's active tracing still records each request
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @metrics.log_metrics
-def handler(event, context):
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

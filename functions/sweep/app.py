@@ -1,6 +1,10 @@
 """Starts the nightly sweep: sizes the activity table, records the run, queues one task per
 scan segment for the segment workers (functions/sweep_segment)."""
 
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from lifecycle import clock
 from lifecycle.campaign import start_sweep
 from lifecycle.errors import InvalidRequest
@@ -14,7 +18,7 @@ from lifecycle.tracing import tracer
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event, context):
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise InvalidRequest("expected the schedule's JSON object as the event")
     settings = Settings.from_env()

@@ -2,7 +2,12 @@
 queue before its time runs out. One task per SQS message; a failed task is retried from the
 segment's checkpoint."""
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import clock
 from lifecycle.campaign import run_report, sweep_segment
@@ -19,8 +24,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event, context):
-    def sweep_task(record) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    def sweep_task(record: SQSRecord) -> dict[str, Any]:
         settings = Settings.from_env()
         progress = SweepProgress(settings.sweep)
         try:

@@ -156,6 +156,7 @@ def test_a_malformed_stream_record_fails_alone_and_changes_nothing(seeded, funct
             "detail": {"bounce": {"bounceType": "Permanent"}, "mail": {"tags": {}}},
         },
         {"source": "someone.else", "detail-type": "Email Bounced"},
+        {"source": "aws.ses", "detail-type": ["Email Bounced"], "detail": {}},
     ],
 )
 def test_an_unexpected_ses_event_is_refused_and_changes_nothing(seeded, event):

@@ -130,3 +130,20 @@ def test_a_lease_lasts_as_long_as_its_sender_can_live_and_never_beyond_a_lambda_
     lease = SendLease.for_delivery("sweep:r:0", NOW, seconds_left)
     # THEN others may take the delivery over once that sender is surely gone: 15 minutes at most
     assert lease == SendLease("sweep:r:0", NOW + timedelta(seconds=held_for))
+
+
+def test_the_catch_up_leaves_a_notice_without_its_opening_time_be(stack):
+    # GIVEN a member row that names a notice but lost when it opened (a partial hand edit)
+    settings, _ = notice_without_its_email(stack, "m-half-notice")
+    stack.cloud.client("dynamodb").update_item(
+        TableName=settings.activity_table,
+        Key={"member_id": {"S": "m-half-notice"}},
+        UpdateExpression="REMOVE notice_opened_at",
+    )
+    # WHEN the next night's catch-up meets it
+    tomorrow = NOW + timedelta(days=1)
+    view = MembershipStore(settings).snapshot("m-half-notice").view
+    sent = catch_up(MembershipStore(settings), view, tomorrow, settings, SendLease("sweep:s:0", tomorrow))
+    assert view.notice_id is not None and view.notice_opened_at is None
+    # THEN it owes nothing for it and goes on (the sweep's plan leaves such a record be too)
+    assert sent == []

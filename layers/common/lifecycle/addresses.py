@@ -17,8 +17,11 @@ def ses_address(address: str) -> str:
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        return validate_email(
+        ascii_email = validate_email(
             address, check_deliverability=False, allow_smtputf8=False, allow_quoted_local=False
         ).ascii_email
     except EmailNotValidError as exc:
         raise AddressRefused(str(exc).replace(address, "the address")) from None
+    if ascii_email is None:  # only an address that needs SMTPUTF8 has no ASCII form, and those were refused above
+        raise AddressRefused("the address has no ASCII form")
+    return ascii_email

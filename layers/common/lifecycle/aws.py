@@ -7,17 +7,24 @@ client, PynamoDB's included, at the local moto server.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+# The services the product calls: boto3-stubs types ``client`` for literal service names only.
+Service = Literal["dynamodb", "events", "secretsmanager", "ses", "sqs"]
+
 
 @cache
-def client(service: str):
+def client(service: Service) -> Any:  # Any: no mypy-boto3 service package is installed to type it
     return boto3.session.Session().client(service)
 
 
 @cache
-def secrets():
+def secrets() -> SecretsProvider:
     """Powertools' secrets provider on our client: it caches values for ``max_age`` seconds."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 

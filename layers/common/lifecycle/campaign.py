@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from lifecycle.errors import ConcurrentChange, InvalidRequest, MemberNotFound, NoOpenNotice, NotCancelled
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, LinkRecord, MemberRecord, iso
@@ -277,13 +278,13 @@ class SegmentReport:
     deferred: int = 0
     read_units: float = 0.0
     waited_seconds: float = 0.0
-    actions: Counter = field(default_factory=Counter)  # done (or, in a dry run, that would be done)
-    skipped: Counter = field(default_factory=Counter)  # actions not taken because a condition failed
-    caught_up: Counter = field(default_factory=Counter)  # emails and events a lost stream record owed
+    actions: Counter[str] = field(default_factory=Counter)  # done (or, in a dry run, that would be done)
+    skipped: Counter[str] = field(default_factory=Counter)  # actions not taken because a condition failed
+    caught_up: Counter[str] = field(default_factory=Counter)  # emails and events a lost stream record owed
     run: RunTotals | None = None  # the run's totals, for the worker that finished the run
     tripped_guard: bool = False  # this worker found the share too high and stopped the run's notices
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "segment": self.segment,
@@ -311,9 +312,9 @@ class JudgedPage:
     malformed: int = 0
     newly_inactive: list[tuple[MemberSnapshot, str]] = field(default_factory=list)
     deferred: int = 0  # newly inactive members left for the next run by MaxNoticesPerRun
-    actions: Counter = field(default_factory=Counter)
-    skipped: Counter = field(default_factory=Counter)
-    caught_up: Counter = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    caught_up: Counter[str] = field(default_factory=Counter)
 
     @property
     def seen(self) -> dict[str, int]:
@@ -322,7 +323,7 @@ class JudgedPage:
 
 def start_sweep(
     store: MembershipStore, progress: SweepProgress, run_id: str, now: datetime, settings: Settings
-) -> dict:
+) -> dict[str, Any]:
     """Start run ``run_id``: segments sized from the table's member count, one task queued
     for each. Starting the same run again (a retried schedule) queues its tasks again; a
     duplicate task finds its segment done or its checkpoint moved, and stops."""
@@ -371,7 +372,10 @@ def sweep_segment(
             report.outcome = SegmentOutcome.SUPERSEDED
             return report
         # the guard holds back notices only: reminders, settlements, purges and catch-ups go on
-        held_back = progress.run(task.run_id).guard_tripped
+        run = progress.run(task.run_id)
+        if run is None:  # it was there before the first page: only TTL (30 days) or a person removes it
+            raise InvalidRequest(f"sweep run {task.run_id!r} is gone: older than 30 days, or deleted")
+        held_back = run.guard_tripped
         # DynamoDB hashes members into segments, so each segment is a random sample of the
         # table: its own share so far is the run's share
         if not held_back and _looks_like_a_broken_feed(
@@ -393,10 +397,11 @@ def sweep_segment(
                 )
         if not held_back:
             _open_notices(store, progress, task.run_id, judged, now, policy)
-        at = progress.advance(task, at, page.next_key, _done_counts(judged))
-        if at is None:
+        moved = progress.advance(task, at, page.next_key, _done_counts(judged))
+        if moved is None:
             report.outcome = SegmentOutcome.SUPERSEDED
             return report
+        at = moved
         _add_page(report, page, judged)
         report.waited_seconds += pacer.spend(page.read_units)
         if at.done:
@@ -467,7 +472,7 @@ def _add_page(report: SegmentReport, page: ScanPage, judged: JudgedPage) -> None
     report.caught_up.update(judged.caught_up)
 
 
-def run_report(run_id: str, run: RunTotals) -> dict:
+def run_report(run_id: str, run: RunTotals) -> dict[str, Any]:
     """A run's totals, in the shape operators read in the logs and the rehearsal reports."""
     actions, lost, caught_up = {}, {}, {}
     for name, count in run.counts.items():
@@ -506,10 +511,13 @@ def _carry_out(
     view = snapshot.view
     match action:
         case SweepAction.REQUEST_REMINDER:
+            assert view.notice_id is not None, "plan asks for a reminder only while a notice is open"
             return request_reminder(store, view.member_id, view.notice_id, now)
         case SweepAction.KEEP_FOR_ACTIVITY:
+            assert view.notice_id is not None, "plan keeps a member for activity only while a notice is open"
             return store.close_notice_kept(view.member_id, view.notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False)
         case SweepAction.SETTLE_OVERDUE_NOTICE:
+            assert view.notice_id is not None, "plan settles a notice only while one is open"
             return settle_notice(store, view.member_id, view.notice_id, now, policy) is not None
         case SweepAction.RECORD_REJOIN:
             return record_rejoin_elsewhere(store, snapshot, now)

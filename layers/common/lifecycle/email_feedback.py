@@ -34,11 +34,11 @@ def feedback_from_ses_event(event: Any) -> EmailFeedback | None:
     nothing (a transient bounce). ``InvalidRequest`` says what is wrong with a malformed one."""
     if not isinstance(event, dict) or event.get("source") != "aws.ses":
         raise InvalidRequest("expected an SES event from EventBridge (source aws.ses)")
-    status = DETAIL_TYPES.get(event.get("detail-type"))
+    detail_type = event.get("detail-type")
+    # only text names a detail type (a list or an object could not even be looked up)
+    status = DETAIL_TYPES.get(detail_type) if isinstance(detail_type, str) else None
     if status is None:
-        raise InvalidRequest(
-            f"detail-type {event.get('detail-type')!r} is neither 'Email Bounced' nor 'Email Complaint'"
-        )
+        raise InvalidRequest(f"detail-type {detail_type!r} is neither 'Email Bounced' nor 'Email Complaint'")
     detail = event.get("detail")
     if not isinstance(detail, dict) or not isinstance(detail.get("mail"), dict):
         raise InvalidRequest("SES event has no detail.mail")

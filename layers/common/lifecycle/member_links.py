@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from lifecycle.campaign import Choice, Outcome, answer_notice
 from lifecycle.errors import ExpiredLink, InvalidLink, MemberNotFound, NoOpenNotice
@@ -26,7 +27,7 @@ from lifecycle.tokens import LinkClaims, LinkSigner, SigningKeys
 class PageSpec:
     name: str
     locale: str | None
-    context: dict = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 def link_page(

@@ -6,6 +6,7 @@ Table names are bound at run time by the repository (``bind_tables``), from sett
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.attributes import (
     Attribute,
@@ -92,7 +93,7 @@ class MemberDataRecord(Model):
         table_name = "membership-member-data"
 
     member_id = UnicodeAttribute(hash_key=True)
-    profiles = ListAttribute(null=True)  # kept exactly as the service wrote them
+    profiles: ListAttribute[dict[str, Any]] = ListAttribute(null=True)  # kept exactly as the service wrote them
 
 
 class LifecycleRecord(Model):

@@ -11,6 +11,7 @@ failed (or a sender that died before recording it) is made again by the retry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -52,11 +53,13 @@ class LifecycleChange:
         record = keys.get("record", {}).get("S") if isinstance(keys.get("record"), dict) else None
         if not member_id or record not in (NOTICE, HOLD):
             raise InvalidRequest("stream record keys must be member_id (S) and record 'notice' or 'hold'")
-        event_id = raw.get("eventID") if isinstance(raw.get("eventID"), str) else ""
+        event_id = raw.get("eventID")
+        if not isinstance(event_id, str):
+            event_id = ""
         return cls(event_name, member_id, record, _image(change, "NewImage"), _image(change, "OldImage"), event_id)
 
 
-def _image(change: dict, name: str) -> LifecycleRecord | None:
+def _image(change: dict[str, Any], name: str) -> LifecycleRecord | None:
     image = change.get(name)
     if image is None:
         return None
@@ -87,7 +90,14 @@ def announce(
     return []
 
 
-def _once(store: MembershipStore, item: LifecycleRecord, mark: str, now: datetime, lease: SendLease, action) -> bool:
+def _once(
+    store: MembershipStore,
+    item: LifecycleRecord,
+    mark: str,
+    now: datetime,
+    lease: SendLease,
+    action: Callable[[], None],
+) -> bool:
     """Do ``action`` unless the record says it was done; then say so on the record. The claim is
     a lease: a failure gives it back at once, a sender that dies leaves it to expire (or to the
     retry of the same delivery), and a second sender meanwhile gets ``SendInProgress``."""
@@ -205,13 +215,14 @@ def catch_up(
     now is left to it (the next sweep looks again)."""
     sent: list[str] = []
 
-    def unless_under_way(send) -> None:
+    def unless_under_way(send: Callable[[], list[str]]) -> None:
         try:
             sent.extend(send())
         except SendInProgress:
             logger.info("catch-up left to the sender under way", extra={"member_id": view.member_id})
 
-    if view.has_open_notice and view.notice_opened_at <= now - CATCH_UP_AFTER:
+    # a notice without its opening time is incomplete (``plan`` leaves it be): nothing is owed for it
+    if view.has_open_notice and view.notice_opened_at is not None and view.notice_opened_at <= now - CATCH_UP_AFTER:
         notice = store.lifecycle_record(view.member_id, NOTICE)
         if notice is None or notice.notice_id != view.notice_id:
             return []

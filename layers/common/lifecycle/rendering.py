@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -124,7 +124,7 @@ def render_email(
     if kind not in _EMAILS:
         raise ValueError(f"unknown email kind {kind!r}; expected one of {', '.join(_EMAILS)}")
     loc = negotiate_locale(locale)
-    context = {
+    context: dict[str, Any] = {
         "kind": kind,
         "respond_by": respond_by,
         "keep_url": keep_url,
@@ -181,7 +181,7 @@ def _parse(tag: object) -> Locale | None:
     return None
 
 
-def _speaks(loc: Locale | None) -> bool:
+def _speaks(loc: Locale | None) -> TypeGuard[Locale]:
     return loc is not None and loc.language in SUPPORTED_LANGUAGES
 
 
@@ -270,7 +270,9 @@ def _environment(lang: str) -> Environment:
     )
     translations = _translations(lang)
     # Newstyle gettext escapes the %(name)s values it fills in, in HTML templates.
-    env.install_gettext_callables(translations.gettext, translations.ngettext, newstyle=True)
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n, which jinja2 does not type
+        translations.gettext, translations.ngettext, newstyle=True
+    )
     env.filters["long_date"] = _long_date
     return env
 

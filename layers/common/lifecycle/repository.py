@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import formatdate
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, GetError, TableError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from lifecycle import aws
@@ -104,7 +106,7 @@ class IdempotentTransaction(TransactWrite):
     minutes, its idempotency window), and two different requests never share one (DynamoDB would
     refuse the second with IdempotentParameterMismatchException)."""
 
-    def _commit(self):
+    def _commit(self) -> Any:
         self._client_request_token = request_token(
             self._condition_check_items, self._delete_items, self._put_items, self._update_items
         )
@@ -153,6 +155,10 @@ class MemberSnapshot:
 def snapshot_from_item(item: dict[str, Any]) -> MemberSnapshot:
     """A member from a raw DynamoDB item (the sweep's scan pages). Raises ``MalformedMember``."""
 
+    @overload
+    def text(name: str, required: Literal[True]) -> str: ...
+    @overload
+    def text(name: str, required: bool = False) -> str | None: ...
     def text(name: str, required: bool = False) -> str | None:
         value = item.get(name)
         if value is None:
@@ -161,8 +167,12 @@ def snapshot_from_item(item: dict[str, Any]) -> MemberSnapshot:
             return None
         if "S" not in value:
             raise MalformedMember(f"member attribute {name} is not a string")
-        return value["S"]
+        return cast(str, value["S"])  # a DynamoDB string attribute: {"S": text}
 
+    @overload
+    def moment(name: str, required: Literal[True]) -> datetime: ...
+    @overload
+    def moment(name: str, required: bool = False) -> datetime | None: ...
     def moment(name: str, required: bool = False) -> datetime | None:
         raw = text(name, required)
         if raw is None:
@@ -203,15 +213,15 @@ def snapshot_from_item(item: dict[str, Any]) -> MemberSnapshot:
     )
 
 
-def _unchanged(marks: ActivityMarks):
+def _unchanged(marks: ActivityMarks) -> Condition:
     """Condition: the activity marks still hold what was read."""
-    conditions = []
+    conditions: list[Condition] = []
     for name, raw in (("last_watched_at", marks.last_watched_at), ("engaged_at", marks.engaged_at)):
         conditions.append(Path(name).does_not_exist() if raw is None else Path(name) == raw)
-    return conditions[0] & conditions[1]
+    return cast(Condition, conditions[0] & conditions[1])  # pynamodb leaves Condition's operators untyped
 
 
-def _remove_open_notice() -> list:
+def _remove_open_notice() -> list[Action]:
     return [getattr(MemberRecord, name).remove() for name in _OPEN_NOTICE_FIELDS]
 
 
@@ -235,7 +245,7 @@ class MembershipStore:
         record = self.member(member_id)
         return snapshot_from_item(record.serialize())
 
-    def profiles(self, member_id: str) -> list[dict] | None:
+    def profiles(self, member_id: str) -> list[dict[str, Any]] | None:
         """The member's profiles, My List and preferences; None once purged (or never stored)."""
         try:
             return list(MemberDataRecord.get(member_id, consistent_read=True).profiles or [])
@@ -281,7 +291,7 @@ class MembershipStore:
         the same single pass."""
         answer = MemberRecord._get_connection().scan(
             filter_condition=_sweep_candidates(cutoffs) if cutoffs else None,
-            exclusive_start_key=start_key,
+            exclusive_start_key=start_key,  # type: ignore[arg-type]  # pynamodb says str; it takes a LastEvaluatedKey
             segment=segment,
             total_segments=total_segments,
             limit=page_size,
@@ -311,7 +321,7 @@ class MembershipStore:
         record.save()
 
     # ----------------------------------------------------------------- writes
-    def _transact(self, build) -> bool:
+    def _transact(self, build: Callable[[TransactWrite], None]) -> bool:
         """Run one transaction; False when a condition no longer holds (someone acted first)."""
         try:
             with IdempotentTransaction(connection=MemberRecord._get_connection().connection) as tx:
@@ -631,14 +641,14 @@ class MembershipStore:
         if self.settings.configuration_set:
             request["ConfigurationSetName"] = self.settings.configuration_set
         try:
-            return aws.client("ses").send_raw_email(**request)["MessageId"]
+            return cast(str, aws.client("ses").send_raw_email(**request)["MessageId"])
         except ClientError as exc:
             error = exc.response["Error"]
             if error.get("Code") == "InvalidParameterValue" and _about_an_address(error.get("Message", "")):
                 raise AddressRefused(f"SES refused the address: {error.get('Message')}") from exc
             raise DeliveryFailed(f"SES refused the {kind} email: {error.get('Code')}") from exc
 
-    def publish(self, detail_type: str, detail: dict) -> None:
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
         try:
             answer = aws.client("events").put_events(
                 Entries=[
@@ -655,18 +665,21 @@ class MembershipStore:
         if answer.get("FailedEntryCount"):
             raise DeliveryFailed(f"EventBridge refused {detail_type}: {answer['Entries'][0].get('ErrorCode')}")
 
-    def link_secret(self) -> dict:
+    def link_secret(self) -> object:
+        """The secret's JSON value, whatever it holds (``SigningKeys`` checks it)."""
         try:
             return aws.secrets().get(self.settings.link_secret_id, transform="json", max_age=300)
         except (GetParameterError, TransformParameterError) as exc:
             raise DeliveryFailed("could not read the link-signing secret") from exc
 
 
-def _sweep_candidates(cutoffs: PrefilterCutoffs):
+def _sweep_candidates(cutoffs: PrefilterCutoffs) -> Condition:
     """Members the sweep may act on: an open notice, ended retention, or no activity since the
     cutoffs. Times compare as stored ISO 8601 text; the cutoffs' margin covers the rest."""
     never_watched, dormant = iso(cutoffs.never_watched_before), iso(cutoffs.dormant_before)
-    not_engaged_since = lambda cutoff: Path("engaged_at").does_not_exist() | (Path("engaged_at") <= cutoff)  # noqa: E731
+    not_engaged_since: Callable[[str], Condition] = lambda cutoff: (  # noqa: E731
+        Path("engaged_at").does_not_exist() | (Path("engaged_at") <= cutoff)
+    )
     active = Path("status") == "active"
     never_watched_long_ago = (
         active
@@ -691,13 +704,14 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs):
         & Path("cancelled_at").exists()
         & Path("cancellation_announced_at").does_not_exist()
     )
-    return (
+    return cast(
+        Condition,
         Path("notice_id").exists()
         | never_watched_long_ago
         | dormant_long
         | retention_over
         | cancellation_unannounced
-        | active_after_a_cancellation
+        | active_after_a_cancellation,
     )
 
 
@@ -709,6 +723,6 @@ def _about_an_address(message: str) -> bool:
     return any(word in lowered for word in ("address", "domain", "local name"))
 
 
-def _notice_is(notice_id: str | None):
+def _notice_is(notice_id: str | None) -> Condition:
     """The notice item is this notice, or already gone (deleted by TTL)."""
-    return LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.notice_id == notice_id)
+    return cast(Condition, LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.notice_id == notice_id))

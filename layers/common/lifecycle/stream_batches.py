@@ -9,14 +9,18 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle.errors import InvalidRequest
 from lifecycle.notifications import LifecycleChange
 from lifecycle.observability import logger
 
 
-def process_lifecycle_changes(event: Any, context: Any, on_change: Callable[[LifecycleChange], Any]) -> dict:
+def process_lifecycle_changes(
+    event: Any, context: LambdaContext, on_change: Callable[[LifecycleChange], Any]
+) -> PartialItemFailureResponse:
     if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
         raise InvalidRequest("expected a DynamoDB stream event: an object with a 'Records' list")
 

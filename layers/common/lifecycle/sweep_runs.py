@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -150,7 +150,7 @@ class SweepProgress:
         self.queue_url = sweep.queue_url
 
     @property
-    def _db(self):
+    def _db(self) -> Any:
         return aws.client("dynamodb")
 
     def _key(self, run_id: str, part: str) -> dict[str, Any]:
@@ -161,7 +161,7 @@ class SweepProgress:
             answer = self._db.get_item(TableName=self.table, Key=self._key(run_id, part), ConsistentRead=True)
         except ClientError as exc:
             raise DeliveryFailed(f"reading sweep progress failed: {exc.response['Error']['Code']}") from exc
-        return answer.get("Item")
+        return cast(dict[str, Any] | None, answer.get("Item"))  # absent when there is no such item
 
     # ------------------------------------------------------------------ runs
     def start_run(self, run_id: str, total_segments: int, now: datetime, dry_run: bool = False) -> RunTotals:

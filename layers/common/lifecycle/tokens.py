@@ -60,14 +60,15 @@ class SigningKeys:
     previous_valid_until: datetime | None = None
 
     @classmethod
-    def from_secret(cls, secret: dict) -> SigningKeys:
+    def from_secret(cls, secret: object) -> SigningKeys:
         """The keys the secret holds. Without a usable current key nothing can be signed or
         verified (``SigningKeyProblem``); a previous key that is too short, or whose end date
         cannot be read, is left out (``problems`` says why), so every current link still works."""
         return cls.with_problems(secret)[0]
 
     @classmethod
-    def with_problems(cls, secret: dict) -> tuple[SigningKeys, list[str]]:
+    def with_problems(cls, secret: object) -> tuple[SigningKeys, list[str]]:
+        # object: the secret holds whatever JSON was stored in it, checked here
         if not isinstance(secret, dict):
             raise SigningKeyProblem("the link-signing secret is not a JSON object")
         current = secret.get("current")

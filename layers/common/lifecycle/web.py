@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
@@ -28,7 +29,7 @@ JSON = "application/json"
 MAX_FORM_FIELDS = 10  # the page's form sends one; more is not a browser answering our page
 
 
-def page(spec: PageSpec, *, accept_language: str | None, service_name: str, status: int | None = None) -> Response:
+def page(spec: PageSpec, *, accept_language: str | None, service_name: str, status: int | None = None) -> Response[str]:
     """The page ``spec`` names, with its own status unless ``status`` says otherwise."""
     rendered = render_page(
         spec.name, locale=spec.locale, accept_language=accept_language, service_name=service_name, **spec.context
@@ -119,7 +120,7 @@ def json_body(headers: dict[str, str], body: str | None, is_base64_encoded: bool
         raise InvalidRequest("body must be JSON") from None
 
 
-def json_response(status: int, body: dict) -> Response:
+def json_response(status: int, body: dict[str, Any]) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json",
@@ -128,7 +129,7 @@ def json_response(status: int, body: dict) -> Response:
     )
 
 
-def json_error(status: int, code: str, message: str) -> Response:
+def json_error(status: int, code: str, message: str) -> Response[str]:
     return json_response(status, {"error": code, "message": message})
 
 
@@ -136,9 +137,9 @@ def _when(moment: datetime | None) -> str | None:
     return iso(moment) if moment else None
 
 
-def membership_json(member: MemberRecord, profiles: list[dict] | None = None) -> dict:
+def membership_json(member: MemberRecord, profiles: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What the apps see of a member (never the email address)."""
-    body = {
+    body: dict[str, Any] = {
         "member_id": member.member_id,
         "status": member.status,
         "notice": None,
