@@ -211,7 +211,7 @@ def test_retained_data_is_purged_after_ten_months_and_not_a_day_before(stack):
     assert stack.profiles("m-purge") is None
     assert purged["purged_at"] == iso(retained_until)
     assert purged["status"] == "cancelled"
-    assert any(inv.function == "PurgeFunction" for inv in stack.cloud.invocations)
+    assert any(inv.function == "ExpireFunction" for inv in stack.cloud.invocations)
     # AND a member who rejoins after that starts afresh
     answer = stack.app("POST", "/members/m-purge/rejoin")
     assert answer.status_code == 200 and answer.json()["profiles"] == []

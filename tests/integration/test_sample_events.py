@@ -21,7 +21,6 @@ FUNCTIONS = {  # the first prefix a file's name starts with names its function
     "sweep-": "SweepFunction",
     "notify-": "NotifyFunction",
     "expire-": "ExpireFunction",
-    "purge-": "PurgeFunction",
     "member-api-": "MemberApiFunction",
     "feedback-": "FeedbackFunction",
 }
@@ -269,8 +268,8 @@ EXPECTATIONS = {
         True,
     ),
     "expire-notice-user-remove.json": (datetime(2026, 6, 5, tzinfo=UTC), {"answered": True}, notice_user_remove, False),
-    "purge-hold-ttl-remove.json": (datetime(2027, 5, 4, tzinfo=UTC), {"hold_item": False}, hold_ttl_remove, True),
-    "purge-hold-user-remove.json": (datetime(2026, 9, 1, tzinfo=UTC), {"rejoined": True}, hold_user_remove, False),
+    "expire-hold-ttl-remove.json": (datetime(2027, 5, 4, tzinfo=UTC), {"hold_item": False}, hold_ttl_remove, True),
+    "expire-hold-user-remove.json": (datetime(2026, 9, 1, tzinfo=UTC), {"rejoined": True}, hold_user_remove, False),
     "member-api-notice-page.json": (JUNE_10, {}, notice_page, None),
     "member-api-notice-choice.json": (JUNE_10, {}, notice_choice, None),
     "member-api-app-notice.json": (JUNE_10, {}, app_notice, None),

@@ -63,8 +63,7 @@ def test_ttl_records_carry_the_user_identity_of_dynamodb_and_user_deletes_none()
 @pytest.mark.parametrize(
     ("function_id", "expected"),
     [
-        ("ExpireFunction", {"ttl-remove-notice"}),
-        ("PurgeFunction", {"ttl-remove-hold"}),
+        ("ExpireFunction", {"ttl-remove-notice", "ttl-remove-hold"}),
         ("NotifyFunction", {"insert-notice", "insert-hold", "reminder-requested"}),
     ],
 )
@@ -153,9 +152,8 @@ def test_real_wiring_delivers_each_function_only_its_records(make_cloud):
             for r in invocation.event.get("Records", [])
         ]
 
-    # THEN expire gets the TTL removal of the notice only, purge that of the hold only
-    assert received("ExpireFunction") == [("REMOVE", "m1", "notice", True)]
-    assert received("PurgeFunction") == [("REMOVE", "m2", "hold", True)]
+    # THEN expire gets the TTL removals of the notice and of the hold, and no other removal
+    assert received("ExpireFunction") == [("REMOVE", "m1", "notice", True), ("REMOVE", "m2", "hold", True)]
     # AND notify gets the creations and the reminder request, never the write that records it sent
     assert received("NotifyFunction") == [
         ("INSERT", "m1", "notice", False),

@@ -158,7 +158,7 @@ def test_import_value_needs_an_export():
 def test_real_template_functions_get_globals_merged_with_their_own_environment():
     # GIVEN the project's template.yaml
     stack = Template.load(DEFAULT_TEMPLATE).stack({"Stage": "qa"})
-    notify, sweep, purge = (stack.function(f) for f in ("NotifyFunction", "SweepFunction", "PurgeFunction"))
+    notify, sweep, expire = (stack.function(f) for f in ("NotifyFunction", "SweepFunction", "ExpireFunction"))
     # THEN every function has the Globals variables, resolved
     assert sweep.environment["LIFECYCLE_TABLE"] == "membership-lifecycle-qa"
     assert sweep.environment["ACTIVITY_TABLE"] == "membership-activity-qa"
@@ -166,7 +166,7 @@ def test_real_template_functions_get_globals_merged_with_their_own_environment()
     assert notify.environment["LIFECYCLE_TABLE"] == "membership-lifecycle-qa"
     # AND only the function that declares its own variable has it
     assert notify.environment["PUBLIC_BASE_URL"].endswith(".execute-api.us-east-1.amazonaws.com/qa")
-    assert "PUBLIC_BASE_URL" not in purge.environment
+    assert "PUBLIC_BASE_URL" not in expire.environment
     # AND its own properties win over Globals
     assert stack.function("SweepSegmentFunction").timeout == 900
     assert stack.function("ExpireFunction").timeout == 60

@@ -338,3 +338,20 @@ def test_every_functions_role_holds_exactly_the_templates_statements_and_what_sa
         [{"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": ["SweepFunction", "Arn"]}}]
     ]
     assert "ManagedPolicyArns" not in schedule
+
+
+def test_the_lifecycle_stream_has_at_most_two_readers_each_with_every_guarantee():
+    # DynamoDB Streams throttles a shard read by more than two consumers at once
+    cfn = deployed(sam_template())
+    readers = [
+        resource["Properties"]
+        for resource in cfn["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+        and resource["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["LifecycleTable", "StreamArn"]}
+    ]
+    assert len(readers) == 2
+    for reader in readers:
+        assert reader["BisectBatchOnFunctionError"] is True
+        assert reader["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert reader["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+        assert reader["FilterCriteria"]["Filters"]
