@@ -22,7 +22,7 @@ from typing import Any, Literal, cast, overload
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, GetError, TableError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, GetError, TableError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
@@ -30,6 +30,7 @@ from pynamodb.transactions import TransactWrite
 
 from lifecycle import aws
 from lifecycle.addresses import ses_address
+from lifecycle.conditional import conditional_write
 from lifecycle.errors import AddressRefused, ConcurrentChange, DeliveryFailed, MemberNotFound
 from lifecycle.models import (
     HOLD,
@@ -504,17 +505,17 @@ class MembershipStore:
     def record_watch(self, member_id: str, watched_at: datetime) -> bool:
         """Move ``last_watched_at`` forward (never back: feeds deliver out of order)."""
         stamp = iso(watched_at)
-        try:
-            MemberRecord(member_id).update(
+        moved = conditional_write(
+            lambda: MemberRecord(member_id).update(
                 actions=[MemberRecord.last_watched_at.set(watched_at)],
                 condition=MemberRecord.member_id.exists()
                 & (MemberRecord.last_watched_at.does_not_exist() | (Path("last_watched_at") < stamp)),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                self.member(member_id)  # raises MemberNotFound for an unknown member
-                return False
-            raise DeliveryFailed(f"could not record activity: {exc.cause_response_code}") from exc
+            ),
+            "recording activity",
+        )
+        if moved is None:
+            self.member(member_id)  # raises MemberNotFound for an unknown member
+            return False
         return True
 
     # ------------------------------------------------- once-only side effects
@@ -523,8 +524,8 @@ class MembershipStore:
         ``DONE`` when it was already done or the record is gone (the notice was answered
         meanwhile), ``BUSY`` while another sender's lease is alive. The same delivery retried
         (its sender died) takes its own lease back; anyone takes an expired one."""
-        try:
-            LifecycleRecord(member_id, record).update(
+        claimed = conditional_write(
+            lambda: LifecycleRecord(member_id, record).update(
                 actions=[
                     LifecycleRecord.last_attempt_at.set(now),
                     LifecycleRecord.lease_owner.set(lease.owner),
@@ -537,64 +538,60 @@ class MembershipStore:
                     | (LifecycleRecord.lease_owner == lease.owner)
                     | (LifecycleRecord.lease_until < now)
                 ),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise DeliveryFailed(f"could not start {mark}: {exc.cause_response_code}") from exc
-            current = self.lifecycle_record(member_id, record)
-            if current is None or getattr(current, mark) is not None:
-                return Claim.DONE
-            return Claim.BUSY
-        return Claim.CLAIMED
+            ),
+            f"starting {mark}",
+        )
+        if claimed is not None:
+            return Claim.CLAIMED
+        current = self.lifecycle_record(member_id, record)
+        if current is None or getattr(current, mark) is not None:
+            return Claim.DONE
+        return Claim.BUSY
 
     def release(self, member_id: str, record: str, lease: SendLease) -> None:
         """Give a lease back after a failed send, so the retry need not wait for it to expire."""
-        try:
-            LifecycleRecord(member_id, record).update(
+        conditional_write(  # refused: the record is gone, or the lease no longer ours
+            lambda: LifecycleRecord(member_id, record).update(
                 actions=[LifecycleRecord.lease_owner.remove(), LifecycleRecord.lease_until.remove()],
                 condition=LifecycleRecord.lease_owner == lease.owner,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":  # gone, or no longer ours
-                raise DeliveryFailed(f"could not release the send lease: {exc.cause_response_code}") from exc
+            ),
+            "releasing the send lease",
+        )
 
     def mark_billing_resumed(self, member_id: str, rejoined_at: datetime) -> None:
-        try:
-            MemberRecord(member_id).update(
+        conditional_write(  # refused: the member moved on from that rejoin
+            lambda: MemberRecord(member_id).update(
                 actions=[MemberRecord.billing_resumed_at.set(rejoined_at)],
                 condition=MemberRecord.rejoined_at == rejoined_at,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise DeliveryFailed(f"could not mark billing resumed: {exc.cause_response_code}") from exc
+            ),
+            "marking billing resumed",
+        )
 
     def mark_cancellation_announced(self, member_id: str, cancelled_at: datetime, now: datetime) -> None:
         """Billing was told and the member emailed: the sweep stops looking at this cancellation."""
-        try:
-            MemberRecord(member_id).update(
+        conditional_write(  # refused: announced already, or another cancellation now
+            lambda: MemberRecord(member_id).update(
                 actions=[MemberRecord.cancellation_announced_at.set(now)],
                 condition=(MemberRecord.cancelled_at == cancelled_at)
                 & MemberRecord.cancellation_announced_at.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise DeliveryFailed(f"could not mark the cancellation announced: {exc.cause_response_code}") from exc
+            ),
+            "marking the cancellation announced",
+        )
 
     def confirm(self, member_id: str, record: str, mark: str, now: datetime) -> None:
         """Record a side effect as done, and its lease as given back: later deliveries of the
         same change skip it."""
-        try:
-            LifecycleRecord(member_id, record).update(
+        conditional_write(  # refused: the record is gone meanwhile, nothing to mark
+            lambda: LifecycleRecord(member_id, record).update(
                 actions=[
                     getattr(LifecycleRecord, mark).set(now),
                     LifecycleRecord.lease_owner.remove(),
                     LifecycleRecord.lease_until.remove(),
                 ],
                 condition=LifecycleRecord.member_id.exists(),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":  # gone meanwhile: nothing to mark
-                raise DeliveryFailed(f"could not record {mark}: {exc.cause_response_code}") from exc
+            ),
+            f"recording {mark}",
+        )
 
     # -------------------------------------------------------- SES, EventBridge
     def email_unreachable(self, member_id: str) -> bool:
@@ -606,16 +603,14 @@ class MembershipStore:
         return member.email_status in UNREACHABLE
 
     def record_email_feedback(self, member_id: str, status: str, at: datetime) -> bool:
-        try:
-            MemberRecord(member_id).update(
+        recorded = conditional_write(
+            lambda: MemberRecord(member_id).update(
                 actions=[MemberRecord.email_status.set(status), MemberRecord.email_status_at.set(at)],
                 condition=MemberRecord.member_id.exists(),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise DeliveryFailed(f"could not record email feedback: {exc.cause_response_code}") from exc
-        return True
+            ),
+            "recording email feedback",
+        )
+        return recorded is not None
 
     def send_email(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime, member_id: str) -> str:
         """Send one email as a MIME message with both parts. ``Date`` is the campaign's clock;

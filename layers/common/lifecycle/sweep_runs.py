@@ -27,11 +27,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
 from lifecycle import aws
+from lifecycle.conditional import conditional_write
 from lifecycle.errors import DeliveryFailed, InvalidRequest
 from lifecycle.models import iso
 from lifecycle.settings import SweepSettings
@@ -174,11 +176,12 @@ class SweepProgress:
             "dry_run": {"BOOL": dry_run},
             "expires_at": {"N": str(int((now + KEEP_PROGRESS).timestamp()))},
         }
-        try:
-            self._db.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(run_id)")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise DeliveryFailed(f"starting the sweep run failed: {exc.response['Error']['Code']}") from exc
+        conditional_write(  # refused: the run was started before, and keeps its first record
+            lambda: self._db.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(run_id)"
+            ),
+            "starting the sweep run",
+        )
         run = self.run(run_id)
         assert run is not None  # just written, read consistently
         return run
@@ -213,19 +216,17 @@ class SweepProgress:
 
     def trip_guard(self, run_id: str) -> bool:
         """Stop every segment of the run; True for the worker that tripped it first."""
-        try:
-            self._db.update_item(
+        tripped = conditional_write(
+            lambda: self._db.update_item(
                 TableName=self.table,
                 Key=self._key(run_id, RUN),
                 UpdateExpression="SET guard_tripped = :yes",
                 ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(guard_tripped)",
                 ExpressionAttributeValues={":yes": {"BOOL": True}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise DeliveryFailed(f"tripping the sweep guard failed: {exc.response['Error']['Code']}") from exc
-        return True
+            ),
+            "tripping the sweep guard",
+        )
+        return tripped is not None
 
     def grant_notices(self, run_id: str, wanted: int, cap: int) -> int:
         """Up to ``wanted`` of the run's ``cap`` notices (MaxNoticesPerRun), shared by every
@@ -235,18 +236,19 @@ class SweepProgress:
             share = min(wanted, cap - granted)
             if share <= 0:
                 return 0
-            try:
-                self._db.update_item(
+            granting = conditional_write(
+                partial(
+                    self._db.update_item,
                     TableName=self.table,
                     Key=self._key(run_id, RUN),
                     UpdateExpression="SET notices_granted = :after",
                     ConditionExpression="attribute_not_exists(notices_granted) OR notices_granted = :before",
                     ExpressionAttributeValues={":after": {"N": str(granted + share)}, ":before": {"N": str(granted)}},
-                )
+                ),
+                "granting notices",
+            )
+            if granting is not None:
                 return share
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise DeliveryFailed(f"granting notices failed: {exc.response['Error']['Code']}") from exc
         return 0  # so much contention that waiting for the next run is the safe answer
 
     def finish_run(self, run_id: str, now: datetime) -> RunTotals | None:
@@ -255,18 +257,18 @@ class SweepProgress:
         run = self.totals(run_id)
         if run is None or run.segments_done < run.total_segments or run.finished_at:
             return None
-        try:
-            self._db.update_item(
+        finishing = conditional_write(
+            lambda: self._db.update_item(
                 TableName=self.table,
                 Key=self._key(run_id, RUN),
                 UpdateExpression="SET finished_at = :now",
                 ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(finished_at)",
                 ExpressionAttributeValues={":now": {"S": iso(now)}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise DeliveryFailed(f"finishing the sweep run failed: {exc.response['Error']['Code']}") from exc
+            ),
+            "finishing the sweep run",
+        )
+        if finishing is None:  # another worker finished it
+            return None
         run.finished_at = iso(now)
         return run
 
@@ -282,8 +284,8 @@ class SweepProgress:
         went and the segment's counts so far (this page's included)."""
         page = at.pages + 1
         adds = {name: seen.get(name, 0) for name in SEEN_COUNTS}
-        try:
-            answer = self._db.update_item(
+        answer = conditional_write(
+            lambda: self._db.update_item(
                 TableName=self.table,
                 Key=self._key(task.run_id, task.part),
                 UpdateExpression="SET reserved = :page, expires_at = :expires " + _adds(adds),
@@ -296,15 +298,15 @@ class SweepProgress:
                     **_add_values(adds),
                 },
                 ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise DeliveryFailed(f"reserving a sweep page failed: {exc.response['Error']['Code']}") from exc
-            now_at = self.checkpoint(task)
-            if now_at.pages == at.pages and now_at.reserved >= page:
-                return Reserved.EARLIER, now_at
-            return Reserved.LOST, now_at
-        return Reserved.NOW, _checkpoint_of(answer["Attributes"])
+            ),
+            "reserving a sweep page",
+        )
+        if answer is not None:
+            return Reserved.NOW, _checkpoint_of(answer["Attributes"])
+        now_at = self.checkpoint(task)
+        if now_at.pages == at.pages and now_at.reserved >= page:
+            return Reserved.EARLIER, now_at
+        return Reserved.LOST, now_at
 
     def advance(
         self, task: SegmentTask, at: Checkpoint, next_key: dict[str, Any] | None, done_counts: Mapping[str, int]
@@ -319,8 +321,8 @@ class SweepProgress:
         else:
             update = "SET pages = :next, next_key = :key " + _adds(adds)
             values[":key"] = {"S": json.dumps(next_key, sort_keys=True)}
-        try:
-            answer = self._db.update_item(
+        answer = conditional_write(
+            lambda: self._db.update_item(
                 TableName=self.table,
                 Key=self._key(task.run_id, task.part),
                 UpdateExpression=update,
@@ -328,12 +330,10 @@ class SweepProgress:
                 ExpressionAttributeValues={**values, **_add_values(adds)},
                 **({"ExpressionAttributeNames": _add_names(adds)} if adds else {}),
                 ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise DeliveryFailed(f"moving a sweep checkpoint failed: {exc.response['Error']['Code']}") from exc
-        return _checkpoint_of(answer["Attributes"])
+            ),
+            "moving a sweep checkpoint",
+        )
+        return None if answer is None else _checkpoint_of(answer["Attributes"])
 
     # ------------------------------------------------------------------ the queue
     def queue(self, tasks: list[SegmentTask]) -> None:
