@@ -9,7 +9,7 @@ PYTHON312 := $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'imp
 	(v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -n1); [ -n "$$v" ] && echo "env PYENV_VERSION=$$v python"))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup chromium demo serve test lint typecheck lock validate build bench clean
+.PHONY: setup chromium demo serve test unit lint typecheck lock validate build bench clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,9 @@ serve: setup  ## run the local cloud and its API until Ctrl-C
 
 test: setup chromium  ## every test: unit, integration on moto, browser
 	$(BIN)/pytest
+
+unit: setup  ## the fast tier: the pure domain, settings, locks and contracts (seconds, no cloud)
+	$(BIN)/pytest tests/unit
 
 bench: setup  ## the sweep at scale, measured (about 3 minutes), then docs/capacity.md from the figures
 	$(BIN)/python -m bench.run

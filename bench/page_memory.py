@@ -22,11 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from bench.item_sizes import PAGE_BYTES
-from lifecycle.campaign import start_sweep, sweep_segment
 from lifecycle.models import iso
 from lifecycle.repository import SWEEP_PROJECTION, ScanPage
 from lifecycle.settings import Settings
-from lifecycle.sweep_runs import Checkpoint, ReadPacer, Reserved, RunTotals, SegmentTask
+from lifecycle.sweep.progress import Checkpoint, ReadPacer, Reserved, RunTotals, SegmentTask
+from lifecycle.sweep.segments import start_sweep, sweep_segment
 
 NO_TIME_LIMIT = math.inf  # a worker that never hands its segment on
 NO_READ_CAP = math.inf  # and never waits for the read-rate cap

@@ -37,13 +37,13 @@ from botocore.credentials import Credentials
 
 from bench.moto_process import FAKE_CREDENTIALS, REGION
 from lifecycle import aws
-from lifecycle.campaign import SegmentOutcome, SegmentReport, run_report, start_sweep, sweep_segment
 from lifecycle.models import MemberRecord
 from lifecycle.observability import logger
 from lifecycle.policy import MemberView, SweepAction, plan, prefilter_cutoffs
 from lifecycle.repository import MalformedMember, MembershipStore, ScanPage, snapshot_from_item
 from lifecycle.settings import Policy, Settings, SweepSettings
-from lifecycle.sweep_runs import SegmentTask, SweepProgress
+from lifecycle.sweep.progress import SegmentTask, SweepProgress
+from lifecycle.sweep.segments import SegmentOutcome, SegmentReport, run_report, start_sweep, sweep_segment
 
 BENCH_SETTINGS = Settings(
     activity_table="bench-membership-activity",
@@ -186,7 +186,7 @@ def count_calls(work: Callable[[], ReadPass]) -> tuple[Counter, ReadPass]:
 
 
 def progress_calls_by_design(pages: int, turns: int, segments: int) -> Counter:
-    """The progress table and queue calls ``sweep_runs`` makes for a run without hand-offs,
+    """The progress table and queue calls ``sweep.progress`` makes for a run without hand-offs,
     contention or MaxNoticesPerRun (what docs/capacity.py counts): per page a conditional
     update of the segment's item that reserves it, one that moves the checkpoint, and a
     strongly consistent read of the run's item (the guard's flag); per worker turn a read of

@@ -47,7 +47,7 @@ WRITE_UNIT_BYTES = 1024  # a standard write: one write unit per KB of the item, 
 PARTITION_WRITE_UNITS_PER_SECOND = 1000  # the most one partition takes
 PARTITION_READ_UNITS_PER_SECOND = 3000  # the most strongly consistent read units one partition serves
 
-# What lifecycle.sweep_runs does for each page, worker turn, segment and run, without hand-offs,
+# What lifecycle.sweep.progress does for each page, worker turn, segment and run, without hand-offs,
 # contention or MaxNoticesPerRun. No transactions: every write is one conditional UpdateItem
 # of one item, and each segment counts into its own item.
 PROGRESS_UPDATES_PER_PAGE = 2  # the segment item: reserve the page (ADD its counts), then move the checkpoint
@@ -151,7 +151,7 @@ def _read_units_of(page_bytes: float) -> float:
 
 
 def segment_count(inputs: CapacityInputs) -> int:
-    """As ``lifecycle.sweep_runs.segment_count``: members ÷ SweepMembersPerSegment, rounded up,
+    """As ``lifecycle.sweep.progress.segment_count``: members ÷ SweepMembersPerSegment, rounded up,
     at least one, at most SweepMaxSegments."""
     return max(1, min(inputs.max_segments, math.ceil(inputs.members / inputs.members_per_segment)))
 

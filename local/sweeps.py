@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lifecycle.campaign import run_report
 from lifecycle.settings import Settings
-from lifecycle.sweep_runs import RUN, SweepProgress
+from lifecycle.sweep.progress import RUN, SweepProgress
+from lifecycle.sweep.segments import run_report
 
 
 def sweep_runs(cloud: Any) -> list[dict]:

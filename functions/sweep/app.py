@@ -6,12 +6,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import clock
-from lifecycle.campaign import start_sweep
 from lifecycle.errors import InvalidRequest
 from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
-from lifecycle.sweep_runs import SweepProgress, run_id_for
+from lifecycle.sweep.progress import SweepProgress, run_id_for
+from lifecycle.sweep.segments import start_sweep
 from lifecycle.tracing import tracer
 
 

@@ -10,12 +10,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import clock
-from lifecycle.campaign import run_report, sweep_segment
 from lifecycle.errors import InvalidRequest
 from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
-from lifecycle.sweep_runs import SegmentTask, SweepProgress
+from lifecycle.sweep.progress import SegmentTask, SweepProgress
+from lifecycle.sweep.segments import run_report, sweep_segment
 from lifecycle.tracing import tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lifecycle.settings import Settings
-from lifecycle.sweep_runs import SweepProgress
+from lifecycle.sweep.progress import SweepProgress
 from local.streams import RecordFilter
 from tests.stack import SAMPLE_LINK_KEY
 

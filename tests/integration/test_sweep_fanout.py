@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 import pytest
 
 from lifecycle import aws
-from lifecycle.campaign import SegmentOutcome, run_report, start_sweep, sweep_segment
 from lifecycle.errors import InvalidRequest
 from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
-from lifecycle.sweep_runs import ReadPacer, SegmentTask, SweepProgress
+from lifecycle.sweep.progress import ReadPacer, SegmentTask, SweepProgress
+from lifecycle.sweep.segments import SegmentOutcome, run_report, start_sweep, sweep_segment
 from tests.stack import FIRST_SWEEP
 
 RUN = "2026-06-01T03:00:00Z"

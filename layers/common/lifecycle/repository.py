@@ -1,4 +1,4 @@
-"""Where the domain touches AWS (with ``sweep_runs``, which keeps the sweep's progress): the
+"""Where the domain touches AWS (with ``sweep.progress``, which keeps the sweep's progress): the
 member tables (through PynamoDB), SES and EventBridge.
 
 Every state change is one DynamoDB transaction whose conditions re-check exactly what the

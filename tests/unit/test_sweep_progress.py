@@ -9,7 +9,7 @@ import pytest
 
 from lifecycle.errors import InvalidRequest
 from lifecycle.settings import Settings, SettingsError, SweepSettings
-from lifecycle.sweep_runs import ReadPacer, SegmentTask, run_id_for, segment_count
+from lifecycle.sweep.progress import ReadPacer, SegmentTask, run_id_for, segment_count
 
 NOW = datetime(2026, 6, 1, 3, 0, 7, tzinfo=UTC)
 
