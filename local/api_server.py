@@ -2,8 +2,8 @@
 
 Owns a real HTTP server on 127.0.0.1 (werkzeug, threaded, in a background thread) that
 turns each request into the proxy event API Gateway gives the function owning the route
-(routes from the template's ``Api`` events), invokes it through :meth:`LocalCloud.invoke`,
-and writes the proxy response back. Like API Gateway:
+(routes from the template's ``Api`` events), invokes it through the cloud's ``invoke``
+(handed in: ``GatewayWiring``), and writes the proxy response back. Like API Gateway:
 
 * an unknown path, or a known path with a method the template does not declare, is
   ``403 {"message": "Missing Authentication Token"}``. That includes ``HEAD`` on a ``GET``
@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from botocore.auth import SigV4Auth
@@ -69,9 +69,6 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from local.template import ACCOUNT_ID, PARTITION, REGION, ApiEvent, StackModel
-
-if TYPE_CHECKING:
-    from local.cloud import LocalCloud
 
 log = logging.getLogger("local.api")
 
@@ -609,17 +606,29 @@ class _Deployment:
     policy_error: str | None = None
 
 
+@dataclass(frozen=True)
+class GatewayWiring:
+    """What the gateway needs of the cloud it fronts, handed in (as the stream and queue pumps
+    are handed ``invoke``), so this module never imports the cloud."""
+
+    stack: Callable[[], StackModel | None]  # the stack deployed now (None before a deploy)
+    invoke: Callable[..., Any]  # invoke(function_id, event, trigger=...) -> the handler's result
+    now: Callable[[], datetime]  # the cloud's virtual clock
+    caller_identity: Callable[[], Mapping[str, str]]  # STS GetCallerIdentity of the default credentials
+    default_credentials: Mapping[str, str]  # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY the cloud runs with
+
+
 class ApiGateway:
     """The WSGI application: request -> proxy event -> handler -> response."""
 
-    def __init__(self, cloud: LocalCloud):
-        self.cloud = cloud
+    def __init__(self, wiring: GatewayWiring):
+        self.wiring = wiring
         self._deployment: _Deployment | None = None
         self._verifier: SigV4Verifier | None = None
         self._default_key: tuple[str, SigningKey] | None = None
 
     def _read(self) -> _Deployment | None:
-        stack = self.cloud.stack
+        stack = self.wiring.stack()
         if stack is None:
             return None
         if self._deployment is None or self._deployment.stack_id != id(stack):  # redeployed: read it again
@@ -640,16 +649,15 @@ class ApiGateway:
         return deployment.routes if deployment else []
 
     def _signing_key(self, access_key: str) -> SigningKey | None:
-        from local.cloud import CREDENTIALS
-
-        if access_key == CREDENTIALS["AWS_ACCESS_KEY_ID"]:
+        credentials = self.wiring.default_credentials
+        if access_key == credentials["AWS_ACCESS_KEY_ID"]:
             if self._default_key is None:
                 # the local default credentials are whoever moto's STS says they are; locally they
                 # are the account's administrator (they deploy and run everything)
-                found = self.cloud.client("sts").get_caller_identity()
+                found = self.wiring.caller_identity()
                 caller = Caller(access_key, found["Account"], found["Arn"],
                                 found["Arn"].replace(":sts::", ":iam::", 1), found["UserId"], administrator=True)
-                self._default_key = (access_key, SigningKey(CREDENTIALS["AWS_SECRET_ACCESS_KEY"], caller))
+                self._default_key = (access_key, SigningKey(credentials["AWS_SECRET_ACCESS_KEY"], caller))
             return self._default_key[1]
         return moto_signing_key(access_key)
 
@@ -699,7 +707,7 @@ class ApiGateway:
             return refused, shown
         event = self.proxy_event(request, route, params, raw_path, raw_query, body, caller)
         try:
-            result = self.cloud.invoke(route.function_id, event, trigger=f"api {method} {route.event.path}")
+            result = self.wiring.invoke(route.function_id, event, trigger=f"api {method} {route.event.path}")
         except Exception:
             log.exception("%s failed on %s %s", route.function_id, method, shown)
             return _json_response(502, INTERNAL_ERROR), shown
@@ -765,7 +773,7 @@ class ApiGateway:
 
     def proxy_event(self, request: Request, route: Route, params: Mapping[str, str], raw_path: str, raw_query: str,
                     body: bytes, caller: Caller | None) -> dict[str, Any]:
-        now = self.cloud.now
+        now = self.wiring.now()
         request_id = str(uuid.uuid4())
         source_ip = request.remote_addr or "127.0.0.1"
         identity: Mapping[str, Any] = caller.identity() if caller else {}
@@ -878,8 +886,8 @@ class _QuietRequestHandler(WSGIRequestHandler):
 class ApiServer:
     """The HTTP server, in a background thread."""
 
-    def __init__(self, cloud: LocalCloud, host: str = "127.0.0.1", port: int = 0):
-        self.app = ApiGateway(cloud)
+    def __init__(self, wiring: GatewayWiring, host: str = "127.0.0.1", port: int = 0):
+        self.app = ApiGateway(wiring)
         self._server = make_server(host, port, self.app, threaded=True, request_handler=_QuietRequestHandler)
         self._thread: threading.Thread | None = None
 

@@ -40,6 +40,7 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from local import aws_calls, aws_rules, moto_speedups
+from local.api_server import ApiServer, GatewayWiring, moto_signing_key
 from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_context
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
@@ -773,11 +774,17 @@ class LocalCloud:
     def start_api(self, port: int = 0, host: str = "127.0.0.1") -> str:
         """Serves the template's API routes over HTTP; returns the base URL (no stage prefix,
         like ``sam local start-api``)."""
-        from local.api_server import ApiServer
-
         self._require_started()
         if self._api is None:
-            self._api = ApiServer(self, host=host, port=port)
+            wiring = GatewayWiring(
+                stack=lambda: self.stack,
+                # looked up at each call: the fault injector may stand in for invoke later
+                invoke=lambda *args, **kwargs: self.invoke(*args, **kwargs),
+                now=lambda: self.now,
+                caller_identity=lambda: self.client("sts").get_caller_identity(),
+                default_credentials=CREDENTIALS,
+            )
+            self._api = ApiServer(wiring, host=host, port=port)
             self._api.start()
         return self._api.url
 
@@ -861,8 +868,6 @@ class LocalCloud:
 
     @staticmethod
     def _still_valid(credentials: Credentials) -> bool:
-        from local.api_server import moto_signing_key
-
         key = moto_signing_key(credentials.access_key)  # gone after a deploy (moto was reset)
         return key is not None and (key.expires_at is None
                                     or key.expires_at - datetime.now(UTC) > timedelta(minutes=5))

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from local.streams import RecordFilter
+from local.streams import RecordFilter, reported_failures
 from local.template import REGION, SqsEventSource
 
 log = logging.getLogger("local.queues")
@@ -316,29 +316,8 @@ class QueueEventSource:
         return self._failed_ids(result, ids)
 
     def _failed_ids(self, result: Any, ids: list[str]) -> set[str]:
-        if result is None:
-            return set()  # a null response is a success
-        if not isinstance(result, dict):
-            log.warning("%s: response %r is not a batch response: the whole batch fails", self.name, result)
-            return set(ids)
-        failures = result.get("batchItemFailures")
-        if not failures:
-            return set()  # no list, a null or an empty list: a success
-        if not isinstance(failures, list):
-            log.warning("%s: batchItemFailures %r is not a list: the whole batch fails", self.name, failures)
-            return set(ids)
-        failed = set()
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if not isinstance(identifier, str) or identifier not in ids:
-                log.warning(
-                    "%s: batchItemFailures entry %r names no message of the batch: the whole batch fails",
-                    self.name,
-                    failure,
-                )
-                return set(ids)
-            failed.add(identifier)
-        return failed
+        failed = reported_failures(result, ids, self.name)
+        return set(ids) if failed is None else set(failed)
 
 
 class QueuePump:

@@ -22,7 +22,7 @@ import base64
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,33 @@ TTL_USER_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 # MaximumRetryAttempts -1 means "until the record expires" (24 h); the virtual clock stands still
 # while streams are pumped, so a record that always fails would loop forever: stop it here
 INFINITE_RETRIES_CAP = 100
+
+
+def reported_failures(result: Any, identifiers: Collection[str], name: str) -> list[str] | None:
+    """The items a partial batch response names failed, read as Lambda reads it for streams and
+    queues alike: none for a success (a null response, no list, a null or empty one), None when
+    the whole batch fails (a response that is not an object, a list that is not a list, an entry
+    naming no item of the batch)."""
+    if result is None:
+        return []
+    if not isinstance(result, dict):
+        log.warning("%s: response %r is not a batch response: the whole batch fails", name, result)
+        return None
+    failures = result.get("batchItemFailures")
+    if not failures:
+        return []
+    if not isinstance(failures, list):
+        log.warning("%s: batchItemFailures %r is not a list: the whole batch fails", name, failures)
+        return None
+    named = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(identifier, str) or identifier not in identifiers:
+            log.warning("%s: batchItemFailures entry %r names no item of the batch: the whole batch fails",
+                        name, failure)
+            return None
+        named.append(identifier)
+    return named
 
 
 @dataclass(frozen=True)
@@ -295,22 +322,12 @@ class EventSourceMapping:
         return self._first_failed(result, records), False
 
     def _first_failed(self, result: Any, records: list[StreamRecord]) -> int | None:
-        if not isinstance(result, dict):
-            return None  # a null or empty response is a success
-        failures = result.get("batchItemFailures")
-        if not failures:
-            return None
         positions = {r.sequence_number: i for i, r in enumerate(records)}
-        found = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if not identifier or identifier not in positions:
-                log.warning("%s: batchItemFailures entry %r names no record of the batch: the whole batch fails",
-                            self.name, failure)
-                return 0
-            found.append(positions[identifier])
+        failed = reported_failures(result, positions, self.name)
+        if failed is None:
+            return 0
         # Lambda checkpoints before the lowest failed sequence number and retries from there
-        return min(found)
+        return min((positions[identifier] for identifier in failed), default=None)
 
     def _give_up(self, records: list[StreamRecord], *, invoke_count: int, function_error: bool) -> None:
         message = self.failure_message(records, invoke_count=invoke_count, function_error=function_error)

@@ -83,6 +83,17 @@ def test_a_partial_failure_retries_from_the_failed_record_only(cloud):
     assert _failures(cloud) == []
 
 
+def test_a_response_that_is_not_a_batch_response_fails_the_whole_batch_as_for_queues(cloud):
+    # GIVEN a batch whose invocation answers, the first time, with text instead of a batch response
+    _put(cloud, "item-a")
+    _put(cloud, "item-b", "not-a-response-once")
+    # WHEN pumped
+    cloud.pump_streams()
+    # THEN the whole batch is retried from its first record (as Lambda reads an invalid response), then succeeds
+    assert delivered_batches(cloud, "RecorderFunction") == [["item-a", "item-b"], ["item-a", "item-b"]]
+    assert _failures(cloud) == []
+
+
 def test_a_record_failing_past_the_retries_goes_to_the_failure_queue_and_later_ones_still_arrive(cloud):
     # GIVEN MaximumRetryAttempts 2 and a record that is always reported failed
     for name, behaviour in [("item-1", None), ("item-2", "report"), ("item-3", None)]:
