@@ -134,6 +134,10 @@ class WarmFunction:
         self._shared = dict(shared_modules)
         self._isolate = isolate
         self._modules: dict[str, ModuleType] = {}
+        # Powertools' logger lives in the logging module, which every function shares here: each
+        # function keeps its own, as its own Lambda process would (its appended keys, its handler)
+        self._logger_name = spec.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+        self._logger: logging.Logger | None = None
         self._handler: Any = None
         self._where: dict[int, tuple[ModuleType, bool]] = {}  # module id -> (module, isolated?)
 
@@ -143,8 +147,8 @@ class WarmFunction:
 
     def call(self, event: Any, context: LambdaContext) -> Any:
         """Runs the handler (importing it first on a cold start). Not thread-safe: the caller
-        serializes calls, since os.environ and sys.modules are process-wide."""
-        with environment(runtime_environment(self.spec)), self._namespace():
+        serializes calls, since os.environ, sys.modules and the logging module are process-wide."""
+        with environment(runtime_environment(self.spec)), self._namespace(), self._own_logger():
             if self._handler is None:
                 self._handler = self._load_handler()
             return self._handler(event, context)
@@ -187,6 +191,20 @@ class WarmFunction:
                 sys.modules.update(host)
             with suppress(ValueError):
                 sys.path.remove(code_dir)
+
+    @contextmanager
+    def _own_logger(self) -> Iterator[None]:
+        loggers = logging.Logger.manager.loggerDict
+        host = loggers.pop(self._logger_name, None)
+        if self._logger is not None:
+            loggers[self._logger_name] = self._logger
+        try:
+            yield
+        finally:
+            mine = loggers.pop(self._logger_name, None)
+            self._logger = mine if isinstance(mine, logging.Logger) else None
+            if host is not None:
+                loggers[self._logger_name] = host
 
     def _link_shared_modules(self) -> None:
         # `import lifecycle.clock` finds the shared module in sys.modules and never binds it
