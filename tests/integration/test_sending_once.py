@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from lifecycle.adapters.ses import SesMailer
 from lifecycle.campaign import open_notice
 from lifecycle.errors import SendInProgress
 from lifecycle.models import NOTICE, LifecycleRecord
@@ -26,17 +27,24 @@ NOW = FIRST_SWEEP + timedelta(hours=2)  # the catch-up looks at notices older th
 WAIT = 30  # seconds a thread may wait for the other one before the test fails
 
 
-class SenderInsideSes(MembershipStore):
-    """A store whose SES send holds on until the test lets it go: the moment two senders overlap."""
+class SenderInsideSes(SesMailer):
+    """SES whose send holds on until the test lets it go: the moment two senders overlap."""
 
     def __init__(self, settings: Settings):
-        super().__init__(settings)
+        super().__init__(settings.sender_address, settings.configuration_set)
         self.sending, self.go_on = threading.Event(), threading.Event()
 
-    def send_email(self, *args, **kwargs):
+    def send(self, *args, **kwargs):
         self.sending.set()
         assert self.go_on.wait(WAIT), "the test never let the first sender go on"
-        return super().send_email(*args, **kwargs)
+        return super().send(*args, **kwargs)
+
+
+class RefusingSes(SesMailer):
+    """SES refusing every send, as when it throttles."""
+
+    def send(self, *args, **kwargs):
+        raise RuntimeError("Throttling: Maximum sending rate exceeded")
 
 
 def notice_without_its_email(stack, member_id: str) -> tuple[Settings, LifecycleChange]:
@@ -52,18 +60,19 @@ def notice_without_its_email(stack, member_id: str) -> tuple[Settings, Lifecycle
 def test_two_senders_at_once_send_one_email(stack):
     # GIVEN a notice whose email nobody has sent yet
     settings, change = notice_without_its_email(stack, "m-two-senders")
-    first = SenderInsideSes(settings)
+    inside_ses = SenderInsideSes(settings)
+    first = MembershipStore(settings, mailer=inside_ses)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # WHEN the stream's sender is inside SES with it
         lease = SendLease("stream:record-1", NOW + timedelta(seconds=60))
         sending = pool.submit(announce, first, change, NOW, settings, lease)
-        assert first.sending.wait(WAIT)
+        assert inside_ses.sending.wait(WAIT)
         # AND the sweep's catch-up meets the same notice, and a second sender tries it outright
         other = MembershipStore(settings)
         caught_up = catch_up(other, other.snapshot("m-two-senders").view, NOW, settings, SendLease("sweep:r:0", NOW))
         with pytest.raises(SendInProgress):
             announce(other, change, NOW, settings, SendLease("stream:record-2", NOW + timedelta(seconds=60)))
-        first.go_on.set()
+        inside_ses.go_on.set()
         assert sending.result(WAIT) == ["notice"]
     # THEN neither of the others sent it
     assert caught_up == []
@@ -108,13 +117,9 @@ def test_a_failed_send_gives_its_lease_back_so_the_next_try_need_not_wait(stack)
     # GIVEN SES refusing the first try
     settings, change = notice_without_its_email(stack, "m-throttled")
 
-    class RefusingStore(MembershipStore):
-        def send_email(self, *args, **kwargs):
-            raise RuntimeError("Throttling: Maximum sending rate exceeded")
-
     with pytest.raises(RuntimeError):
         lease = SendLease("stream:record-1", NOW + timedelta(seconds=60))
-        announce(RefusingStore(settings), change, NOW, settings, lease)
+        announce(MembershipStore(settings, mailer=RefusingSes(settings.sender_address)), change, NOW, settings, lease)
     # WHEN another sender tries at once
     store = MembershipStore(settings)
     sent = announce(store, change, NOW, settings, SendLease("sweep:r:0", NOW + timedelta(seconds=900)))

@@ -189,7 +189,7 @@ def rejoin(store: MembershipStore, member_id: str, now: datetime) -> MemberRecor
         if member.status != "active":
             raise ConcurrentChange(f"member {member_id} changed while rejoining")
     if _rejoined_but_unannounced(member):
-        store.publish(
+        store.bus.publish(
             "MembershipRejoined",
             {
                 "member_id": member_id,

@@ -79,7 +79,7 @@ def link_choice(store: MembershipStore, token: str, choice: str | None, now: dat
 
 
 def _read_link(store: MembershipStore, token: str, now: datetime) -> tuple[MemberRecord, LinkClaims]:
-    keys, problems = SigningKeys.with_problems(store.link_secret())
+    keys, problems = SigningKeys.with_problems(store.link_keys.secret())
     for problem in problems:
         logger.error("link-signing secret: " + problem)
     claims = LinkSigner(keys).verify(token, now)

@@ -124,7 +124,7 @@ def _notice_email(
     settings: Settings,
     lease: SendLease,
 ) -> list[str]:
-    signer = LinkSigner(SigningKeys.from_secret(store.link_secret()))
+    signer = LinkSigner(SigningKeys.from_secret(store.link_keys.secret()))
     token = signer.sign(notice.notice_id, link_expires_at(notice.deadline, settings.policy))
     link = f"{settings.public_base_url}/n/{token}"
     email = render_email(
@@ -154,7 +154,7 @@ def _deliver(store: MembershipStore, item: LifecycleRecord, email: RenderedEmail
         )
         return
     try:
-        store.send_email(item.email, email, kind, now, item.member_id)
+        store.mailer.send(item.email, email, kind, now, item.member_id)
     except AddressRefused as refused:
         # it would fail on every retry: handled as a permanent bounce, counted and alarmed
         store.record_email_feedback(item.member_id, "refused", now)
@@ -173,7 +173,7 @@ def _cancellation(
     sent = []
 
     def stop_billing() -> None:
-        store.publish(
+        store.bus.publish(
             "MembershipCancelled",
             {
                 "member_id": hold.member_id,

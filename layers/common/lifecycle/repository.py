@@ -1,5 +1,6 @@
-"""Where the domain touches AWS (with ``sweep.progress``, which keeps the sweep's progress): the
-member tables (through PynamoDB), SES and EventBridge.
+"""The member tables (through PynamoDB), where the domain reads and decides; with the ports it
+sends through (``ports``: mail, the billing bus, the link keys), on AWS unless others are
+handed in. ``sweep.progress`` keeps the sweep's own progress.
 
 Every state change is one DynamoDB transaction whose conditions re-check exactly what the
 decision was based on (status, open notice, the stored activity marks), so a decision taken
@@ -15,23 +16,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from email.message import EmailMessage
-from email.utils import formatdate
 from enum import StrEnum
 from typing import Any, Literal, cast, overload
 
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, GetError, TableError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from lifecycle import aws
-from lifecycle.addresses import ses_address
+from lifecycle.adapters.eventbridge import EventBridgeBus
+from lifecycle.adapters.secrets_manager import SecretsManagerLinkKeys
+from lifecycle.adapters.ses import SesMailer
 from lifecycle.conditional import conditional_write
-from lifecycle.errors import AddressRefused, ConcurrentChange, DeliveryFailed, MemberNotFound
+from lifecycle.errors import ConcurrentChange, DeliveryFailed, MemberNotFound
 from lifecycle.models import (
     HOLD,
     NOTICE,
@@ -44,8 +42,7 @@ from lifecycle.models import (
     parse_iso,
 )
 from lifecycle.policy import MemberView, PrefilterCutoffs
-from lifecycle.rendering import RenderedEmail
-from lifecycle.ses_tags import member_tags
+from lifecycle.ports import BillingBus, LinkKeys, Mailer
 from lifecycle.settings import Settings
 
 # email_status values after which an address gets no more email: a permanent bounce, a
@@ -229,8 +226,19 @@ def _remove_open_notice() -> list[Action]:
 class MembershipStore:
     """Reads and writes of members, notices and retention holds."""
 
-    def __init__(self, settings: Settings):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        mailer: Mailer | None = None,
+        bus: BillingBus | None = None,
+        link_keys: LinkKeys | None = None,
+    ):
         self.settings = settings
+        # the services the domain sends through: AWS's, unless a caller hands in others
+        self.mailer: Mailer = mailer or SesMailer(settings.sender_address, settings.configuration_set)
+        self.bus: BillingBus = bus or EventBridgeBus(settings.event_bus_name)
+        self.link_keys: LinkKeys = link_keys or SecretsManagerLinkKeys(settings.link_secret_id)
         bind_tables(settings.activity_table, settings.lifecycle_table, settings.member_data_table, settings.link_table)
 
     # ------------------------------------------------------------------ reads
@@ -612,61 +620,6 @@ class MembershipStore:
         )
         return recorded is not None
 
-    def send_email(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime, member_id: str) -> str:
-        """Send one email as a MIME message with both parts. ``Date`` is the campaign's clock;
-        ``X-Membership-Email`` names the kind, for mail analytics and rehearsal reports.
-        ``AddressRefused`` when SES cannot send to the address (checked first, and as SES says)."""
-        to = ses_address(to)
-        message = EmailMessage()
-        message["From"] = self.settings.sender_address
-        message["To"] = to
-        message["Subject"] = email.subject
-        message["Date"] = formatdate(sent_at.timestamp(), usegmt=True)
-        message["X-Membership-Email"] = kind
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
-        message["Content-Language"] = email.lang  # after the body: set_content drops Content-* headers
-        request: dict[str, Any] = {
-            "Source": self.settings.sender_address,
-            "Destinations": [to],
-            "RawMessage": {"Data": message.as_bytes()},
-            # SES hands the tags back with bounce and complaint events: that is how feedback finds the member
-            "Tags": [{"Name": "kind", "Value": kind}, *member_tags(member_id)],
-        }
-        if self.settings.configuration_set:
-            request["ConfigurationSetName"] = self.settings.configuration_set
-        try:
-            return cast(str, aws.client("ses").send_raw_email(**request)["MessageId"])
-        except ClientError as exc:
-            error = exc.response["Error"]
-            if error.get("Code") == "InvalidParameterValue" and _about_an_address(error.get("Message", "")):
-                raise AddressRefused(f"SES refused the address: {error.get('Message')}") from exc
-            raise DeliveryFailed(f"SES refused the {kind} email: {error.get('Code')}") from exc
-
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        try:
-            answer = aws.client("events").put_events(
-                Entries=[
-                    {
-                        "Source": "membership.lifecycle",
-                        "DetailType": detail_type,
-                        "Detail": json.dumps(detail),
-                        "EventBusName": self.settings.event_bus_name,
-                    }
-                ]
-            )
-        except ClientError as exc:
-            raise DeliveryFailed(f"EventBridge refused {detail_type}: {exc.response['Error']['Code']}") from exc
-        if answer.get("FailedEntryCount"):
-            raise DeliveryFailed(f"EventBridge refused {detail_type}: {answer['Entries'][0].get('ErrorCode')}")
-
-    def link_secret(self) -> object:
-        """The secret's JSON value, whatever it holds (``SigningKeys`` checks it)."""
-        try:
-            return aws.secrets().get(self.settings.link_secret_id, transform="json", max_age=300)
-        except (GetParameterError, TransformParameterError) as exc:
-            raise DeliveryFailed("could not read the link-signing secret") from exc
-
 
 def _sweep_candidates(cutoffs: PrefilterCutoffs) -> Condition:
     """Members the sweep may act on: an open notice, ended retention, or no activity since the
@@ -708,14 +661,6 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs) -> Condition:
         | cancellation_unannounced
         | active_after_a_cancellation,
     )
-
-
-def _about_an_address(message: str) -> bool:
-    """SES's InvalidParameterValue for an address it cannot send to ("Missing final '@domain'",
-    "Local address contains illegal character", "Domain contains illegal character", "Illegal
-    address", "Missing local name"): it has no error code of its own."""
-    lowered = message.lower()
-    return any(word in lowered for word in ("address", "domain", "local name"))
 
 
 def _notice_is(notice_id: str | None) -> Condition:

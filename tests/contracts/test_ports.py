@@ -1,0 +1,108 @@
+"""One set of checks for each port, run against its AWS adapter on the local cloud and against
+its in-memory fake (``tests/fakes.py``): what one accepts, refuses and hands back, the other
+does too, so tests that run on the fakes say what production would do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from lifecycle.errors import AddressRefused, DeliveryFailed
+from lifecycle.ports import BillingBus, LinkKeys, Mailer
+from lifecycle.rendering import RenderedEmail
+from lifecycle.repository import MembershipStore
+from lifecycle.settings import Settings
+from tests.fakes import InMemoryBus, InMemoryLinkKeys, InMemoryMailer
+from tests.real_world import MEMBER_IDS
+
+SENT_AT = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
+EMAIL = RenderedEmail(
+    subject="Möchtest du deine Mitgliedschaft behalten?", html="<p>Hallo</p>", text="Hallo", lang="de"
+)
+
+
+@dataclass
+class Wired:
+    """A port, and how to see what it did."""
+
+    port: Any
+    seen: Callable[[], list[Any]]
+
+
+def aws_store(stack) -> MembershipStore:
+    return MembershipStore(Settings.from_env(dict(stack.cloud.stack.function("NotifyFunction").environment)))
+
+
+@pytest.fixture(params=["aws", "fake"])
+def mail(request) -> Iterator[Wired]:
+    if request.param == "fake":
+        mailer = InMemoryMailer()
+        yield Wired(mailer, lambda: [(m.to, m.kind, m.subject) for m in mailer.sent])
+        return
+    stack = request.getfixturevalue("stack")
+    sent = stack.cloud.sent_emails
+    yield Wired(
+        aws_store(stack).mailer, lambda: [(m.to[0], m.headers.get("X-Membership-Email"), m.subject) for m in sent()]
+    )
+
+
+@pytest.fixture(params=["aws", "fake"])
+def bus(request) -> Iterator[Wired]:
+    if request.param == "fake":
+        fake = InMemoryBus()
+        yield Wired(fake, lambda: list(fake.events))
+        return
+    stack = request.getfixturevalue("stack")
+    yield Wired(aws_store(stack).bus, lambda: [(e.detail_type, e.detail) for e in stack.bus()])
+
+
+@pytest.fixture(params=["aws", "fake"])
+def keys(request) -> Iterator[tuple[LinkKeys, object]]:
+    if request.param == "fake":
+        value = {"current": "k" * 48}
+        yield InMemoryLinkKeys(value), value
+        return
+    stack = request.getfixturevalue("stack")
+    store = aws_store(stack)
+    stored = stack.cloud.client("secretsmanager").get_secret_value(SecretId=store.settings.link_secret_id)
+    yield store.link_keys, json.loads(stored["SecretString"])
+
+
+@pytest.mark.parametrize("member_id", MEMBER_IDS[:3])
+def test_a_mailer_sends_to_the_address_as_ses_takes_it_and_gives_a_message_id(mail, member_id):
+    mailer: Mailer = mail.port
+    message_id = mailer.send("anna.schmidt@bücher.example", EMAIL, "notice", SENT_AT, member_id)
+    assert isinstance(message_id, str) and message_id
+    assert mail.seen() == [("anna.schmidt@xn--bcher-kva.example", "notice", EMAIL.subject)]
+
+
+@pytest.mark.parametrize("address", ["josé@example.com", "anna.schmidt@", "not an address"])
+def test_a_mailer_refuses_an_address_ses_cannot_send_to_and_sends_nothing(mail, address):
+    mailer: Mailer = mail.port
+    with pytest.raises(AddressRefused):
+        mailer.send(address, EMAIL, "notice", SENT_AT, MEMBER_IDS[0])
+    assert mail.seen() == []
+
+
+def test_a_bus_hands_billing_the_event_as_published(bus):
+    port: BillingBus = bus.port
+    detail = {"member_id": MEMBER_IDS[0], "cancelled_at": "2026-07-02T12:00:00Z", "reason": "no_response"}
+    port.publish("MembershipCancelled", detail)
+    assert bus.seen() == [("MembershipCancelled", detail)]
+
+
+def test_a_bus_refuses_an_event_too_large_for_eventbridge_and_delivers_nothing(bus):
+    port: BillingBus = bus.port
+    with pytest.raises(DeliveryFailed, match="EventBridge refused MembershipCancelled"):
+        port.publish("MembershipCancelled", {"member_id": MEMBER_IDS[0], "note": "x" * (256 * 1024)})
+    assert bus.seen() == []
+
+
+def test_link_keys_hand_back_the_secrets_json_value(keys):
+    port, stored = keys
+    assert port.secret() == stored
