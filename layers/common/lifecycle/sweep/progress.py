@@ -216,17 +216,22 @@ class SweepProgress:
 
     def trip_guard(self, run_id: str) -> bool:
         """Stop every segment of the run; True for the worker that tripped it first."""
-        tripped = conditional_write(
+        return self._set_on_run_once(run_id, "guard_tripped", {"BOOL": True}, "tripping the sweep guard")
+
+    def _set_on_run_once(self, run_id: str, name: str, value: dict[str, Any], doing: str) -> bool:
+        """Set ``name`` on the run's item unless it is set already: True for the one caller that set it."""
+        written = conditional_write(
             lambda: self._db.update_item(
                 TableName=self.table,
                 Key=self._key(run_id, RUN),
-                UpdateExpression="SET guard_tripped = :yes",
-                ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(guard_tripped)",
-                ExpressionAttributeValues={":yes": {"BOOL": True}},
+                UpdateExpression="SET #name = :value",
+                ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(#name)",
+                ExpressionAttributeNames={"#name": name},
+                ExpressionAttributeValues={":value": value},
             ),
-            "tripping the sweep guard",
+            doing,
         )
-        return tripped is not None
+        return written is not None
 
     def grant_notices(self, run_id: str, wanted: int, cap: int) -> int:
         """Up to ``wanted`` of the run's ``cap`` notices (MaxNoticesPerRun), shared by every
@@ -257,18 +262,8 @@ class SweepProgress:
         run = self.totals(run_id)
         if run is None or run.segments_done < run.total_segments or run.finished_at:
             return None
-        finishing = conditional_write(
-            lambda: self._db.update_item(
-                TableName=self.table,
-                Key=self._key(run_id, RUN),
-                UpdateExpression="SET finished_at = :now",
-                ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(finished_at)",
-                ExpressionAttributeValues={":now": {"S": iso(now)}},
-            ),
-            "finishing the sweep run",
-        )
-        if finishing is None:  # another worker finished it
-            return None
+        if not self._set_on_run_once(run_id, "finished_at", {"S": iso(now)}, "finishing the sweep run"):
+            return None  # another worker finished it
         run.finished_at = iso(now)
         return run
 
