@@ -1,7 +1,7 @@
-"""What DynamoDB TTL ended, read from the lifecycle table's stream: a notice whose deadline passed
-(keep the member if they watched, else cancel), or a retention hold whose time is over (delete
-the member's kept data for good). One function reads both, so the stream has two readers (this
-and notify): DynamoDB Streams throttles a shard read by more than two."""
+"""What DynamoDB TTL ended, read from the lifecycle table's stream: a notice whose deadline passed,
+or a retention hold whose time is over (``campaign.settle_what_ttl_ended``). One function reads
+both, so the stream has two readers (this and notify): DynamoDB Streams throttles a shard read
+by more than two."""
 
 from typing import Any
 
@@ -9,9 +9,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import clock
-from lifecycle.campaign import purge_retained_data, settle_notice
-from lifecycle.errors import InvalidRequest
-from lifecycle.models import NOTICE
+from lifecycle.campaign import settle_what_ttl_ended
 from lifecycle.notifications import LifecycleChange
 from lifecycle.observability import logger, metrics
 from lifecycle.repository import MembershipStore
@@ -28,16 +26,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     store = MembershipStore(settings)
 
     def on_change(change: LifecycleChange) -> None:
-        if change.record == NOTICE:
-            if change.old is None or change.old.notice_id is None:
-                raise InvalidRequest("an expired notice record needs an OldImage with notice_id")
-            outcome = settle_notice(store, change.member_id, change.old.notice_id, clock.now(), settings.policy)
-            if outcome is not None:
-                metrics.add_metric(name=f"Settled_{outcome.value}", unit="Count", value=1)
-            return
-        if change.old is None or change.old.cancelled_at is None:
-            raise InvalidRequest("an expired retention hold record needs an OldImage with cancelled_at")
-        if purge_retained_data(store, change.member_id, change.old.cancelled_at, clock.now()):
-            metrics.add_metric(name="Purged", unit="Count", value=1)
+        done = settle_what_ttl_ended(store, change, clock.now(), settings.policy)
+        if done is not None:
+            metrics.add_metric(name=done, unit="Count", value=1)
 
     return process_lifecycle_changes(event, context, on_change)

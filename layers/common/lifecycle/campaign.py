@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from lifecycle.errors import ConcurrentChange, InvalidRequest, MemberNotFound, NoOpenNotice, NotCancelled
 from lifecycle.models import HOLD, NOTICE, LifecycleRecord, LinkRecord, MemberRecord, iso
+from lifecycle.notifications import LifecycleChange
 from lifecycle.observability import logger
 from lifecycle.policy import (
     Inactivity,
@@ -238,3 +239,19 @@ def purge_retained_data(store: MembershipStore, member_id: str, cancelled_at: da
     if purged:
         logger.info("retained data purged", extra={"member_id": member_id})
     return purged
+
+
+# ------------------------------------------------------------------ what TTL ended
+def settle_what_ttl_ended(store: MembershipStore, change: LifecycleChange, now: datetime, policy: Policy) -> str | None:
+    """A notice or a retention hold DynamoDB TTL deleted: settle the notice (keep a member who
+    watched, cancel the rest), or purge what the cancelled member kept. The name of what was
+    done (a metric), None when the member had moved on. ``InvalidRequest`` for a record that
+    lacks what deciding needs."""
+    if change.record == NOTICE:
+        if change.old is None or change.old.notice_id is None:
+            raise InvalidRequest("an expired notice record needs an OldImage with notice_id")
+        outcome = settle_notice(store, change.member_id, change.old.notice_id, now, policy)
+        return None if outcome is None else f"Settled_{outcome.value}"
+    if change.old is None or change.old.cancelled_at is None:
+        raise InvalidRequest("an expired retention hold record needs an OldImage with cancelled_at")
+    return "Purged" if purge_retained_data(store, change.member_id, change.old.cancelled_at, now) else None
