@@ -27,10 +27,10 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 demo: setup  ## rehearse a whole campaign on the local cloud
-	$(BIN)/python -m local demo
+	$(BIN)/python -m ops demo
 
 serve: setup  ## run the local cloud and its API until Ctrl-C
-	$(BIN)/python -m local serve
+	$(BIN)/python -m ops serve
 
 test: setup chromium  ## every test: unit, integration on moto, browser
 	$(BIN)/pytest

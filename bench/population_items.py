@@ -1,5 +1,5 @@
-"""The synthetic population (``local.population``) as the items the rehearsal writes: activity
-items exactly as ``local.rehearsal.load_members`` builds them (profiles live in the member-data
+"""The synthetic population (``ops.population``) as the items the rehearsal writes: activity
+items exactly as ``ops.rehearsal.load_members`` builds them (profiles live in the member-data
 table, not in the activity item), captured without any server."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from local.population import generate
-from local.rehearsal import load_members, parse_time
+from ops.population import generate
+from ops.rehearsal import load_members, parse_time
 
 POPULATION_SEED = 7
 POPULATION_START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Wall time of ``local.rehearsal.rehearse`` on a synthetic population, run in a fresh process
+"""Wall time of ``ops.rehearsal.rehearse`` on a synthetic population, run in a fresh process
 of its own (the local cloud runs its moto server and the handlers in-process, and sets the
 process's environment while it runs), quiet. The baseline is the same rehearsal of one
 member: what the local cloud's clock, schedules and sweeps cost whatever the population.
@@ -51,9 +51,9 @@ def _rehearse_here(members: int, months: int) -> float:
     from dateutil.relativedelta import relativedelta
 
     from bench.population_items import POPULATION_START
-    from local.population import generate, iso_z, write_jsonl
-    from local.rehearsal import read_input, rehearse
     from local.template import DEFAULT_TEMPLATE, Template
+    from ops.population import generate, iso_z, write_jsonl
+    from ops.rehearsal import read_input, rehearse
 
     end = POPULATION_START + relativedelta(months=months)
     rows, actions = generate(members, REHEARSAL_SEED, POPULATION_START, months)

@@ -2,7 +2,7 @@
 
 ``LocalCloud`` starts moto, creates the template's resources there, runs the template's
 handlers in-process as Lambda would, moves a virtual clock (schedules, DynamoDB TTL, stream
-and queue delivery) and serves the API over HTTP. ``python -m local serve`` runs it for a person.
+and queue delivery) and serves the API over HTTP. ``python -m ops serve`` runs it for a person.
 """
 from local.cloud import Invocation, LocalCloud
 from local.outbox import BusEvent, SentEmail

@@ -1,6 +1,6 @@
 """Faults the local cloud can inject, so a rehearsal shows that no outcome depends on luck.
 
-``--fault NAME[:RATE]`` (repeatable) on ``python -m local rehearse``:
+``--fault NAME[:RATE]`` (repeatable) on ``python -m ops rehearse``:
 
 * ``duplicate-delivery`` - every stream batch, queue batch, schedule event and API request
   arrives twice;

@@ -25,7 +25,7 @@ import requests
 from botocore.credentials import Credentials
 from itsdangerous.encoding import base64_decode
 
-from local.app_calls import SignedAsApp
+from ops.app_calls import SignedAsApp
 from tests.stack import FIRST_SWEEP, deployed_stack
 
 TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable", "LinkTable")

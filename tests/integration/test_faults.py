@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from local.faults import Faults
-from local.population import generate, write_jsonl
-from local.rehearsal import read_input, rehearse
 from local.template import Template
+from ops.population import generate, write_jsonl
+from ops.rehearsal import read_input, rehearse
 
 START, END = "2026-01-01T00:00:00Z", "2026-05-01T00:00:00Z"
 FAULTS = {
@@ -95,7 +95,7 @@ def test_the_command_refuses_an_unknown_fault_before_running(tmp_path):
         [
             sys.executable,
             "-m",
-            "local",
+            "ops",
             "rehearse",
             "--members",
             str(members),

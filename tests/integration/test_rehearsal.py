@@ -1,4 +1,4 @@
-"""`python -m local rehearse`: the contract operators and other tools rely on, run as they run it."""
+"""`python -m ops rehearse`: the contract operators and other tools rely on, run as they run it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from local.rehearsal import RehearsalInputError, read_input
 from local.template import Template
+from ops.rehearsal import RehearsalInputError, read_input
 from tests.real_world import MEMBER_IDS
 
 ROOT = Path(__file__).parents[2]
@@ -40,7 +40,7 @@ def write_jsonl(path: Path, rows: list) -> Path:
 
 def rehearse_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "local", "rehearse", "--quiet", *args],
+        [sys.executable, "-m", "ops", "rehearse", "--quiet", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

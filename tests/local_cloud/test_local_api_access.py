@@ -221,10 +221,10 @@ def test_an_app_allowed_only_to_invoke_the_api_reaches_the_function_only_with_in
 
 
 def test_serve_prints_credentials_the_app_routes_admit():
-    # GIVEN `python -m local serve` on the real template
+    # GIVEN `python -m ops serve` on the real template
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "layers" / "common")]))
     process = subprocess.Popen(
-        [sys.executable, "-m", "local", "serve", "--port", "0", "--param", "Stage=demo"],
+        [sys.executable, "-m", "ops", "serve", "--port", "0", "--param", "Stage=demo"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

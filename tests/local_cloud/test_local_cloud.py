@@ -17,8 +17,8 @@ import pytest
 from local_cloud_support import FIXTURE_TEMPLATE, START
 
 from local import LocalCloud, TemplateError
-from local.__main__ import main
 from local.template import PROJECT_ROOT
+from ops.__main__ import main
 
 
 def test_invoke_runs_the_handler_warm_with_its_environment_and_context(cloud):
@@ -201,7 +201,7 @@ def test_emails_command_lists_the_latest_emails(cloud, capsys):
         Destination={"ToAddresses": ["ann@example.com"]},
         Message={"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "Open https://x.test/n/1"}}},
     )
-    # WHEN `python -m local emails` is run against the cloud's moto
+    # WHEN `python -m ops emails` is run against the cloud's moto
     assert main(["emails", "--endpoint", cloud.endpoint_url]) == 0
     # THEN it prints the email and its link
     out = capsys.readouterr().out
@@ -209,11 +209,11 @@ def test_emails_command_lists_the_latest_emails(cloud, capsys):
 
 
 def test_serve_runs_the_stack_and_its_api_until_interrupted():
-    # GIVEN `python -m local serve` on the fixture template
+    # GIVEN `python -m ops serve` on the fixture template
     command = [
         sys.executable,
         "-m",
-        "local",
+        "ops",
         "serve",
         "--template",
         str(FIXTURE_TEMPLATE),
@@ -239,7 +239,7 @@ def test_serve_runs_the_stack_and_its_api_until_interrupted():
         with urllib.request.urlopen(f"{api_url}/items/9") as response:
             event = json.load(response)["event"]
         assert event["requestContext"]["stage"] == "demo"
-        assert "python -m local emails --endpoint http://127.0.0.1:" in printed
+        assert "python -m ops emails --endpoint http://127.0.0.1:" in printed
         assert "/moto-api/data.json" in printed
     finally:
         # AND Ctrl-C stops it cleanly

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from local.population import ACTIONS, first_sweep_at_or_after, generate, read_jsonl, write_jsonl
+from ops.population import ACTIONS, first_sweep_at_or_after, generate, read_jsonl, write_jsonl
 
 START = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 END = START + relativedelta(months=14)

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from local.funnel import format_monthly, funnel, print_funnel
-from local.report_html import write_report
+from ops.funnel import format_monthly, funnel, print_funnel
+from ops.report_html import write_report
 
 HOSTILE_ID = "<script>alert('owned')</script>"
 

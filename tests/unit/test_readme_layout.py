@@ -15,7 +15,8 @@ LAYOUT = README[README.index("## Folder layout") : README.index("## Dependencies
 def modules() -> list[str]:
     domain = ROOT / "layers/common/lifecycle"
     found = [str(p.relative_to(domain).with_suffix("")) for p in domain.rglob("*.py") if p.stem != "__init__"]
-    found += [p.stem for p in (ROOT / "local").glob("*.py") if not p.stem.startswith("__")]
+    for folder in ("local", "ops"):
+        found += [p.stem for p in (ROOT / folder).glob("*.py") if not p.stem.startswith("__")]
     found += [p.parent.name for p in (ROOT / "functions").glob("*/app.py")]
     return sorted(found)
 

@@ -1,6 +1,6 @@
 """A synthetic, seeded population of members and what they do during a rehearsed campaign.
 
-Owns the two JSONL inputs of ``python -m local rehearse``:
+Owns the two JSONL inputs of ``python -m ops rehearse``:
 
 * member rows: who the service has on the first day of the rehearsal (locale, currency and
   price, when they joined and last watched, their profiles);

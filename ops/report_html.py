@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, StrictUndefined
 
-from local.funnel import (
+from ops.funnel import (
     CANCELLED_NO_RESPONSE,
     CANCELLED_ON_REQUEST,
     KEPT,

@@ -1,7 +1,7 @@
 """The campaign funnel and the money it stops charging, read from a rehearsal's REPORT.json.
 
 Owns the arithmetic every view of a rehearsal shares (the terminal summary printed here with
-``rich`` and the HTML page in :mod:`local.report_html`): how many members were noticed, what
+``rich`` and the HTML page in :mod:`ops.report_html`): how many members were noticed, what
 became of them (kept, kept by watching, cancelled on request or for no response, still open),
 how many rejoined or were purged, which emails went out, and the monthly charges that stopped
 per currency. It reads the report's contract only, so it works on any REPORT.json.

@@ -1,12 +1,14 @@
-"""``python -m local <command>``: the local cloud for a person at a terminal.
+"""``python -m ops <command>``: what an operator runs, on the local cloud.
 
-Commands are plain functions listed in :data:`COMMANDS` (the one place a new one, such as a
-campaign ``rehearse``, is registered): each has a function that adds its arguments to its
-argparse sub-parser and a function that runs it and returns the exit code.
+Commands are plain functions listed in :data:`COMMANDS` (the one place a new one is
+registered): each has a function that adds its arguments to its argparse sub-parser and a
+function that runs it and returns the exit code.
 
-* ``serve``  - the stack on moto, the API on http://127.0.0.1:3000, the virtual clock kept at
+* ``serve``    - the stack on moto, the API on http://127.0.0.1:3000, the virtual clock kept at
   real time (schedules, TTL, streams every second) until Ctrl-C;
-* ``emails`` - the latest emails a running ``serve`` sent, with their links.
+* ``emails``   - the latest emails a running ``serve`` sent, with their links;
+* ``rehearse`` - a campaign on the operator's own members and actions, REPORT.json out;
+* ``demo``     - the same on a synthetic population, with the funnel and an HTML report.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def serve(args: argparse.Namespace) -> int:
         overrides = {**cloud.app_parameters(overrides), **overrides}
         stack = cloud.deploy(overrides)
         if args.members:
-            from local.rehearsal import RehearsalInputError, load_members, read_members
+            from ops.rehearsal import RehearsalInputError, load_members, read_members
 
             try:
                 members = read_members(args.members)
@@ -131,7 +133,7 @@ def serve(args: argparse.Namespace) -> int:
             print_app_credentials(cloud)
         print(f"moto         {cloud.endpoint_url}   (AWS_ENDPOINT_URL={cloud.endpoint_url})")
         print(f"tables       {', '.join(t.name for t in stack.tables.values())}")
-        print(f"emails       python -m local emails --endpoint {cloud.endpoint_url}")
+        print(f"emails       python -m ops emails --endpoint {cloud.endpoint_url}")
         print(f"             curl {cloud.endpoint_url}/moto-api/data.json")
         print("virtual clock follows real time; Ctrl-C stops", flush=True)
         while not stop.wait(args.tick):
@@ -189,7 +191,7 @@ def emails(args: argparse.Namespace) -> int:
     from local.template import REGION
 
     if not args.endpoint:
-        print("give --endpoint (the moto URL `python -m local serve` printed)", file=sys.stderr)
+        print("give --endpoint (the moto URL `python -m ops serve` printed)", file=sys.stderr)
         return 2
     ses = boto3.client(
         "ses",
@@ -264,7 +266,7 @@ def rehearse_arguments(parser: argparse.ArgumentParser) -> None:
 
 def rehearse_command(args: argparse.Namespace) -> int:
     from local.faults import Faults
-    from local.rehearsal import RehearsalInputError, read_input, rehearse, write_report
+    from ops.rehearsal import RehearsalInputError, read_input, rehearse, write_report
 
     template = _template(args)
     try:
@@ -340,10 +342,10 @@ def demo(args: argparse.Namespace) -> int:
     from dateutil.relativedelta import relativedelta
     from rich.console import Console
 
-    from local.funnel import print_funnel
-    from local.population import generate, write_jsonl
-    from local.rehearsal import parse_time, read_input, rehearse, write_report
-    from local.report_html import write_report as write_html_report
+    from ops.funnel import print_funnel
+    from ops.population import generate, write_jsonl
+    from ops.rehearsal import parse_time, read_input, rehearse, write_report
+    from ops.report_html import write_report as write_html_report
 
     console = Console()
     started = time.perf_counter()
@@ -414,7 +416,7 @@ COMMANDS: dict[str, Command] = {
 def main(argv: Sequence[str] | None = None) -> int:
     # handlers that publish no metric on an invocation make Powertools warn each time
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():
         sub = commands.add_parser(name, help=command.help, description=command.help)

@@ -1,6 +1,6 @@
 """A whole campaign rehearsed on the local cloud: members and their behaviour in, a report out.
 
-The contract (``python -m local rehearse``): MEMBERS.jsonl and ACTIONS.jsonl are checked in full
+The contract (``python -m ops rehearse``): MEMBERS.jsonl and ACTIONS.jsonl are checked in full
 before anything runs, and a problem is reported with its file, line and field. The members are
 written into the activity table as the service's own data; the virtual clock then runs from
 ``start`` to ``end`` while the stack's schedules, TTL and streams do their work; each action
@@ -28,9 +28,9 @@ import requests
 from boto3.dynamodb.types import TypeSerializer
 from email_validator import EmailNotValidError, validate_email
 
-from local.app_calls import SignedAsApp, member_path
 from local.faults import FaultInjector, Faults
 from local.template import Template, TemplateError
+from ops.app_calls import SignedAsApp, member_path
 
 MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key
 
@@ -421,7 +421,7 @@ def mailbox(address: str) -> str:
 
 # ---------------------------------------------------------------- report
 def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, Any]:
-    from local.funnel import funnel
+    from ops.funnel import funnel
 
     members = {member["member_id"]: member for member in plan.members}
     by_address = {mailbox(member["email"]): member["member_id"] for member in plan.members}
