@@ -32,8 +32,10 @@ demo: setup  ## rehearse a whole campaign on the local cloud
 serve: setup  ## run the local cloud and its API until Ctrl-C
 	$(BIN)/python -m ops serve
 
+# every core: each worker runs its own local cloud (moto's state is per process); worksteal
+# keeps both busy to the end though the long lifecycle tests sit in a few files
 test: setup chromium  ## every test: unit, integration on moto, browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 unit: setup  ## the fast tier: the pure domain, settings, locks and contracts (seconds, no cloud)
 	$(BIN)/pytest tests/unit

@@ -278,7 +278,7 @@ class LocalCloud:
         werkzeug_logger = logging.getLogger("werkzeug")
         self._saved_werkzeug_level = werkzeug_logger.level
         werkzeug_logger.setLevel(logging.WARNING)  # moto's per-request lines drown everything else
-        moto_speedups.install()  # same results as moto's scan, a fraction of the time
+        moto_speedups.install()  # moto's answers and botocore's models, a fraction of the time
         aws_rules.install(self.clock.now)  # refuse what AWS refuses; token windows in virtual time
         self._server = _MotoServer(ip_address=self._host, port=self._port, verbose=False)
         self._server.start()
@@ -299,6 +299,7 @@ class LocalCloud:
             self._server.stop()
             self._server = None
             aws_rules.uninstall()
+            moto_speedups.uninstall()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

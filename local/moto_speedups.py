@@ -1,21 +1,32 @@
-"""A faster DynamoDB Scan for the local cloud, with moto's exact results.
+"""Speed-ups of the local cloud that change no answer.
 
-moto (5.2) deep-copies every scanned item and measures it twice before it applies the
+**Scan.** moto (5.2) deep-copies every scanned item and measures it twice before it applies the
 FilterExpression, so a filtered scan costs as much as reading the whole table back. The
 nightly sweep filters out almost every member, and a rehearsal runs it hundreds of times:
 this scan judges each item first and copies only the ones it returns. Pages, ``Limit``, the
 1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a test
 compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
 moto's own code.
+
+**Service models.** botocore reads and parses a service's JSON model once per session; every
+function copy, the cloud and the tests make sessions of their own, so a test paid about 0.2 s
+of parsing per client. Every session here shares one loader (per data path), as the clients
+of one session always do: the models are read-only, so no client can tell.
 """
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 from moto.dynamodb.models import table as moto_table
 
 _moto_scan = moto_table.Table.scan
+_own_create_loader = botocore.session.create_loader
+_loaders: dict[str | None, botocore.loaders.Loader] = {}
+_loaders_lock = threading.Lock()
 
 
 def lean_scan(
@@ -58,9 +69,18 @@ def lean_scan(
     return results, scanned_count, last_evaluated_key
 
 
+def shared_loader(search_paths_string: str | None = None) -> botocore.loaders.Loader:
+    with _loaders_lock:
+        if search_paths_string not in _loaders:
+            _loaders[search_paths_string] = _own_create_loader(search_paths_string)
+        return _loaders[search_paths_string]
+
+
 def install() -> None:
     moto_table.Table.scan = lean_scan
+    botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
 
 
 def uninstall() -> None:
     moto_table.Table.scan = _moto_scan
+    botocore.session.create_loader = _own_create_loader

@@ -1,4 +1,5 @@
-"""The sweep's guards against mass mistakes: a broken activity feed, a dry run, paced volume."""
+"""The sweep's guards against mass mistakes: a broken activity feed, a dry run, paced volume, a
+member item it cannot read."""
 
 from __future__ import annotations
 
@@ -77,3 +78,36 @@ def test_max_notices_per_run_paces_notices_longest_inactive_first(stack):
         if stack.lifecycle(m)["notice"]["opened_at"] == "2026-06-01T03:00:00Z"
     }
     assert first_night == {"m-004", "m-003"}
+
+
+def test_the_sweep_skips_counts_and_logs_a_member_it_cannot_read_and_goes_on(stack, caplog):
+    # GIVEN an inactive member, and member items the policy cannot read
+    stack.add_inactive_member("m-fine")
+    client = stack.cloud.client("dynamodb")
+    table = stack.cloud.table_name("ActivityTable")
+    client.put_item(
+        TableName=table,
+        Item={
+            "member_id": {"S": "m-no-join-date"},
+            "status": {"S": "active"},
+            "last_watched_at": {"S": "2020-01-01T00:00:00Z"},
+        },
+    )
+    client.put_item(
+        TableName=table,
+        Item={
+            "member_id": {"S": "m-bad-date"},
+            "status": {"S": "active"},
+            "joined_at": {"S": "last spring"},
+            "last_watched_at": {"S": "2020-01-01T00:00:00Z"},
+        },
+    )
+    # WHEN the sweep runs
+    stack.run_until(FIRST_SWEEP)
+    # THEN the readable member got a notice, the others were skipped, counted and logged
+    [result] = stack.sweep_runs()
+    assert result["malformed"] == 2 and result["actions"] == {"open_notice": 1}
+    assert "notice_id" in stack.member("m-fine")
+    problems = [getattr(r, "problem", "") for r in caplog.records if r.getMessage() == "malformed member skipped"]
+    assert any("joined_at" in problem for problem in problems)
+    assert datetime.now(UTC)  # the run finished: the sweep went on past the bad items
