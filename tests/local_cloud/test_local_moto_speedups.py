@@ -1,14 +1,16 @@
-"""The local cloud's faster Scan returns exactly what moto's own Scan returns."""
+"""The local cloud's speed-ups change no answer: its faster Scan returns exactly what moto's own
+Scan returns, and clients of every session share botocore's parsed service models."""
 
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from local import moto_speedups
+from local import LocalCloud, moto_speedups
 
 FILTERS = [
     None,
@@ -84,3 +86,18 @@ def test_lean_scan_pages_like_moto(monkeypatch, seed):
                     moto_speedups.uninstall()
                 # THEN every page holds the same items, counts and continuation keys
                 assert actual == expected
+
+
+def test_sessions_on_the_local_cloud_share_parsed_service_models_and_still_answer():
+    def model_of_a_new_session() -> object:
+        return boto3.session.Session()._session.get_service_model("dynamodb")._service_description
+
+    before = model_of_a_new_session()
+    with LocalCloud(datetime(2026, 1, 1, tzinfo=UTC), seed=1) as cloud:
+        # GIVEN the running cloud, WHEN two new sessions load DynamoDB's model
+        first, second = model_of_a_new_session(), model_of_a_new_session()
+        # THEN it was parsed once for both, and their clients answer as before
+        assert first is second and first == before and first is not before
+        assert cloud.client("dynamodb").list_tables()["TableNames"] == []
+    # AND a session made after the cloud stopped parses its own again
+    assert model_of_a_new_session() is not first
