@@ -13,8 +13,8 @@ import pytest
 
 from lifecycle import aws
 from lifecycle.errors import InvalidRequest
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.sweep.progress import ReadPacer, SegmentTask, SweepProgress
 from lifecycle.sweep.segments import SegmentOutcome, run_report, start_sweep, sweep_segment
 from tests.stack import FIRST_SWEEP
@@ -53,7 +53,7 @@ class Worker:
 
     def __init__(self, stack, settings: Settings):
         self.settings = settings
-        self.store = MembershipStore(settings)
+        self.store = Store.on_aws(settings)
         self.progress = SweepProgress(settings.sweep)
         self.committed: Counter = Counter()  # members the prefilter let through, by committed page
         self.committed_scanned = 0  # members DynamoDB read for the committed pages
@@ -63,12 +63,12 @@ class Worker:
         self._install_page_recorder()
 
     def _install_page_recorder(self) -> None:
-        scan_page, advance = self.store.scan_page, self.progress.advance
+        scan_page, advance = self.store.members.scan_page, self.progress.advance
         current: dict[str, object] = {}
 
         def recording_scan(*args, **kwargs):
             page = scan_page(*args, **kwargs)
-            current["ids"] = [item["member_id"]["S"] for item in page.items]
+            current["ids"] = [member.view.member_id for member in page.members]
             current["scanned"] = page.scanned
             return page
 
@@ -79,7 +79,7 @@ class Worker:
                 self.committed_scanned += current["scanned"]
             return moved
 
-        self.store.scan_page = recording_scan
+        self.store.members.scan_page = recording_scan
         self.progress.advance = recording_advance
 
     def die_after(self, target: object, method: str, nth: int) -> None:
