@@ -31,7 +31,7 @@ from lifecycle.member_links import PageSpec, link_choice, link_page
 from lifecycle.observability import logger, metrics
 from lifecycle.settings import Settings
 from lifecycle.store import Store
-from lifecycle.web import form_choice, from_another_site, json_body, json_error, json_response, membership_json, page
+from web import form_choice, from_another_site, json_body, json_error, json_response, membership_json, page
 
 app = APIGatewayRestResolver()
 OPENAPI_DOCUMENT = Path(__file__).parent / "openapi.json"

@@ -1,6 +1,7 @@
 """HTTP of the member API: reading what a request carries (its body, its form) without ever
 failing on what a client sent, and the answers: pages with the headers every page carries, and
-precise JSON errors for the service's apps."""
+precise JSON errors for the service's apps. It ships with the function (beside ``app.py``, on
+Lambda's task root), not in the domain's layer: no other function speaks HTTP."""
 
 from __future__ import annotations
 
