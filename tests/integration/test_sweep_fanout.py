@@ -159,9 +159,9 @@ def test_segments_are_sized_from_describe_table_and_each_is_read_once_with_hand_
 @pytest.mark.parametrize(
     ("where", "method", "nth"),
     [
-        ("store", "scan_page", 4),  # read a page, died before counting it
+        ("members", "scan_page", 4),  # read a page, died before counting it
         ("progress", "reserve_page", 3),  # counted a page, died before its notices
-        ("store", "open_notice", 1),  # opened one notice of a page, died before the checkpoint
+        ("lifecycle", "open_notice", 1),  # opened one notice of a page, died before the checkpoint
         ("progress", "advance", 2),  # moved the checkpoint, died before the next page
         ("progress", "queue", 2),  # handed the segment on, died before the message was deleted
     ],
@@ -172,7 +172,8 @@ def test_a_worker_that_dies_mid_segment_is_retried_from_its_checkpoint_and_nothi
     # GIVEN a run whose worker dies once, at one step of a page
     add_members(stack)
     worker = Worker(stack, fanout_settings(stack))
-    worker.die_after(worker.store if where == "store" else worker.progress, method, nth)
+    targets = {"members": worker.store.members, "lifecycle": worker.store.lifecycle, "progress": worker.progress}
+    worker.die_after(targets[where], method, nth)
     start(worker)
     # WHEN the queue is drained (the dead worker's message shows again)
     worker.drain(seconds_left=0.0)
