@@ -19,11 +19,13 @@ import tracemalloc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from bench.item_sizes import PAGE_BYTES
-from lifecycle.models import iso
-from lifecycle.repository import SWEEP_PROJECTION, ScanPage
+from lifecycle.adapters.dynamodb import SWEEP_PROJECTION, snapshot_from_item
+from lifecycle.clock import iso
+from lifecycle.membership import ScanPage
 from lifecycle.settings import Settings
 from lifecycle.sweep.progress import Checkpoint, ReadPacer, Reserved, RunTotals, SegmentTask
 from lifecycle.sweep.segments import start_sweep, sweep_segment
@@ -49,9 +51,10 @@ def synthetic_member_id(index: int) -> str:
     return f"m-{index:09d}"
 
 
-class SyntheticMembershipStore:
-    """Just enough of ``MembershipStore`` for a dry-run sweep: the table's size and its pages,
-    each built from its ``start_key`` when asked for (one segment: the pages are the table's)."""
+class SyntheticMembers:
+    """Just enough of ``ports.Members`` for a dry-run sweep: the table's size and its pages,
+    each built from its ``start_key`` when asked for (one segment: the pages are the table's)
+    and read as the DynamoDB adapter reads them."""
 
     def __init__(self, members: int, pool: MemberPool, members_per_page: int, every_member: bool) -> None:
         self.members = members
@@ -59,7 +62,7 @@ class SyntheticMembershipStore:
         self.members_per_page = members_per_page  # members in 1 MB of items
         self.every_member = every_member
 
-    def member_count(self) -> int:
+    def count(self) -> int:
         return self.members
 
     def scan_page(
@@ -78,7 +81,7 @@ class SyntheticMembershipStore:
                 items.append(item)
         last = first + scanned - 1
         next_key = {"member_id": {"S": synthetic_member_id(last)}} if last + 1 < self.members else None
-        return ScanPage(items, scanned, next_key)
+        return ScanPage([snapshot_from_item(item) for item in items], [], scanned, next_key)
 
 
 class InMemoryProgress:
@@ -188,9 +191,10 @@ def dry_run_settings(settings: Settings) -> Settings:
     return replace(settings, policy=replace(settings.policy, dry_run=True, max_notice_share=1.0))
 
 
-def sweep_whole_table(store: SyntheticMembershipStore, now: datetime, settings: Settings) -> RunTotals:
+def sweep_whole_table(members: SyntheticMembers, now: datetime, settings: Settings) -> RunTotals:
     """``start_sweep``, then ``sweep_segment`` for every queued task, as the workers would."""
     progress = InMemoryProgress()
+    store = SimpleNamespace(members=members)  # a dry run reads members and changes nothing
     run_id = iso(now)
     start_sweep(store, progress, run_id, now, settings)
     while progress.queued:
@@ -210,7 +214,7 @@ def measure_peaks(
     tracemalloc.start()
     try:
         for members in sizes:
-            store = SyntheticMembershipStore(members, pool, members_per_page, every_member)
+            store = SyntheticMembers(members, pool, members_per_page, every_member)
             pages_peak, returned = _traced_peak(lambda store=store: _read_and_drop(store, dry_run.sweep.page_size))
             sweep_peak, run = _traced_peak(lambda store=store: sweep_whole_table(store, now, dry_run))
             if run.count("scanned") != members or run.finished_at is None:
@@ -231,12 +235,12 @@ def measure_peaks(
     return peaks
 
 
-def _read_and_drop(store: SyntheticMembershipStore, page_size: int) -> int:
+def _read_and_drop(store: SyntheticMembers, page_size: int) -> int:
     """The baseline: every page arrives and is let go, nothing is done with it."""
     returned, start_key = 0, None
     while True:
         page = store.scan_page(start_key=start_key, page_size=page_size)
-        returned += len(page.items)
+        returned += len(page.members)
         start_key = page.next_key
         if start_key is None:
             return returned

@@ -37,11 +37,13 @@ from botocore.credentials import Credentials
 
 from bench.moto_process import FAKE_CREDENTIALS, REGION
 from lifecycle import aws
+from lifecycle.adapters.dynamodb import DynamoDBMembers
+from lifecycle.membership import ScanPage
 from lifecycle.models import MemberRecord
 from lifecycle.observability import logger
 from lifecycle.policy import MemberView, SweepAction, plan, prefilter_cutoffs
-from lifecycle.repository import MalformedMember, MembershipStore, ScanPage, snapshot_from_item
 from lifecycle.settings import Policy, Settings, SweepSettings
+from lifecycle.store import Store
 from lifecycle.sweep.progress import SegmentTask, SweepProgress
 from lifecycle.sweep.segments import SegmentOutcome, SegmentReport, run_report, start_sweep, sweep_segment
 
@@ -126,21 +128,22 @@ def sweep_settings(queue_url: str, members_per_segment: int) -> Settings:
 
 
 # ------------------------------------------------------------------ the read paths
-class RecordingStore(MembershipStore):
-    """The real store, noting of each page its segment, what DynamoDB read and which members it
-    sent (a few list appends a page: for read-unit accounting and the checks, not the sweep)."""
+class RecordingMembers(DynamoDBMembers):
+    """The real members' adapter, noting of each page its segment, what DynamoDB read and which
+    members it sent (a few list appends a page: for read-unit accounting and the checks, not the
+    sweep)."""
 
     def __init__(self, settings: Settings, record: ReadPass) -> None:
-        super().__init__(settings)
+        super().__init__(settings.activity_table, settings.member_data_table)
         self.record = record
 
     def scan_page(self, cutoffs=None, segment=0, total_segments=1, start_key=None, page_size=None) -> ScanPage:
         page = super().scan_page(cutoffs, segment, total_segments, start_key, page_size)
         self.record.scanned += page.scanned
-        self.record.returned += len(page.items)
+        self.record.returned += len(page.members) + len(page.malformed)
         self.record.scanned_per_page.append(page.scanned)
         self.record.segment_of_page.append(segment)
-        self.record.returned_ids.update(item["member_id"]["S"] for item in page.items)
+        self.record.returned_ids.update(member.view.member_id for member in page.members)
         return page
 
 
@@ -148,7 +151,7 @@ def sweep_run(now: datetime, settings: Settings, run_id: str) -> ReadPass:
     """A whole sweep run: ``start_sweep``, then ``sweep_segment`` for every task on the queue
     until it is empty (what the segment workers do, one after the other)."""
     result = ReadPass(0.0, 0, 0)
-    store = RecordingStore(settings, result)
+    store = replace(Store.on_aws(settings), members=RecordingMembers(settings, result))
     progress = SweepProgress(settings.sweep)
     result.segments = start_sweep(store, progress, run_id, now, settings)["segments"]
     sqs, queue_url = aws.client("sqs"), settings.sweep.queue_url
@@ -233,21 +236,17 @@ def check_one_whole_run(run: ReadPass, members: int, segments: int) -> None:
 
 def sweep_read_path(now: datetime, policy: Policy, prefilter: bool = True) -> ReadPass:
     """The sweep's read path alone: ``scan_page`` (one segment, the sweep's page size), then
-    ``snapshot_from_item`` and ``plan`` on every member returned; no progress table, no queue."""
-    store = MembershipStore(BENCH_SETTINGS)
+    each member read from its item, and ``plan`` on every one; no progress table, no queue."""
+    members = DynamoDBMembers(BENCH_SETTINGS.activity_table, BENCH_SETTINGS.member_data_table)
     result = ReadPass(0.0, 0, 0)
     cutoffs = prefilter_cutoffs(now, policy) if prefilter else None
     start_key = None
     while True:
-        page = store.scan_page(cutoffs, start_key=start_key, page_size=BENCH_SETTINGS.sweep.page_size)
+        page = members.scan_page(cutoffs, start_key=start_key, page_size=BENCH_SETTINGS.sweep.page_size)
         result.scanned += page.scanned
         result.scanned_per_page.append(page.scanned)
-        result.returned += len(page.items)
-        for item in page.items:
-            try:
-                snapshot = snapshot_from_item(item)
-            except MalformedMember:
-                continue
+        result.returned += len(page.members) + len(page.malformed)
+        for snapshot in page.members:
             if plan(snapshot.view, now, policy).action is not SweepAction.NOTHING:
                 result.acting_on.add(snapshot.view.member_id)
         start_key = page.next_key
@@ -277,7 +276,9 @@ def member_view(record: MemberRecord) -> MemberView:
 
 def model_scan_baseline(now: datetime, policy: Policy) -> ReadPass:
     """The straightforward version: every member as a model, judged in Python."""
-    MembershipStore(BENCH_SETTINGS)  # binds the models to the benchmark's tables
+    DynamoDBMembers(
+        BENCH_SETTINGS.activity_table, BENCH_SETTINGS.member_data_table
+    )  # binds the models to the benchmark's tables
     result = ReadPass(0.0, 0, 0)
     records = MemberRecord.scan()
     for record in records:
@@ -382,7 +383,9 @@ def warm_up(now: datetime, settings: Settings, scanner: RawScan) -> None:
     """Pay the one-time costs (botocore's service models, connection pools) before timing: a
     nightly sweep pays them once, not per million members."""
     sweep_run(now, settings, "warm-up")
-    MembershipStore(BENCH_SETTINGS).scan_page(prefilter_cutoffs(now, settings.policy), page_size=10)
+    DynamoDBMembers(BENCH_SETTINGS.activity_table, BENCH_SETTINGS.member_data_table).scan_page(
+        prefilter_cutoffs(now, settings.policy), page_size=10
+    )
     for record in MemberRecord.scan(limit=10):
         member_view(record)
     scanner.page(limit=10)

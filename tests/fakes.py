@@ -4,14 +4,39 @@ AWS adapters: ``tests/contracts`` runs one set of checks against both."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
+from lifecycle.adapters.dynamodb import SWEEP_PROJECTION
 from lifecycle.adapters.eventbridge import SOURCE
 from lifecycle.addresses import ses_address
-from lifecycle.errors import DeliveryFailed
+from lifecycle.clock import iso, parse_iso
+from lifecycle.errors import DeliveryFailed, MemberNotFound
+from lifecycle.membership import (
+    HOLD,
+    NOTICE,
+    UNREACHABLE,
+    ActivityMarks,
+    Claim,
+    Hold,
+    MalformedMember,
+    Membership,
+    MemberSnapshot,
+    Notice,
+    RecordKind,
+    ScanPage,
+    SendLease,
+    SendMark,
+    cancellation,
+    membership_from_attributes,
+    opening,
+)
+from lifecycle.policy import PrefilterCutoffs
 from lifecycle.rendering import RenderedEmail
+from lifecycle.store import Store
 from local.aws_rules import EVENTS_MAX_REQUEST_BYTES, event_entry_size
 
 
@@ -60,3 +85,375 @@ class InMemoryLinkKeys:
 
     def secret(self) -> object:
         return self.value
+
+
+# ------------------------------------------------------------------ the member tables
+# What the activity table's model fills in for an attribute a row lacks (``models.MemberRecord``).
+MEMBER_DEFAULTS = {"locale": "en-US", "status": "active", "monthly_price": "0.00", "currency": "USD"}
+# The row's times: read back through the model, they come out in the product's own format.
+MEMBER_TIMES = (
+    "joined_at",
+    "last_watched_at",
+    "engaged_at",
+    "notice_opened_at",
+    "notice_deadline",
+    "notice_reminded_at",
+    "notice_closed_at",
+    "cancelled_at",
+    "cancellation_announced_at",
+    "billing_stopped_at",
+    "retained_until",
+    "purged_at",
+    "rejoined_at",
+    "email_status_at",
+    "billing_resumed_at",
+)
+_ACTIVITY = ("notice_id", "notice_opened_at", "notice_deadline", "notice_reminded_at")
+
+
+class InMemoryTables:
+    """The four member tables in dictionaries: member rows as the activity table stores them
+    (attribute → text), profiles, lifecycle records with their send leases, and links."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, dict[str, str]] = {}
+        self.member_data: dict[str, list[dict[str, Any]]] = {}
+        self.records: dict[tuple[str, RecordKind], Notice | Hold] = {}
+        self.leases: dict[tuple[str, RecordKind], SendLease] = {}
+        self.links: dict[str, str] = {}  # notice id → member id
+
+    def add_member(self, member_id: str, profiles: list[dict[str, Any]] | None = None, **attributes: str) -> None:
+        """A member as the service writes it."""
+        self.members[member_id] = {"member_id": member_id, **attributes}
+        if profiles is not None:
+            self.member_data[member_id] = profiles
+
+    def set_member(self, member_id: str, **attributes: str) -> None:
+        """The service's own activity feed writing straight into the row."""
+        self.members[member_id].update(attributes)
+
+
+def _stored(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
+def _as_stored[R: (Notice, Hold)](record: R) -> R:
+    """The record as it reads back from the table: times in whole seconds."""
+    times = {f.name: parse_iso(iso(v)) for f in fields(record) if isinstance(v := getattr(record, f.name), datetime)}
+    return replace(record, **times)
+
+
+class InMemoryMembers:
+    """``Members`` on ``InMemoryTables``, refusing what the DynamoDB adapter's conditions refuse."""
+
+    def __init__(self, tables: InMemoryTables) -> None:
+        self.tables = tables
+
+    def _row(self, member_id: str) -> dict[str, str]:
+        row = self.tables.members.get(member_id)
+        if row is None:
+            raise MemberNotFound(member_id)
+        return row
+
+    def snapshot(self, member_id: str) -> Membership:
+        row = {**MEMBER_DEFAULTS, **self._row(member_id)}
+        for name in MEMBER_TIMES:
+            if name in row:
+                row[name] = iso(parse_iso(row[name]))
+        return membership_from_attributes(row)
+
+    def profiles(self, member_id: str) -> list[dict[str, Any]] | None:
+        profiles = self.tables.member_data.get(member_id)
+        return None if profiles is None else list(profiles)
+
+    def count(self) -> int:
+        return len(self.tables.members)
+
+    def scan_page(
+        self,
+        cutoffs: PrefilterCutoffs | None = None,
+        segment: int = 0,
+        total_segments: int = 1,
+        start_key: dict[str, Any] | None = None,
+        page_size: int | None = None,
+    ) -> ScanPage:
+        ids = sorted(i for i in self.tables.members if zlib.crc32(i.encode()) % total_segments == segment)
+        if start_key is not None:
+            ids = [i for i in ids if i > start_key["member_id"]]
+        read = ids[:page_size] if page_size else ids
+        members: list[MemberSnapshot] = []
+        malformed: list[str] = []
+        for member_id in read:
+            row = self.tables.members[member_id]
+            if cutoffs is not None and not _sweep_candidate(row, cutoffs):
+                continue
+            try:
+                members.append(membership_from_attributes({k: v for k, v in row.items() if k in SWEEP_PROJECTION}))
+            except MalformedMember as exc:
+                malformed.append(str(exc))
+        more = len(read) < len(ids)
+        return ScanPage(members, malformed, len(read), {"member_id": read[-1]} if more else None)
+
+    def scan_members(
+        self, cutoffs: PrefilterCutoffs | None = None, segment: int = 0, total_segments: int = 1
+    ) -> Iterator[ScanPage]:
+        start_key = None
+        while True:
+            page = self.scan_page(cutoffs, segment, total_segments, start_key)
+            yield page
+            start_key = page.next_key
+            if not start_key:
+                return
+
+    def record_watch(self, member_id: str, watched_at: datetime) -> bool:
+        row = self._row(member_id)
+        stamp = iso(watched_at)
+        if "last_watched_at" in row and not row["last_watched_at"] < stamp:
+            return False
+        row["last_watched_at"] = stamp
+        return True
+
+    def email_unreachable(self, member_id: str) -> bool:
+        row = self.tables.members.get(member_id)
+        return row is not None and row.get("email_status") in UNREACHABLE
+
+    def record_email_feedback(self, member_id: str, status: str, at: datetime) -> bool:
+        row = self.tables.members.get(member_id)
+        if row is None:
+            return False
+        row.update(email_status=status, email_status_at=iso(at))
+        return True
+
+    def mark_billing_resumed(self, member_id: str, rejoined_at: datetime) -> None:
+        row = self.tables.members.get(member_id)
+        if row is not None and row.get("rejoined_at") == iso(rejoined_at):
+            row["billing_resumed_at"] = iso(rejoined_at)
+
+    def mark_cancellation_announced(self, member_id: str, cancelled_at: datetime, now: datetime) -> None:
+        row = self.tables.members.get(member_id)
+        if row is not None and row.get("cancelled_at") == iso(cancelled_at) and "cancellation_announced_at" not in row:
+            row["cancellation_announced_at"] = iso(now)
+
+
+def _sweep_candidate(row: dict[str, str], cutoffs: PrefilterCutoffs) -> bool:
+    """The DynamoDB adapter's scan filter, on the stored text as DynamoDB compares it."""
+    get = row.get
+    never_watched, dormant = iso(cutoffs.never_watched_before), iso(cutoffs.dormant_before)
+
+    def not_engaged_since(cutoff: str) -> bool:
+        return "engaged_at" not in row or row["engaged_at"] <= cutoff
+
+    active = get("status") == "active"
+    cancelled = get("status") == "cancelled"
+    return (
+        "notice_id" in row
+        or (
+            active
+            and "last_watched_at" not in row
+            and get("joined_at", "~") <= never_watched
+            and not_engaged_since(never_watched)
+        )
+        or (active and "last_watched_at" in row and row["last_watched_at"] <= dormant and not_engaged_since(dormant))
+        or (
+            cancelled
+            and "retained_until" in row
+            and row["retained_until"] <= iso(cutoffs.retention_ended_before)
+            and "purged_at" not in row
+        )
+        or (cancelled and "cancelled_at" in row and "cancellation_announced_at" not in row)
+        or (active and "cancelled_at" in row and ("rejoined_at" not in row or row["rejoined_at"] < row["cancelled_at"]))
+    )
+
+
+class InMemoryLifecycle:
+    """``Lifecycle`` on ``InMemoryTables``: each transition checks every condition of the DynamoDB
+    adapter's transaction first, then writes all of it, or nothing."""
+
+    def __init__(self, tables: InMemoryTables) -> None:
+        self.tables = tables
+
+    def _member(self, member_id: str) -> dict[str, str] | None:
+        return self.tables.members.get(member_id)
+
+    def _notice_is(self, member_id: str, notice_id: str | None) -> bool:
+        record = self.tables.records.get((member_id, NOTICE))
+        return record is None or (isinstance(record, Notice) and record.notice_id == notice_id)
+
+    def _hold_of(self, member_id: str, cancelled_at: datetime | None) -> bool:
+        record = self.tables.records.get((member_id, HOLD))
+        return record is None or (isinstance(record, Hold) and record.cancelled_at == cancelled_at)
+
+    def _drop(self, member_id: str, kind: RecordKind) -> None:
+        self.tables.records.pop((member_id, kind), None)
+        self.tables.leases.pop((member_id, kind), None)
+
+    def open_notice(self, snapshot: MemberSnapshot, notice: Notice, link_expires_at: datetime) -> bool:
+        notice_id, opened_at, deadline = opening(notice)
+        row = self._member(snapshot.view.member_id)
+        if (
+            (notice.member_id, NOTICE) in self.tables.records
+            or notice_id in self.tables.links
+            or row is None
+            or row.get("status") != "active"
+            or "notice_id" in row
+            or not _marks_as_read(row, snapshot.marks)
+        ):
+            return False
+        self.tables.records[(notice.member_id, NOTICE)] = _as_stored(notice)
+        self.tables.links[notice_id] = notice.member_id
+        row.update(notice_id=notice_id, notice_opened_at=iso(opened_at), notice_deadline=iso(deadline))
+        return True
+
+    def request_reminder(self, member_id: str, notice_id: str, now: datetime) -> bool:
+        record, row = self.tables.records.get((member_id, NOTICE)), self._member(member_id)
+        if (
+            not isinstance(record, Notice)
+            or record.notice_id != notice_id
+            or record.reminder_requested_at is not None
+            or row is None
+            or row.get("notice_id") != notice_id
+        ):
+            return False
+        self.tables.records[(member_id, NOTICE)] = _as_stored(replace(record, reminder_requested_at=now))
+        row["notice_reminded_at"] = iso(now)
+        return True
+
+    def close_kept(self, member_id: str, notice_id: str, outcome: str, now: datetime, engaged: bool) -> bool:
+        row = self._member(member_id)
+        if (
+            not self._notice_is(member_id, notice_id)
+            or row is None
+            or row.get("status") != "active"
+            or row.get("notice_id") != notice_id
+        ):
+            return False
+        self._drop(member_id, NOTICE)
+        for name in _ACTIVITY:
+            row.pop(name, None)
+        row.update(notice_outcome=outcome, notice_closed_at=iso(now))
+        if engaged:
+            row["engaged_at"] = iso(now)
+        return True
+
+    def cancel(self, snapshot: MemberSnapshot, hold: Hold, outcome: str, require_no_activity: bool) -> bool:
+        reason, cancelled_at, retained_until = cancellation(hold)
+        view = snapshot.view
+        row = self._member(view.member_id)
+        if (
+            not self._notice_is(view.member_id, view.notice_id)
+            or row is None
+            or row.get("status") != "active"
+            or row.get("notice_id") != view.notice_id
+            or (require_no_activity and not _marks_as_read(row, snapshot.marks))
+        ):
+            return False
+        self._drop(view.member_id, NOTICE)
+        for name in (*_ACTIVITY, "purged_at", "cancellation_announced_at"):
+            row.pop(name, None)
+        when = iso(cancelled_at)
+        row.update(
+            status="cancelled",
+            cancelled_at=when,
+            cancel_reason=reason,
+            billing_stopped_at=when,
+            retained_until=iso(retained_until),
+            notice_outcome=outcome,
+            notice_closed_at=when,
+        )
+        self._drop(view.member_id, HOLD)
+        self.tables.records[(view.member_id, HOLD)] = _as_stored(hold)
+        return True
+
+    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        row = self._member(member_id)
+        if (
+            row is None
+            or row.get("status") != "cancelled"
+            or row.get("cancelled_at") != iso(cancelled_at)
+            or not self._hold_of(member_id, cancelled_at)
+        ):
+            return False
+        for name in ("retained_until", "billing_resumed_at"):
+            row.pop(name, None)
+        row.update(status="active", rejoined_at=iso(now), engaged_at=iso(now))
+        self._drop(member_id, HOLD)
+        return True
+
+    def record_rejoin_elsewhere(self, snapshot: MemberSnapshot, now: datetime) -> bool:
+        view = snapshot.view
+        row = self._member(view.member_id)
+        if (
+            row is None
+            or row.get("status") != "active"
+            or row.get("cancelled_at") != _stored(view.cancelled_at)
+            or row.get("rejoined_at") != _stored(view.rejoined_at)
+            or not self._hold_of(view.member_id, view.cancelled_at)
+        ):
+            return False
+        row.pop("retained_until", None)
+        row.update(rejoined_at=iso(now), engaged_at=iso(now), billing_resumed_at=iso(now))
+        self._drop(view.member_id, HOLD)
+        return True
+
+    def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        row = self._member(member_id)
+        if (
+            row is None
+            or row.get("status") != "cancelled"
+            or row.get("cancelled_at") != iso(cancelled_at)
+            or "purged_at" in row
+            or not ("rejoined_at" not in row or row["rejoined_at"] < iso(cancelled_at))
+            or not self._hold_of(member_id, cancelled_at)
+        ):
+            return False
+        row["purged_at"] = iso(now)
+        self.tables.member_data.pop(member_id, None)
+        self._drop(member_id, HOLD)
+        return True
+
+    def member_of_notice(self, notice_id: str) -> str | None:
+        return self.tables.links.get(notice_id)
+
+    def notice(self, member_id: str) -> Notice | None:
+        record = self.tables.records.get((member_id, NOTICE))
+        return record if isinstance(record, Notice) else None
+
+    def hold(self, member_id: str) -> Hold | None:
+        record = self.tables.records.get((member_id, HOLD))
+        return record if isinstance(record, Hold) else None
+
+    def claim(self, member_id: str, record: RecordKind, mark: SendMark, now: datetime, lease: SendLease) -> Claim:
+        item = self.tables.records.get((member_id, record))
+        if item is None or getattr(item, mark) is not None:
+            return Claim.DONE
+        held = self.tables.leases.get((member_id, record))
+        if held is not None and held.owner != lease.owner and not held.until < parse_iso(iso(now)):
+            return Claim.BUSY
+        self.tables.leases[(member_id, record)] = SendLease(lease.owner, parse_iso(iso(lease.until)))
+        return Claim.CLAIMED
+
+    def release(self, member_id: str, record: RecordKind, lease: SendLease) -> None:
+        held = self.tables.leases.get((member_id, record))
+        if held is not None and held.owner == lease.owner:
+            del self.tables.leases[(member_id, record)]
+
+    def confirm(self, member_id: str, record: RecordKind, mark: SendMark, now: datetime) -> None:
+        item = self.tables.records.get((member_id, record))
+        if item is not None:
+            self.tables.records[(member_id, record)] = _as_stored(replace(item, **{mark: now}))
+            self.tables.leases.pop((member_id, record), None)
+
+
+def _marks_as_read(row: dict[str, str], marks: ActivityMarks) -> bool:
+    return row.get("last_watched_at") == marks.last_watched_at and row.get("engaged_at") == marks.engaged_at
+
+
+def in_memory_store(tables: InMemoryTables, link_secret: object = None) -> Store:
+    """Every port in memory, on ``tables``: no AWS, no network."""
+    return Store(
+        members=InMemoryMembers(tables),
+        lifecycle=InMemoryLifecycle(tables),
+        mailer=InMemoryMailer(),
+        bus=InMemoryBus(),
+        link_keys=InMemoryLinkKeys(link_secret if link_secret is not None else {"current": "k" * 48}),
+    )

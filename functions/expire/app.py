@@ -10,10 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import clock
 from lifecycle.campaign import settle_what_ttl_ended
-from lifecycle.notifications import LifecycleChange
+from lifecycle.membership import LifecycleChange
 from lifecycle.observability import logger, metrics
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.stream_batches import process_lifecycle_changes
 from lifecycle.tracing import tracer
 
@@ -23,7 +23,7 @@ from lifecycle.tracing import tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     settings = Settings.from_env()
-    store = MembershipStore(settings)
+    store = Store.on_aws(settings)
 
     def on_change(change: LifecycleChange) -> None:
         done = settle_what_ttl_ended(store, change, clock.now(), settings.policy)

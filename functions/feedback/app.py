@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle.email_feedback import feedback_from_ses_event, record_email_feedback
 from lifecycle.observability import logger, metrics
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.tracing import tracer
 
 
@@ -18,7 +18,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     feedback = feedback_from_ses_event(event)
     if feedback is None:
         return {"recorded": False, "why": "transient bounce"}
-    recorded = record_email_feedback(MembershipStore(Settings.from_env()), feedback)
+    recorded = record_email_feedback(Store.on_aws(Settings.from_env()), feedback)
     metrics.add_metric(name=f"Email_{feedback.status}", unit="Count", value=1)
     logger.info(
         "email feedback recorded",

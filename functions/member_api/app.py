@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import campaign, clock
+from lifecycle.clock import parse_iso
 from lifecycle.errors import (
     ConcurrentChange,
     DeliveryFailed,
@@ -27,19 +28,10 @@ from lifecycle.errors import (
     NotCancelled,
 )
 from lifecycle.member_links import PageSpec, link_choice, link_page
-from lifecycle.models import parse_iso
 from lifecycle.observability import logger, metrics
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
-from lifecycle.web import (
-    form_choice,
-    from_another_site,
-    json_body,
-    json_error,
-    json_response,
-    membership_json,
-    page,
-)
+from lifecycle.store import Store
+from web import form_choice, from_another_site, json_body, json_error, json_response, membership_json, page
 
 app = APIGatewayRestResolver()
 OPENAPI_DOCUMENT = Path(__file__).parent / "openapi.json"
@@ -49,9 +41,9 @@ MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key: no member can have
 _BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-def _store() -> tuple[Settings, MembershipStore]:
+def _store() -> tuple[Settings, Store]:
     settings = Settings.from_env()
-    return settings, MembershipStore(settings)
+    return settings, Store.on_aws(settings)
 
 
 def _render(spec: PageSpec, settings: Settings | None = None, status: int | None = None) -> Response[str]:
@@ -132,7 +124,7 @@ def notice_choice(token: str) -> Response[str]:
 @app.get("/members/<member_id>/notice")
 def member_notice(member_id: str) -> Response[str]:
     _, store = _store()
-    return json_response(200, membership_json(store.member(_member_id(member_id))))
+    return json_response(200, membership_json(store.members.snapshot(_member_id(member_id))))
 
 
 @app.post("/members/<member_id>/keep")
@@ -140,7 +132,7 @@ def member_keep(member_id: str) -> Response[str]:
     settings, store = _store()
     member_id = _member_id(member_id)
     campaign.keep_open_notice(store, member_id, clock.now(), settings.policy)
-    return json_response(200, membership_json(store.member(member_id)))
+    return json_response(200, membership_json(store.members.snapshot(member_id)))
 
 
 @app.post("/members/<member_id>/rejoin")
@@ -148,7 +140,7 @@ def member_rejoin(member_id: str) -> Response[str]:
     _, store = _store()
     member_id = _member_id(member_id)
     member = campaign.rejoin(store, member_id, clock.now())
-    return json_response(200, membership_json(member, profiles=store.profiles(member_id) or []))
+    return json_response(200, membership_json(member, profiles=store.members.profiles(member_id) or []))
 
 
 @app.post("/members/<member_id>/activity")
@@ -165,7 +157,9 @@ def member_activity(member_id: str) -> Response[str]:
     except (TypeError, ValueError, OverflowError):
         raise InvalidRequest("watched_at must be an ISO 8601 time with a time zone") from None
     outcome = campaign.record_activity(store, member_id, moment, clock.now(), settings.policy)
-    return json_response(200, {**membership_json(store.member(member_id)), "notice_closed": outcome is not None})
+    return json_response(
+        200, {**membership_json(store.members.snapshot(member_id)), "notice_closed": outcome is not None}
+    )
 
 
 # ------------------------------------------------------ the API's document

@@ -6,10 +6,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lifecycle import clock
-from lifecycle.notifications import LifecycleChange, announce
+from lifecycle.membership import LifecycleChange, SendLease
+from lifecycle.notifications import announce
 from lifecycle.observability import logger, metrics
-from lifecycle.repository import MembershipStore, SendLease
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.stream_batches import process_lifecycle_changes
 from lifecycle.tracing import tracer
 
@@ -19,7 +20,7 @@ from lifecycle.tracing import tracer
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     settings = Settings.from_env()
-    store = MembershipStore(settings)
+    store = Store.on_aws(settings)
     now, seconds_left = clock.now(), context.get_remaining_time_in_millis() / 1000
 
     def on_change(change: LifecycleChange) -> None:

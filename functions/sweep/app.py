@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lifecycle import clock
 from lifecycle.errors import InvalidRequest
 from lifecycle.observability import logger, metrics
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.sweep.progress import SweepProgress, run_id_for
 from lifecycle.sweep.segments import start_sweep
 from lifecycle.tracing import tracer
@@ -24,6 +24,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_env()
     now = clock.now()
     run_id = run_id_for(event.get("scheduled_time"), now)
-    started = start_sweep(MembershipStore(settings), SweepProgress(settings.sweep), run_id, now, settings)
+    started = start_sweep(Store.on_aws(settings), SweepProgress(settings.sweep), run_id, now, settings)
     metrics.add_metric(name="SweepSegmentsQueued", unit="Count", value=started["segments"])
     return started

@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lifecycle import clock
 from lifecycle.errors import InvalidRequest
 from lifecycle.observability import logger, metrics
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.sweep.progress import SegmentTask, SweepProgress
 from lifecycle.sweep.segments import run_report, sweep_segment
 from lifecycle.tracing import tracer
@@ -31,7 +31,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         try:
             task = SegmentTask.from_message(record.body)
             report = sweep_segment(
-                MembershipStore(settings),
+                Store.on_aws(settings),
                 progress,
                 task,
                 clock.now(),

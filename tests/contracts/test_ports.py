@@ -15,8 +15,8 @@ import pytest
 from lifecycle.errors import AddressRefused, DeliveryFailed
 from lifecycle.ports import BillingBus, LinkKeys, Mailer
 from lifecycle.rendering import RenderedEmail
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from tests.fakes import InMemoryBus, InMemoryLinkKeys, InMemoryMailer
 from tests.real_world import MEMBER_IDS
 
@@ -34,8 +34,12 @@ class Wired:
     seen: Callable[[], list[Any]]
 
 
-def aws_store(stack) -> MembershipStore:
-    return MembershipStore(Settings.from_env(dict(stack.cloud.stack.function("NotifyFunction").environment)))
+def aws_settings(stack) -> Settings:
+    return Settings.from_env(dict(stack.cloud.stack.function("NotifyFunction").environment))
+
+
+def aws_store(stack) -> Store:
+    return Store.on_aws(aws_settings(stack))
 
 
 @pytest.fixture(params=["aws", "fake"])
@@ -69,7 +73,7 @@ def keys(request) -> Iterator[tuple[LinkKeys, object]]:
         return
     stack = request.getfixturevalue("stack")
     store = aws_store(stack)
-    stored = stack.cloud.client("secretsmanager").get_secret_value(SecretId=store.settings.link_secret_id)
+    stored = stack.cloud.client("secretsmanager").get_secret_value(SecretId=aws_settings(stack).link_secret_id)
     yield store.link_keys, json.loads(stored["SecretString"])
 
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from lifecycle.campaign import Outcome, settle_notice
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from tests.stack import FIRST_SWEEP, iso
 
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)
@@ -60,11 +60,11 @@ def test_activity_recorded_while_the_cancellation_runs_wins(stack):
     stack.add_inactive_member("m-race")
     stack.run_until(FIRST_SWEEP)
     settings = Settings.from_env(dict(stack.cloud.stack.function("ExpireFunction").environment))
-    store = MembershipStore(settings)
+    store = Store.on_aws(settings)
     notice_id = stack.member("m-race")["notice_id"]
     stack.cloud.clock.set(DEADLINE + timedelta(minutes=5))
     # WHEN the cancellation has read the member, and a viewing lands before it writes
-    reads = store.snapshot
+    reads = store.members.snapshot
 
     def read_then_watch(member_id):
         snapshot = reads(member_id)
@@ -73,7 +73,7 @@ def test_activity_recorded_while_the_cancellation_runs_wins(stack):
             stack.set_member("m-race", last_watched_at=iso(DEADLINE))
         return snapshot
 
-    store.snapshot = read_then_watch
+    store.members.snapshot = read_then_watch
     outcome = settle_notice(store, "m-race", notice_id, DEADLINE + timedelta(minutes=5), settings.policy)
     # THEN the write on stale data fails, the step decides again, and the member is kept
     assert outcome is Outcome.KEPT_BY_WATCHING

@@ -16,11 +16,12 @@ import pytest
 from lifecycle.adapters.ses import SesMailer
 from lifecycle.campaign import open_notice
 from lifecycle.errors import SendInProgress
-from lifecycle.models import NOTICE, LifecycleRecord
-from lifecycle.notifications import LifecycleChange, announce, catch_up
+from lifecycle.membership import NOTICE, Claim, LifecycleChange, SendLease
+from lifecycle.models import LifecycleRecord
+from lifecycle.notifications import announce, catch_up
 from lifecycle.policy import Inactivity
-from lifecycle.repository import Claim, MembershipStore, SendLease
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from tests.stack import FIRST_SWEEP
 
 NOW = FIRST_SWEEP + timedelta(hours=2)  # the catch-up looks at notices older than an hour
@@ -50,26 +51,28 @@ class RefusingSes(SesMailer):
 def notice_without_its_email(stack, member_id: str) -> tuple[Settings, LifecycleChange]:
     """An open notice whose stream record has not been delivered yet (nothing sent so far)."""
     settings = Settings.from_env(dict(stack.cloud.stack.function("NotifyFunction").environment))
-    store = MembershipStore(settings)
+    store = Store.on_aws(settings)
     stack.add_inactive_member(member_id)
-    assert open_notice(store, store.snapshot(member_id), Inactivity.DORMANT, FIRST_SWEEP, settings.policy)
-    item = LifecycleRecord.get(member_id, NOTICE, consistent_read=True)
-    return settings, LifecycleChange("INSERT", member_id, NOTICE, item, None, event_id="record-1")
+    assert open_notice(store, store.members.snapshot(member_id), Inactivity.DORMANT, FIRST_SWEEP, settings.policy)
+    notice = store.lifecycle.notice(member_id)
+    return settings, LifecycleChange("INSERT", member_id, NOTICE, notice, None, event_id="record-1")
 
 
 def test_two_senders_at_once_send_one_email(stack):
     # GIVEN a notice whose email nobody has sent yet
     settings, change = notice_without_its_email(stack, "m-two-senders")
     inside_ses = SenderInsideSes(settings)
-    first = MembershipStore(settings, mailer=inside_ses)
+    first = Store.on_aws(settings, mailer=inside_ses)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # WHEN the stream's sender is inside SES with it
         lease = SendLease("stream:record-1", NOW + timedelta(seconds=60))
         sending = pool.submit(announce, first, change, NOW, settings, lease)
         assert inside_ses.sending.wait(WAIT)
         # AND the sweep's catch-up meets the same notice, and a second sender tries it outright
-        other = MembershipStore(settings)
-        caught_up = catch_up(other, other.snapshot("m-two-senders").view, NOW, settings, SendLease("sweep:r:0", NOW))
+        other = Store.on_aws(settings)
+        caught_up = catch_up(
+            other, other.members.snapshot("m-two-senders").view, NOW, settings, SendLease("sweep:r:0", NOW)
+        )
         with pytest.raises(SendInProgress):
             announce(other, change, NOW, settings, SendLease("stream:record-2", NOW + timedelta(seconds=60)))
         inside_ses.go_on.set()
@@ -84,9 +87,9 @@ def test_two_senders_at_once_send_one_email(stack):
 def test_a_sender_that_died_is_replaced_by_its_own_retry_at_once(stack):
     # GIVEN a sender that claimed the notice email and died before sending it
     settings, change = notice_without_its_email(stack, "m-crashed-sender")
-    store = MembershipStore(settings)
+    store = Store.on_aws(settings)
     dead = SendLease("stream:record-1", NOW + timedelta(seconds=60))
-    assert store.claim("m-crashed-sender", NOTICE, "notice_email_at", NOW, dead) is Claim.CLAIMED
+    assert store.lifecycle.claim("m-crashed-sender", NOTICE, "notice_email_at", NOW, dead) is Claim.CLAIMED
     # WHEN another sender comes while the dead one's lease would still run
     with pytest.raises(SendInProgress):
         announce(store, change, NOW, settings, SendLease("sweep:r:0", NOW + timedelta(seconds=900)))
@@ -102,11 +105,16 @@ def test_a_sender_that_died_is_replaced_by_its_own_retry_at_once(stack):
 def test_a_lease_that_ran_out_is_anyones(stack):
     # GIVEN a sender that claimed the notice email and died; its delivery never comes back
     settings, _ = notice_without_its_email(stack, "m-lost-sender")
-    store = MembershipStore(settings)
-    assert store.claim("m-lost-sender", NOTICE, "notice_email_at", NOW, SendLease("sweep:r:3", NOW)) is Claim.CLAIMED
+    store = Store.on_aws(settings)
+    assert (
+        store.lifecycle.claim("m-lost-sender", NOTICE, "notice_email_at", NOW, SendLease("sweep:r:3", NOW))
+        is Claim.CLAIMED
+    )
     # WHEN the next night's catch-up meets it, the lease long over
     tomorrow = NOW + timedelta(days=1)
-    sent = catch_up(store, store.snapshot("m-lost-sender").view, tomorrow, settings, SendLease("sweep:s:0", tomorrow))
+    sent = catch_up(
+        store, store.members.snapshot("m-lost-sender").view, tomorrow, settings, SendLease("sweep:s:0", tomorrow)
+    )
     # THEN it sends the email, once
     assert sent == ["notice"]
     stack.cloud.settle()
@@ -119,13 +127,13 @@ def test_a_failed_send_gives_its_lease_back_so_the_next_try_need_not_wait(stack)
 
     with pytest.raises(RuntimeError):
         lease = SendLease("stream:record-1", NOW + timedelta(seconds=60))
-        announce(MembershipStore(settings, mailer=RefusingSes(settings.sender_address)), change, NOW, settings, lease)
+        announce(Store.on_aws(settings, mailer=RefusingSes(settings.sender_address)), change, NOW, settings, lease)
     # WHEN another sender tries at once
-    store = MembershipStore(settings)
+    store = Store.on_aws(settings)
     sent = announce(store, change, NOW, settings, SendLease("sweep:r:0", NOW + timedelta(seconds=900)))
     # THEN it sends: the failed sender's lease was given back
     assert sent == ["notice"]
-    assert store.lifecycle_record("m-throttled", NOTICE).lease_owner is None
+    assert LifecycleRecord.get("m-throttled", NOTICE, consistent_read=True).lease_owner is None
 
 
 @pytest.mark.parametrize(("seconds_left", "held_for"), [(42.5, 42.5), (-3, 0), (3600, 900), (math.inf, 900)])
@@ -147,8 +155,8 @@ def test_the_catch_up_leaves_a_notice_without_its_opening_time_be(stack):
     )
     # WHEN the next night's catch-up meets it
     tomorrow = NOW + timedelta(days=1)
-    view = MembershipStore(settings).snapshot("m-half-notice").view
-    sent = catch_up(MembershipStore(settings), view, tomorrow, settings, SendLease("sweep:s:0", tomorrow))
+    view = Store.on_aws(settings).members.snapshot("m-half-notice").view
+    sent = catch_up(Store.on_aws(settings), view, tomorrow, settings, SendLease("sweep:s:0", tomorrow))
     assert view.notice_id is not None and view.notice_opened_at is None
     # THEN it owes nothing for it and goes on (the sweep's plan leaves such a record be too)
     assert sent == []

@@ -13,8 +13,8 @@ import pytest
 
 from lifecycle import aws
 from lifecycle.errors import InvalidRequest
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.sweep.progress import ReadPacer, SegmentTask, SweepProgress
 from lifecycle.sweep.segments import SegmentOutcome, run_report, start_sweep, sweep_segment
 from tests.stack import FIRST_SWEEP
@@ -53,7 +53,7 @@ class Worker:
 
     def __init__(self, stack, settings: Settings):
         self.settings = settings
-        self.store = MembershipStore(settings)
+        self.store = Store.on_aws(settings)
         self.progress = SweepProgress(settings.sweep)
         self.committed: Counter = Counter()  # members the prefilter let through, by committed page
         self.committed_scanned = 0  # members DynamoDB read for the committed pages
@@ -63,12 +63,12 @@ class Worker:
         self._install_page_recorder()
 
     def _install_page_recorder(self) -> None:
-        scan_page, advance = self.store.scan_page, self.progress.advance
+        scan_page, advance = self.store.members.scan_page, self.progress.advance
         current: dict[str, object] = {}
 
         def recording_scan(*args, **kwargs):
             page = scan_page(*args, **kwargs)
-            current["ids"] = [item["member_id"]["S"] for item in page.items]
+            current["ids"] = [member.view.member_id for member in page.members]
             current["scanned"] = page.scanned
             return page
 
@@ -79,7 +79,7 @@ class Worker:
                 self.committed_scanned += current["scanned"]
             return moved
 
-        self.store.scan_page = recording_scan
+        self.store.members.scan_page = recording_scan
         self.progress.advance = recording_advance
 
     def die_after(self, target: object, method: str, nth: int) -> None:
@@ -159,9 +159,9 @@ def test_segments_are_sized_from_describe_table_and_each_is_read_once_with_hand_
 @pytest.mark.parametrize(
     ("where", "method", "nth"),
     [
-        ("store", "scan_page", 4),  # read a page, died before counting it
+        ("members", "scan_page", 4),  # read a page, died before counting it
         ("progress", "reserve_page", 3),  # counted a page, died before its notices
-        ("store", "open_notice", 1),  # opened one notice of a page, died before the checkpoint
+        ("lifecycle", "open_notice", 1),  # opened one notice of a page, died before the checkpoint
         ("progress", "advance", 2),  # moved the checkpoint, died before the next page
         ("progress", "queue", 2),  # handed the segment on, died before the message was deleted
     ],
@@ -172,7 +172,8 @@ def test_a_worker_that_dies_mid_segment_is_retried_from_its_checkpoint_and_nothi
     # GIVEN a run whose worker dies once, at one step of a page
     add_members(stack)
     worker = Worker(stack, fanout_settings(stack))
-    worker.die_after(worker.store if where == "store" else worker.progress, method, nth)
+    targets = {"members": worker.store.members, "lifecycle": worker.store.lifecycle, "progress": worker.progress}
+    worker.die_after(targets[where], method, nth)
     start(worker)
     # WHEN the queue is drained (the dead worker's message shows again)
     worker.drain(seconds_left=0.0)

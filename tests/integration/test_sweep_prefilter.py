@@ -10,10 +10,11 @@ from boto3.dynamodb.types import TypeSerializer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lifecycle.models import iso
+from lifecycle.adapters.dynamodb import snapshot_from_item
+from lifecycle.clock import iso
 from lifecycle.policy import SweepAction, plan, prefilter_cutoffs
-from lifecycle.repository import MembershipStore, snapshot_from_item
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 
 EPOCH = datetime(2018, 1, 1, tzinfo=UTC)
 moments = st.integers(min_value=0, max_value=9 * 365 * 24).map(lambda hours: EPOCH + timedelta(hours=hours))
@@ -86,7 +87,7 @@ def write(stack, member_id: str, member: dict) -> None:
 
 def test_the_prefilter_keeps_every_member_the_policy_acts_on(stack):
     config = Settings.from_env(dict(stack.cloud.stack.function("SweepFunction").environment))
-    store = MembershipStore(config)
+    store = Store.on_aws(config)
     batch = itertools.count()
     acted_on = []
 
@@ -100,9 +101,9 @@ def test_the_prefilter_keeps_every_member_the_policy_acts_on(stack):
             write(stack, f"{prefix}{n}", member)
         # WHEN the sweep's scan runs with its prefilter at some moment
         returned = {
-            item["member_id"]["S"]
-            for page in store.scan_members(prefilter_cutoffs(now, config.policy))
-            for item in page.items
+            member.view.member_id
+            for page in store.members.scan_members(prefilter_cutoffs(now, config.policy))
+            for member in page.members
         }
         # THEN every member the policy would act on came back
         for n in range(len(population)):

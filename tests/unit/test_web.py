@@ -2,7 +2,7 @@
 
 import pytest
 
-from lifecycle.web import from_another_site
+from functions.member_api.web import from_another_site
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 

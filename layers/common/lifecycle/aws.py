@@ -34,9 +34,9 @@ def secrets() -> SecretsProvider:
 def forget_clients() -> None:
     """Drop cached clients, PynamoDB's included (a process that moves to another endpoint,
     such as a test that starts a new local cloud, calls this)."""
-    from lifecycle.models import LifecycleRecord, MemberDataRecord, MemberRecord
+    from lifecycle.models import LifecycleRecord, LinkRecord, MemberDataRecord, MemberRecord
 
     client.cache_clear()
     secrets.cache_clear()
-    for model in (MemberRecord, LifecycleRecord, MemberDataRecord):
+    for model in (MemberRecord, LifecycleRecord, MemberDataRecord, LinkRecord):
         model._connection = None

@@ -12,9 +12,9 @@ import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from lifecycle.clock import iso
 from lifecycle.errors import ConcurrentChange, InvalidRequest, MemberNotFound, NoOpenNotice, NotCancelled
-from lifecycle.models import HOLD, NOTICE, LifecycleRecord, LinkRecord, MemberRecord, iso
-from lifecycle.notifications import LifecycleChange
+from lifecycle.membership import NOTICE, Hold, LifecycleChange, Membership, MemberSnapshot, Notice
 from lifecycle.observability import logger
 from lifecycle.policy import (
     Inactivity,
@@ -24,11 +24,8 @@ from lifecycle.policy import (
     respond_by,
     retained_until,
 )
-from lifecycle.repository import (
-    MembershipStore,
-    MemberSnapshot,
-)
 from lifecycle.settings import Policy
+from lifecycle.store import Store
 
 MAX_ATTEMPTS = 3  # re-read and decide again this many times when a write loses a race
 
@@ -52,48 +49,43 @@ class Choice(StrEnum):
 
 
 # ---------------------------------------------------------------- notices
-def open_notice(
-    store: MembershipStore, snapshot: MemberSnapshot, rule: Inactivity, now: datetime, policy: Policy
-) -> bool:
+def open_notice(store: Store, snapshot: MemberSnapshot, rule: Inactivity, now: datetime, policy: Policy) -> bool:
     """Open a notice for an inactive member; False if one is open already or the member changed."""
     view = snapshot.view
     deadline = deadline_for(now, policy)
-    notice = LifecycleRecord(
-        view.member_id,
-        NOTICE,
-        expires_at=deadline,
+    notice = Notice(
+        member_id=view.member_id,
+        notice_id=secrets.token_urlsafe(9),
         email=snapshot.email,
         locale=snapshot.locale,
-        notice_id=secrets.token_urlsafe(9),
         reason=rule.value,
         opened_at=now,
         deadline=deadline,
-        respond_by=respond_by(now, policy).isoformat(),
+        respond_by=respond_by(now, policy),
         monthly_price=str(view.monthly_price),
         currency=snapshot.currency,
     )
-    link = LinkRecord(notice.notice_id, member_id=view.member_id, expires_at=link_record_expires_at(deadline, policy))
-    opened = store.open_notice(snapshot, notice, link)
+    opened = store.lifecycle.open_notice(snapshot, notice, link_record_expires_at(deadline, policy))
     if opened:
         logger.info("notice opened", extra={"member_id": view.member_id, "rule": rule.value, "deadline": iso(deadline)})
     return opened
 
 
-def request_reminder(store: MembershipStore, member_id: str, notice_id: str, now: datetime) -> bool:
-    return store.request_reminder(member_id, notice_id, now)
+def request_reminder(store: Store, member_id: str, notice_id: str, now: datetime) -> bool:
+    return store.lifecycle.request_reminder(member_id, notice_id, now)
 
 
 def answer_notice(
-    store: MembershipStore, member_id: str, notice_id: str, choice: Choice, now: datetime, policy: Policy
+    store: Store, member_id: str, notice_id: str, choice: Choice, now: datetime, policy: Policy
 ) -> Outcome:
     """The member's own answer, from the page or the app. An answer after the deadline still
     counts while the membership has not been cancelled yet: nobody who said "keep" is cancelled."""
     for _ in range(MAX_ATTEMPTS):
-        snapshot = store.snapshot(member_id)
+        snapshot = store.members.snapshot(member_id)
         if snapshot.view.notice_id != notice_id or snapshot.view.status != "active":
             raise NoOpenNotice(f"notice {notice_id} of member {member_id} is not open")
         if choice is Choice.KEEP:
-            if store.close_notice_kept(member_id, notice_id, Outcome.KEPT, now, engaged=True):
+            if store.lifecycle.close_kept(member_id, notice_id, Outcome.KEPT, now, engaged=True):
                 logger.info("member kept the membership", extra={"member_id": member_id})
                 return Outcome.KEPT
         elif _cancel(store, snapshot, Outcome.CANCELLED_ON_REQUEST, now, policy):
@@ -101,24 +93,22 @@ def answer_notice(
     raise ConcurrentChange(f"member {member_id} kept changing while answering")
 
 
-def keep_open_notice(store: MembershipStore, member_id: str, now: datetime, policy: Policy) -> Outcome:
+def keep_open_notice(store: Store, member_id: str, now: datetime, policy: Policy) -> Outcome:
     """ "Keep", said in the app: answers whichever notice is open."""
-    notice_id = store.snapshot(member_id).view.notice_id
+    notice_id = store.members.snapshot(member_id).view.notice_id
     if notice_id is None:
         raise NoOpenNotice(f"member {member_id} has no open notice")
     return answer_notice(store, member_id, notice_id, Choice.KEEP, now, policy)
 
 
-def settle_notice(
-    store: MembershipStore, member_id: str, notice_id: str, now: datetime, policy: Policy
-) -> Outcome | None:
+def settle_notice(store: Store, member_id: str, notice_id: str, now: datetime, policy: Policy) -> Outcome | None:
     """The deadline passed (TTL deletion, or the sweep found it overdue): keep a member who, as
     the activity is recorded now, used the service (``notice_still_stands``), cancel one who did
     not answer. None when there is nothing to
     settle (already answered or settled, not due yet, member gone)."""
     for _ in range(MAX_ATTEMPTS):
         try:
-            snapshot = store.snapshot(member_id)
+            snapshot = store.members.snapshot(member_id)
         except MemberNotFound:
             logger.warning("notice of an unknown member", extra={"member_id": member_id})
             return None
@@ -129,26 +119,26 @@ def settle_notice(
             logger.warning("notice not due yet; left open", extra={"member_id": member_id})
             return None
         if not notice_still_stands(view, policy):
-            if store.close_notice_kept(member_id, notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False):
+            if store.lifecycle.close_kept(member_id, notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False):
                 return Outcome.KEPT_BY_WATCHING
         elif _cancel(store, snapshot, Outcome.CANCELLED_NO_RESPONSE, now, policy):
             return Outcome.CANCELLED_NO_RESPONSE
     raise ConcurrentChange(f"member {member_id} kept changing while settling notice {notice_id}")
 
 
-def _cancel(store: MembershipStore, snapshot: MemberSnapshot, outcome: Outcome, now: datetime, policy: Policy) -> bool:
+def _cancel(store: Store, snapshot: MemberSnapshot, outcome: Outcome, now: datetime, policy: Policy) -> bool:
     view = snapshot.view
-    hold = LifecycleRecord(
-        view.member_id,
-        HOLD,
-        expires_at=retained_until(now, policy),
+    hold = Hold(
+        member_id=view.member_id,
         email=snapshot.email,
         locale=snapshot.locale,
         reason=CANCEL_REASONS[outcome],
         cancelled_at=now,
         retained_until=retained_until(now, policy),
     )
-    cancelled = store.cancel(snapshot, hold, outcome, require_no_activity=outcome is Outcome.CANCELLED_NO_RESPONSE)
+    cancelled = store.lifecycle.cancel(
+        snapshot, hold, outcome, require_no_activity=outcome is Outcome.CANCELLED_NO_RESPONSE
+    )
     if cancelled:
         logger.info("membership cancelled", extra={"member_id": view.member_id, "reason": hold.reason})
     return cancelled
@@ -159,7 +149,7 @@ EARLIEST_VIEWING = datetime(1970, 1, 1, tzinfo=UTC)  # older is a client's mista
 
 
 def record_activity(
-    store: MembershipStore, member_id: str, watched_at: datetime, now: datetime, policy: Policy
+    store: Store, member_id: str, watched_at: datetime, now: datetime, policy: Policy
 ) -> Outcome | None:
     """The member watched something. An open notice closes at once when the viewing shows the
     member is not the inactive member it was opened for (watched since it opened, or, recorded
@@ -168,64 +158,66 @@ def record_activity(
         raise InvalidRequest("watched_at is in the future")
     if watched_at < EARLIEST_VIEWING:
         raise InvalidRequest("watched_at is before 1970")
-    store.record_watch(member_id, watched_at)
+    store.members.record_watch(member_id, watched_at)
     for _ in range(MAX_ATTEMPTS):
-        view = store.snapshot(member_id).view
+        view = store.members.snapshot(member_id).view
         if view.notice_id is None or view.status != "active" or notice_still_stands(view, policy):
             return None
-        if store.close_notice_kept(member_id, view.notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False):
+        if store.lifecycle.close_kept(member_id, view.notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False):
             return Outcome.KEPT_BY_WATCHING
     raise ConcurrentChange(f"member {member_id} kept changing while recording activity")
 
 
-def rejoin(store: MembershipStore, member_id: str, now: datetime) -> MemberRecord:
+def rejoin(store: Store, member_id: str, now: datetime) -> Membership:
     """Come back: membership and billing resume; within retention, everything is as it was.
     Asking again after a failure finishes the job (billing hears of it) instead of refusing."""
-    member = store.member(member_id)
+    member = store.members.snapshot(member_id)
     if not _rejoined_but_unannounced(member):
-        if member.status != "cancelled" or member.cancelled_at is None:
+        cancelled_at = member.view.cancelled_at
+        if member.view.status != "cancelled" or cancelled_at is None:
             raise NotCancelled(f"member {member_id} is not cancelled")
-        store.rejoin(member_id, member.cancelled_at, now)
-        member = store.member(member_id)
-        if member.status != "active":
+        store.lifecycle.rejoin(member_id, cancelled_at, now)
+        member = store.members.snapshot(member_id)
+        if member.view.status != "active":
             raise ConcurrentChange(f"member {member_id} changed while rejoining")
-    if _rejoined_but_unannounced(member):
+    rejoined_at, cancelled_at = member.view.rejoined_at, member.view.cancelled_at
+    if _rejoined_but_unannounced(member) and rejoined_at is not None and cancelled_at is not None:
         store.bus.publish(
             "MembershipRejoined",
             {
                 "member_id": member_id,
-                "rejoined_at": iso(member.rejoined_at),
-                "previously_cancelled_at": iso(member.cancelled_at),
+                "rejoined_at": iso(rejoined_at),
+                "previously_cancelled_at": iso(cancelled_at),
                 "billing": "resume",
             },
         )
-        store.mark_billing_resumed(member_id, member.rejoined_at)
+        store.members.mark_billing_resumed(member_id, rejoined_at)
         logger.info("member rejoined", extra={"member_id": member_id})
-    return store.member(member_id)
+    return store.members.snapshot(member_id)
 
 
-def record_rejoin_elsewhere(store: MembershipStore, snapshot: MemberSnapshot, now: datetime) -> bool:
+def record_rejoin_elsewhere(store: Store, snapshot: MemberSnapshot, now: datetime) -> bool:
     """A cancelled member came back through the service's own sign-up flow (its billing resumed
     there): from now the member is engaged, like one who rejoined here, so no notice follows
     the rejoin, and the retention hold ends so nothing kept is purged."""
-    recorded = store.record_rejoin_elsewhere(snapshot, now)
+    recorded = store.lifecycle.record_rejoin_elsewhere(snapshot, now)
     if recorded:
         logger.info("member rejoined through the service's own flow", extra={"member_id": snapshot.view.member_id})
     return recorded
 
 
-def _rejoined_but_unannounced(member: MemberRecord) -> bool:
-    return member.status == "active" and member.rejoined_at is not None and member.billing_resumed_at is None
+def _rejoined_but_unannounced(member: Membership) -> bool:
+    return member.view.status == "active" and member.view.rejoined_at is not None and member.billing_resumed_at is None
 
 
 # ------------------------------------------------------------------ retention
-def purge_retained_data(store: MembershipStore, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+def purge_retained_data(store: Store, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
     """Delete profiles, My List and preferences for good, once retention has run out for the
     cancellation it was held for. The membership is read as it is now, whoever changed it: a
     member who rejoined (here or through the service's own sign-up flow), or was cancelled
     again since, keeps them."""
     try:
-        member = store.member(member_id)
+        member = store.members.snapshot(member_id).view
     except MemberNotFound:
         return False
     if member.status != "cancelled" or member.cancelled_at != cancelled_at or member.purged_at is not None:
@@ -235,23 +227,24 @@ def purge_retained_data(store: MembershipStore, member_id: str, cancelled_at: da
     if member.retained_until is None or now < member.retained_until:
         logger.warning("retention not over yet; nothing purged", extra={"member_id": member_id})
         return False
-    purged = store.purge(member_id, cancelled_at, now)
+    purged = store.lifecycle.purge(member_id, cancelled_at, now)
     if purged:
         logger.info("retained data purged", extra={"member_id": member_id})
     return purged
 
 
 # ------------------------------------------------------------------ what TTL ended
-def settle_what_ttl_ended(store: MembershipStore, change: LifecycleChange, now: datetime, policy: Policy) -> str | None:
+def settle_what_ttl_ended(store: Store, change: LifecycleChange, now: datetime, policy: Policy) -> str | None:
     """A notice or a retention hold DynamoDB TTL deleted: settle the notice (keep a member who
     watched, cancel the rest), or purge what the cancelled member kept. The name of what was
     done (a metric), None when the member had moved on. ``InvalidRequest`` for a record that
     lacks what deciding needs."""
+    old = change.old
     if change.record == NOTICE:
-        if change.old is None or change.old.notice_id is None:
+        if not isinstance(old, Notice) or old.notice_id is None:
             raise InvalidRequest("an expired notice record needs an OldImage with notice_id")
-        outcome = settle_notice(store, change.member_id, change.old.notice_id, now, policy)
+        outcome = settle_notice(store, change.member_id, old.notice_id, now, policy)
         return None if outcome is None else f"Settled_{outcome.value}"
-    if change.old is None or change.old.cancelled_at is None:
+    if not isinstance(old, Hold) or old.cancelled_at is None:
         raise InvalidRequest("an expired retention hold record needs an OldImage with cancelled_at")
-    return "Purged" if purge_retained_data(store, change.member_id, change.old.cancelled_at, now) else None
+    return "Purged" if purge_retained_data(store, change.member_id, old.cancelled_at, now) else None

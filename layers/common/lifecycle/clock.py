@@ -1,5 +1,6 @@
-"""The one clock every handler reads. AWS runs it on system time; the local cloud and the
-tests swap in a clock they can move, so months of a campaign pass in seconds."""
+"""The one clock every handler reads, and the one way a time is written down. AWS runs the clock
+on system time; the local cloud and the tests swap in a clock they can move, so months of a
+campaign pass in seconds."""
 
 from __future__ import annotations
 
@@ -32,6 +33,22 @@ class FrozenClock:
 
 
 _current: Clock = SystemClock()
+
+
+def iso(moment: datetime) -> str:
+    """The one way times are stored: ISO 8601, UTC, whole seconds, ``Z``."""
+    if moment.tzinfo is None:
+        raise ValueError(f"datetime {moment.isoformat()} has no time zone")
+    utc = moment.astimezone(UTC)
+    # four-digit years always (strftime writes 501, not 0501): stored times compare as text
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
+
+
+def parse_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no time zone")
+    return moment.astimezone(UTC)
 
 
 def now() -> datetime:

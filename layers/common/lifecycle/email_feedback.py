@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lifecycle.clock import parse_iso
 from lifecycle.errors import InvalidRequest
-from lifecycle.models import parse_iso
-from lifecycle.repository import MembershipStore
 from lifecycle.ses_tags import member_from_tags
+from lifecycle.store import Store
 
 DETAIL_TYPES = {"Email Bounced": "bounced", "Email Complaint": "complained"}
 
@@ -55,5 +55,5 @@ def feedback_from_ses_event(event: Any) -> EmailFeedback | None:
     return EmailFeedback(member_id, status, at)
 
 
-def record_email_feedback(store: MembershipStore, feedback: EmailFeedback) -> bool:
-    return store.record_email_feedback(feedback.member_id, feedback.status, feedback.at)
+def record_email_feedback(store: Store, feedback: EmailFeedback) -> bool:
+    return store.members.record_email_feedback(feedback.member_id, feedback.status, feedback.at)

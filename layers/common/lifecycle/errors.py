@@ -1,4 +1,4 @@
-"""Errors of the domain. The repository turns AWS errors into these; the API maps them to
+"""Errors of the domain. The AWS adapters turn AWS errors into these; the API maps them to
 pages and JSON answers; stream handlers let the transient ones fail the record for a retry."""
 
 from __future__ import annotations

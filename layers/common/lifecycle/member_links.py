@@ -15,11 +15,11 @@ from typing import Any
 
 from lifecycle.campaign import Choice, Outcome, answer_notice
 from lifecycle.errors import ExpiredLink, InvalidLink, MemberNotFound, NoOpenNotice
-from lifecycle.models import MemberRecord
+from lifecycle.membership import Membership
 from lifecycle.observability import logger
 from lifecycle.policy import respond_by
-from lifecycle.repository import MembershipStore
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.tokens import LinkClaims, LinkSigner, SigningKeys
 
 
@@ -30,9 +30,7 @@ class PageSpec:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def link_page(
-    store: MembershipStore, token: str, preselected: str | None, now: datetime, settings: Settings
-) -> PageSpec:
+def link_page(store: Store, token: str, preselected: str | None, now: datetime, settings: Settings) -> PageSpec:
     """The page a link opens. Changes nothing."""
     try:
         member, claims = _read_link(store, token, now)
@@ -40,11 +38,14 @@ def link_page(
         return _problem_page(store, problem, settings)
     if not _notice_open(member, claims):
         return _answered_page(member, settings)
+    opened_at = member.view.notice_opened_at
+    if opened_at is None:  # a hand-edited row: no date can be promised from it
+        return PageSpec("error", None)
     return PageSpec(
         "choice",
         member.locale,
         {
-            "respond_by": respond_by(member.notice_opened_at, settings.policy),
+            "respond_by": respond_by(opened_at, settings.policy),
             "form_action": token,  # relative: posts back to the link's own path, without its ?choice=
             "preselected": preselected if preselected in (Choice.KEEP, Choice.CANCEL) else None,
             "monthly_price": member.monthly_price,
@@ -53,7 +54,7 @@ def link_page(
     )
 
 
-def link_choice(store: MembershipStore, token: str, choice: str | None, now: datetime, settings: Settings) -> PageSpec:
+def link_choice(store: Store, token: str, choice: str | None, now: datetime, settings: Settings) -> PageSpec:
     """The member chose on the page: keep or cancel now."""
     try:
         member, claims = _read_link(store, token, now)
@@ -61,67 +62,72 @@ def link_choice(store: MembershipStore, token: str, choice: str | None, now: dat
         return _problem_page(store, problem, settings)
     if choice not in (Choice.KEEP, Choice.CANCEL):
         return PageSpec("bad_request", member.locale)
+    member_id = member.view.member_id
     try:
-        outcome = answer_notice(store, member.member_id, claims.notice_id, Choice(choice), now, settings.policy)
+        outcome = answer_notice(store, member_id, claims.notice_id, Choice(choice), now, settings.policy)
     except NoOpenNotice:
-        return _answered_page(store.member(member.member_id), settings)
-    member = store.member(member.member_id)
+        return _answered_page(store.members.snapshot(member_id), settings)
+    member = store.members.snapshot(member_id)
     if outcome is Outcome.KEPT:
         return PageSpec("kept", member.locale)
+    retained_until = member.view.retained_until
+    if retained_until is None:  # changed again at once: what was kept until when cannot be said
+        return PageSpec("error", None)
     return PageSpec(
         "cancelled",
         member.locale,
         {
-            "retained_until": member.retained_until.date(),
+            "retained_until": retained_until.date(),
             "rejoin_url": settings.rejoin_url,
         },
     )
 
 
-def _read_link(store: MembershipStore, token: str, now: datetime) -> tuple[MemberRecord, LinkClaims]:
+def _read_link(store: Store, token: str, now: datetime) -> tuple[Membership, LinkClaims]:
     keys, problems = SigningKeys.with_problems(store.link_keys.secret())
     for problem in problems:
         logger.error("link-signing secret: " + problem)
     claims = LinkSigner(keys).verify(token, now)
-    member_id = store.member_of_notice(claims.notice_id)
+    member_id = store.lifecycle.member_of_notice(claims.notice_id)
     if member_id is None:
         raise InvalidLink("link names no notice")
     try:
-        return store.member(member_id), claims
+        return store.members.snapshot(member_id), claims
     except MemberNotFound:
         raise InvalidLink("link names no member") from None
 
 
-def _notice_open(member: MemberRecord, claims: LinkClaims) -> bool:
-    return member.status == "active" and member.notice_id == claims.notice_id
+def _notice_open(member: Membership, claims: LinkClaims) -> bool:
+    return member.view.status == "active" and member.view.notice_id == claims.notice_id
 
 
-def _answered_page(member: MemberRecord, settings: Settings) -> PageSpec:
-    if member.status == "cancelled":
+def _answered_page(member: Membership, settings: Settings) -> PageSpec:
+    if member.view.status == "cancelled":
+        retained_until = member.view.retained_until
         return PageSpec(
             "already_answered",
             member.locale,
             {
                 "outcome": "cancelled",
-                "retained_until": member.retained_until.date() if member.retained_until else None,
+                "retained_until": retained_until.date() if retained_until else None,
                 "rejoin_url": settings.rejoin_url,
             },
         )
     return PageSpec("already_answered", member.locale, {"outcome": "kept"})
 
 
-def _problem_page(store: MembershipStore, problem: Exception, settings: Settings) -> PageSpec:
+def _problem_page(store: Store, problem: Exception, settings: Settings) -> PageSpec:
     if isinstance(problem, ExpiredLink):
         return PageSpec("expired", _locale_of(store, problem.notice_id), {"rejoin_url": settings.rejoin_url})
     return PageSpec("invalid", None)
 
 
-def _locale_of(store: MembershipStore, notice_id: str | None) -> str | None:
+def _locale_of(store: Store, notice_id: str | None) -> str | None:
     """The language of the member whose notice it was, while the links table still says."""
-    member_id = store.member_of_notice(notice_id) if notice_id else None
+    member_id = store.lifecycle.member_of_notice(notice_id) if notice_id else None
     if member_id is None:
         return None
     try:
-        return store.member(member_id).locale
+        return store.members.snapshot(member_id).locale
     except MemberNotFound:
         return None

@@ -1,11 +1,11 @@
-"""PynamoDB models of the member tables: activity, member data, lifecycle and links.
-
-Table names are bound at run time by the repository (``bind_tables``), from settings.
+"""PynamoDB models of the member tables: activity, member data, lifecycle and links. Only the
+DynamoDB adapters (``adapters.dynamodb``) use them; the domain sees plain values
+(``membership``). Table names are bound at run time by those adapters, from settings.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -17,24 +17,7 @@ from pynamodb.attributes import (
 from pynamodb.constants import STRING
 from pynamodb.models import Model
 
-NOTICE = "notice"
-HOLD = "hold"
-
-
-def iso(moment: datetime) -> str:
-    """The one way times are stored: ISO 8601, UTC, whole seconds, ``Z``."""
-    if moment.tzinfo is None:
-        raise ValueError(f"datetime {moment.isoformat()} has no time zone")
-    utc = moment.astimezone(UTC)
-    # four-digit years always (strftime writes 501, not 0501): stored times compare as text
-    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
-
-
-def parse_iso(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"time {text!r} has no time zone")
-    return moment.astimezone(UTC)
+from lifecycle.clock import iso, parse_iso
 
 
 class IsoDateTimeAttribute(Attribute[datetime]):
@@ -104,7 +87,7 @@ class LifecycleRecord(Model):
         table_name = "membership-lifecycle"
 
     member_id = UnicodeAttribute(hash_key=True)
-    record = UnicodeAttribute(range_key=True)  # NOTICE | HOLD
+    record = UnicodeAttribute(range_key=True)  # membership.NOTICE | membership.HOLD
     expires_at = TTLAttribute()
     email = UnicodeAttribute()
     locale = UnicodeAttribute()
@@ -142,10 +125,3 @@ class LinkRecord(Model):
     notice_id = UnicodeAttribute(hash_key=True)
     member_id = UnicodeAttribute()
     expires_at = TTLAttribute()
-
-
-def bind_tables(activity_table: str, lifecycle_table: str, member_data_table: str, link_table: str) -> None:
-    MemberRecord.Meta.table_name = activity_table
-    LifecycleRecord.Meta.table_name = lifecycle_table
-    MemberDataRecord.Meta.table_name = member_data_table
-    LinkRecord.Meta.table_name = link_table

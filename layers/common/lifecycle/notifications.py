@@ -12,88 +12,41 @@ failed (or a sender that died before recording it) is made again by the retry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
+from lifecycle.clock import iso
 from lifecycle.errors import AddressRefused, InvalidRequest, SendInProgress
-from lifecycle.models import HOLD, NOTICE, LifecycleRecord, iso
+from lifecycle.membership import HOLD, NOTICE, Claim, Hold, LifecycleChange, Notice, RecordKind, SendLease, SendMark
 from lifecycle.observability import logger, metrics
 from lifecycle.policy import MemberView, link_expires_at
 from lifecycle.rendering import RenderedEmail, render_email
-from lifecycle.repository import Claim, MembershipStore, SendLease
 from lifecycle.settings import Settings
+from lifecycle.store import Store
 from lifecycle.tokens import LinkSigner, SigningKeys
 
 
-@dataclass(frozen=True)
-class LifecycleChange:
-    """One stream record of the lifecycle table, as the domain sees it."""
-
-    event_name: str
-    member_id: str
-    record: str
-    new: LifecycleRecord | None
-    old: LifecycleRecord | None
-    event_id: str = ""  # the stream record's own id: its retries share it
-
-    @classmethod
-    def from_stream_record(cls, raw: dict[str, Any]) -> LifecycleChange:
-        """Parse a DynamoDB stream record as Lambda delivers it; ``InvalidRequest`` says what is wrong."""
-        if not isinstance(raw, dict):
-            raise InvalidRequest("stream record is not an object")
-        event_name = raw.get("eventName")
-        if event_name not in ("INSERT", "MODIFY", "REMOVE"):
-            raise InvalidRequest(f"stream record has eventName {event_name!r}, expected INSERT, MODIFY or REMOVE")
-        change = raw.get("dynamodb")
-        if not isinstance(change, dict) or not isinstance(change.get("Keys"), dict):
-            raise InvalidRequest("stream record has no dynamodb.Keys")
-        keys = change["Keys"]
-        member_id = keys.get("member_id", {}).get("S") if isinstance(keys.get("member_id"), dict) else None
-        record = keys.get("record", {}).get("S") if isinstance(keys.get("record"), dict) else None
-        if not member_id or record not in (NOTICE, HOLD):
-            raise InvalidRequest("stream record keys must be member_id (S) and record 'notice' or 'hold'")
-        event_id = raw.get("eventID")
-        if not isinstance(event_id, str):
-            event_id = ""
-        return cls(event_name, member_id, record, _image(change, "NewImage"), _image(change, "OldImage"), event_id)
-
-
-def _image(change: dict[str, Any], name: str) -> LifecycleRecord | None:
-    image = change.get(name)
-    if image is None:
-        return None
-    try:
-        return LifecycleRecord.from_raw_data(image)
-    except Exception as exc:  # PynamoDB raises assorted errors for a malformed image
-        raise InvalidRequest(f"stream record {name} is not a lifecycle item: {exc}") from exc
-
-
-def announce(
-    store: MembershipStore, change: LifecycleChange, now: datetime, settings: Settings, lease: SendLease
-) -> list[str]:
+def announce(store: Store, change: LifecycleChange, now: datetime, settings: Settings, lease: SendLease) -> list[str]:
     """Send what this change calls for; returns what was sent (for logs and tests).
     ``SendInProgress`` when another sender holds the lease: the record is retried later."""
     new, old = change.new, change.old
-    if change.record == NOTICE and change.event_name == "INSERT" and new is not None:
+    if isinstance(new, Notice) and change.event_name == "INSERT":
         return _notice_email(store, new, "notice", "notice_email_at", now, settings, lease)
     if (
-        change.record == NOTICE
+        isinstance(new, Notice)
         and change.event_name == "MODIFY"
-        and new is not None
         and new.reminder_requested_at is not None
-        and (old is None or old.reminder_requested_at is None)
+        and (not isinstance(old, Notice) or old.reminder_requested_at is None)
     ):
         return _notice_email(store, new, "reminder", "reminder_email_at", now, settings, lease)
-    if change.record == HOLD and change.event_name == "INSERT" and new is not None:
+    if isinstance(new, Hold) and change.event_name == "INSERT":
         return _cancellation(store, new, now, settings, lease)
     return []
 
 
 def _once(
-    store: MembershipStore,
-    item: LifecycleRecord,
-    mark: str,
+    store: Store,
+    item: Notice | Hold,
+    mark: SendMark,
     now: datetime,
     lease: SendLease,
     action: Callable[[], None],
@@ -101,7 +54,8 @@ def _once(
     """Do ``action`` unless the record says it was done; then say so on the record. The claim is
     a lease: a failure gives it back at once, a sender that dies leaves it to expire (or to the
     retry of the same delivery), and a second sender meanwhile gets ``SendInProgress``."""
-    claim = store.claim(item.member_id, item.record, mark, now, lease)
+    record: RecordKind = NOTICE if isinstance(item, Notice) else HOLD
+    claim = store.lifecycle.claim(item.member_id, record, mark, now, lease)
     if claim is Claim.DONE:
         return False
     if claim is Claim.BUSY:
@@ -109,21 +63,23 @@ def _once(
     try:
         action()
     except BaseException:
-        store.release(item.member_id, item.record, lease)
+        store.lifecycle.release(item.member_id, record, lease)
         raise
-    store.confirm(item.member_id, item.record, mark, now)
+    store.lifecycle.confirm(item.member_id, record, mark, now)
     return True
 
 
 def _notice_email(
-    store: MembershipStore,
-    notice: LifecycleRecord,
+    store: Store,
+    notice: Notice,
     kind: str,
-    mark: str,
+    mark: SendMark,
     now: datetime,
     settings: Settings,
     lease: SendLease,
 ) -> list[str]:
+    if notice.notice_id is None or notice.deadline is None or notice.respond_by is None:
+        raise InvalidRequest(f"the notice record of member {notice.member_id} lacks its id, deadline or date")
     signer = LinkSigner(SigningKeys.from_secret(store.link_keys.secret()))
     token = signer.sign(notice.notice_id, link_expires_at(notice.deadline, settings.policy))
     link = f"{settings.public_base_url}/n/{token}"
@@ -131,7 +87,7 @@ def _notice_email(
         kind,
         locale=notice.locale,
         service_name=settings.service_name,
-        respond_by=date.fromisoformat(notice.respond_by),
+        respond_by=notice.respond_by,
         keep_url=f"{link}?choice=keep",
         cancel_url=f"{link}?choice=cancel",
         monthly_price=notice.monthly_price,
@@ -144,11 +100,11 @@ def _notice_email(
     return [kind]
 
 
-def _deliver(store: MembershipStore, item: LifecycleRecord, email: RenderedEmail, kind: str, now: datetime) -> None:
+def _deliver(store: Store, item: Notice | Hold, email: RenderedEmail, kind: str, now: datetime) -> None:
     """Send, unless the address bounced for good, complained or was refused by SES: then the
     member is reached by the in-app notice only, and SES's reputation is spared another bounce.
     An address SES refuses now is recorded so (``refused``), like a permanent bounce."""
-    if store.email_unreachable(item.member_id):
+    if store.members.email_unreachable(item.member_id):
         logger.info(
             "email suppressed: address bounced or complained", extra={"member_id": item.member_id, "kind": kind}
         )
@@ -157,7 +113,7 @@ def _deliver(store: MembershipStore, item: LifecycleRecord, email: RenderedEmail
         store.mailer.send(item.email, email, kind, now, item.member_id)
     except AddressRefused as refused:
         # it would fail on every retry: handled as a permanent bounce, counted and alarmed
-        store.record_email_feedback(item.member_id, "refused", now)
+        store.members.record_email_feedback(item.member_id, "refused", now)
         metrics.add_metric(name="EmailAddressRefused", unit="Count", value=1)
         logger.warning(
             "email address refused: the member is reached in the app only",
@@ -167,9 +123,10 @@ def _deliver(store: MembershipStore, item: LifecycleRecord, email: RenderedEmail
     logger.info("email sent", extra={"member_id": item.member_id, "kind": kind, "lang": email.lang})
 
 
-def _cancellation(
-    store: MembershipStore, hold: LifecycleRecord, now: datetime, settings: Settings, lease: SendLease
-) -> list[str]:
+def _cancellation(store: Store, hold: Hold, now: datetime, settings: Settings, lease: SendLease) -> list[str]:
+    cancelled_at, retained_until = hold.cancelled_at, hold.retained_until
+    if cancelled_at is None or retained_until is None:
+        raise InvalidRequest(f"the retention hold of member {hold.member_id} lacks its cancellation or its end")
     sent = []
 
     def stop_billing() -> None:
@@ -177,10 +134,10 @@ def _cancellation(
             "MembershipCancelled",
             {
                 "member_id": hold.member_id,
-                "cancelled_at": iso(hold.cancelled_at),
+                "cancelled_at": iso(cancelled_at),
                 "reason": hold.reason,
                 "billing": "stop",
-                "retained_until": iso(hold.retained_until),
+                "retained_until": iso(retained_until),
             },
         )
 
@@ -192,12 +149,12 @@ def _cancellation(
         locale=hold.locale,
         service_name=settings.service_name,
         rejoin_url=settings.rejoin_url,
-        retained_until=hold.retained_until.date(),
+        retained_until=retained_until.date(),
     )
 
     if _once(store, hold, "cancelled_email_at", now, lease, lambda: _deliver(store, hold, email, "cancelled", now)):
         sent.append("cancelled")
-    store.mark_cancellation_announced(hold.member_id, hold.cancelled_at, now)
+    store.members.mark_cancellation_announced(hold.member_id, cancelled_at, now)
     return sent
 
 
@@ -205,9 +162,7 @@ def _cancellation(
 CATCH_UP_AFTER = timedelta(hours=1)
 
 
-def catch_up(
-    store: MembershipStore, view: MemberView, now: datetime, settings: Settings, lease: SendLease
-) -> list[str]:
+def catch_up(store: Store, view: MemberView, now: datetime, settings: Settings, lease: SendLease) -> list[str]:
     """The sweep's safety net for stream records that never arrived (older than the stream's
     24-hour retention, or parked on the failure queue): sends whatever this member's open
     notice or cancellation still owes them. Everything sent here is claimed as usual, so a
@@ -223,7 +178,7 @@ def catch_up(
 
     # a notice without its opening time is incomplete (``plan`` leaves it be): nothing is owed for it
     if view.has_open_notice and view.notice_opened_at is not None and view.notice_opened_at <= now - CATCH_UP_AFTER:
-        notice = store.lifecycle_record(view.member_id, NOTICE)
+        notice = store.lifecycle.notice(view.member_id)
         if notice is None or notice.notice_id != view.notice_id:
             return []
         if notice.notice_email_at is None:
@@ -234,7 +189,7 @@ def catch_up(
                 lambda: _notice_email(store, notice, "reminder", "reminder_email_at", now, settings, lease)
             )
     elif view.status == "cancelled" and view.cancelled_at is not None and view.cancelled_at <= now - CATCH_UP_AFTER:
-        hold = store.lifecycle_record(view.member_id, HOLD)
+        hold = store.lifecycle.hold(view.member_id)
         if hold is not None and hold.cancelled_at == view.cancelled_at:
             unless_under_way(lambda: _cancellation(store, hold, now, settings, lease))
     return sent

@@ -1,14 +1,158 @@
-"""The domain's ports to the services it sends through, named from what the domain asks of them.
-Each has one adapter on AWS (``lifecycle.adapters``) and an in-memory fake in the tests
+"""The domain's ports to the tables it keeps and the services it sends through, named from what
+the domain asks of them; they take and hand back plain values (``lifecycle.membership``). Each
+has one adapter on AWS (``lifecycle.adapters``) and an in-memory fake in the tests
 (``tests/fakes.py``); ``tests/contracts`` runs the same checks against both, so a fake cannot
-drift from the real thing. The member tables stay with ``MembershipStore`` (``repository``)."""
+drift from the real thing.
+
+Every change of a member's state is one method of ``Lifecycle``: one conditional write that
+re-checks exactly what the decision was based on (status, the open notice, the activity marks
+as read), so a decision taken on a stale read is refused (False) instead of acting, and a step
+run twice changes nothing twice."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
+from lifecycle.membership import (
+    Claim,
+    Hold,
+    Membership,
+    MemberSnapshot,
+    Notice,
+    RecordKind,
+    ScanPage,
+    SendLease,
+    SendMark,
+)
+from lifecycle.policy import PrefilterCutoffs
 from lifecycle.rendering import RenderedEmail
+
+
+class Members(Protocol):
+    """The members as the service keeps them: the activity table (membership, last activity, the
+    campaign's marks) and the member data table (profiles, My List, preferences)."""
+
+    def snapshot(self, member_id: str) -> Membership:
+        """The member read whole and consistently; ``MemberNotFound`` for nobody."""
+        ...
+
+    def profiles(self, member_id: str) -> list[dict[str, Any]] | None:
+        """The member's profiles, My List and preferences; None once purged (or never stored)."""
+        ...
+
+    def count(self) -> int:
+        """About how many members there are (enough to size the sweep's segments)."""
+        ...
+
+    def scan_page(
+        self,
+        cutoffs: PrefilterCutoffs | None = None,
+        segment: int = 0,
+        total_segments: int = 1,
+        start_key: dict[str, Any] | None = None,
+        page_size: int | None = None,
+    ) -> ScanPage:
+        """One page of one scan segment from ``start_key`` on. With ``cutoffs``, only members
+        something can happen to (see ``policy.prefilter_cutoffs``); ``scanned`` counts all."""
+        ...
+
+    def scan_members(
+        self, cutoffs: PrefilterCutoffs | None = None, segment: int = 0, total_segments: int = 1
+    ) -> Iterator[ScanPage]:
+        """Every page of one scan segment (see ``scan_page``)."""
+        ...
+
+    def record_watch(self, member_id: str, watched_at: datetime) -> bool:
+        """Move ``last_watched_at`` forward, never back (feeds deliver out of order): False when
+        it is already later. ``MemberNotFound`` for nobody."""
+        ...
+
+    def email_unreachable(self, member_id: str) -> bool:
+        """The member's address bounced for good, complained or was refused: send it nothing more."""
+        ...
+
+    def record_email_feedback(self, member_id: str, status: str, at: datetime) -> bool:
+        """False for a member nobody knows."""
+        ...
+
+    def mark_billing_resumed(self, member_id: str, rejoined_at: datetime) -> None:
+        """Billing heard of the rejoin at ``rejoined_at``; nothing if the member moved on since."""
+        ...
+
+    def mark_cancellation_announced(self, member_id: str, cancelled_at: datetime, now: datetime) -> None:
+        """Billing was told and the member emailed: the sweep stops looking at this cancellation.
+        Nothing if announced already or the member was cancelled again since."""
+        ...
+
+
+class Lifecycle(Protocol):
+    """Notices and retention holds (the lifecycle table, whose TTL and stream drive the rest),
+    the links that name a notice, and every transition of a member, each one conditional write
+    across the tables it touches."""
+
+    def open_notice(self, snapshot: MemberSnapshot, notice: Notice, link_expires_at: datetime) -> bool:
+        """Open ``notice`` (TTL at its deadline) with its link's record, and mark it on the member;
+        only while the member is active, has no notice open and its activity marks are as read."""
+        ...
+
+    def request_reminder(self, member_id: str, notice_id: str, now: datetime) -> bool:
+        """Ask for the reminder of this notice, once, while it is open."""
+        ...
+
+    def close_kept(self, member_id: str, notice_id: str, outcome: str, now: datetime, engaged: bool) -> bool:
+        """The member keeps the membership: by answering (``engaged``: the clock restarts) or by
+        having watched. Only while this notice is the member's open one."""
+        ...
+
+    def cancel(self, snapshot: MemberSnapshot, hold: Hold, outcome: str, require_no_activity: bool) -> bool:
+        """Close the notice, stop billing on the member's record, open the retention hold; only
+        while the notice read is still open, and with ``require_no_activity`` only while the
+        activity marks are as read (activity recorded meanwhile wins)."""
+        ...
+
+    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        """Active again from ``now``, the hold of that cancellation ended; only while the member
+        is still cancelled from ``cancelled_at``."""
+        ...
+
+    def record_rejoin_elsewhere(self, snapshot: MemberSnapshot, now: datetime) -> bool:
+        """The service's own sign-up flow made the cancelled member active (billing resumed
+        there): engaged from ``now``, the hold ended; only while cancellation and rejoin are as read."""
+        ...
+
+    def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        """Delete the kept data for good; only while the member is still cancelled from
+        ``cancelled_at``, not purged, and not rejoined since."""
+        ...
+
+    def member_of_notice(self, notice_id: str) -> str | None:
+        """The member whose notice this is, while its links live; None for a notice nobody has."""
+        ...
+
+    def notice(self, member_id: str) -> Notice | None:
+        """The member's notice record, as stored (an expired one may still read back)."""
+        ...
+
+    def hold(self, member_id: str) -> Hold | None:
+        """The member's retention hold, as stored."""
+        ...
+
+    def claim(self, member_id: str, record: RecordKind, mark: SendMark, now: datetime, lease: SendLease) -> Claim:
+        """Start a side effect of a lifecycle record (an email, an event) under ``lease``:
+        ``DONE`` when it was already done or the record is gone (the notice was answered
+        meanwhile), ``BUSY`` while another sender's lease is alive. The same delivery retried
+        (its sender died) takes its own lease back; anyone takes an expired one."""
+        ...
+
+    def release(self, member_id: str, record: RecordKind, lease: SendLease) -> None:
+        """Give a lease back after a failed send (nothing if it is no longer ours)."""
+        ...
+
+    def confirm(self, member_id: str, record: RecordKind, mark: SendMark, now: datetime) -> None:
+        """Record a side effect as done and its lease as given back (nothing if the record is gone)."""
+        ...
 
 
 class Mailer(Protocol):

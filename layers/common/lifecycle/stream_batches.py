@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lifecycle.adapters.dynamodb import lifecycle_change
 from lifecycle.errors import InvalidRequest
-from lifecycle.notifications import LifecycleChange
+from lifecycle.membership import LifecycleChange
 from lifecycle.observability import logger
 
 
@@ -26,7 +27,7 @@ def process_lifecycle_changes(
 
     def handle(record: DynamoDBRecord) -> Any:
         try:
-            change = LifecycleChange.from_stream_record(record.raw_event)
+            change = lifecycle_change(record.raw_event)
         except InvalidRequest as problem:
             # it will fail on every retry too: say why once here, where operators look first
             logger.error("malformed stream record", extra={"problem": str(problem), "event_id": record.event_id})

@@ -1,2 +1,3 @@
 """The ports' adapters on AWS, one service each: ``ses`` (Mailer), ``eventbridge`` (BillingBus),
-``secrets_manager`` (LinkKeys). AWS errors leave them as domain errors."""
+``secrets_manager`` (LinkKeys), ``dynamodb`` (Members, Lifecycle). AWS errors leave them as domain
+errors."""

@@ -33,9 +33,9 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 
 from lifecycle import aws
+from lifecycle.clock import iso
 from lifecycle.conditional import conditional_write
 from lifecycle.errors import DeliveryFailed, InvalidRequest
-from lifecycle.models import iso
 from lifecycle.settings import SweepSettings
 
 RUN = "run"

@@ -22,6 +22,7 @@ from lifecycle.campaign import (
     settle_notice,
 )
 from lifecycle.errors import InvalidRequest
+from lifecycle.membership import MemberSnapshot, ScanPage, SendLease
 from lifecycle.notifications import catch_up
 from lifecycle.observability import logger
 from lifecycle.policy import (
@@ -30,15 +31,8 @@ from lifecycle.policy import (
     plan,
     prefilter_cutoffs,
 )
-from lifecycle.repository import (
-    MalformedMember,
-    MembershipStore,
-    MemberSnapshot,
-    ScanPage,
-    SendLease,
-    snapshot_from_item,
-)
 from lifecycle.settings import Policy, Settings
+from lifecycle.store import Store
 from lifecycle.sweep.progress import ReadPacer, Reserved, RunTotals, SegmentTask, SweepProgress, segment_count
 
 
@@ -110,12 +104,12 @@ class JudgedPage:
 
 
 def start_sweep(
-    store: MembershipStore, progress: SweepProgress, run_id: str, now: datetime, settings: Settings
+    store: Store, progress: SweepProgress, run_id: str, now: datetime, settings: Settings
 ) -> dict[str, Any]:
     """Start run ``run_id``: segments sized from the table's member count, one task queued
     for each. Starting the same run again (a retried schedule) queues its tasks again; a
     duplicate task finds its segment done or its checkpoint moved, and stops."""
-    members = store.member_count()
+    members = store.members.count()
     run = progress.start_run(run_id, segment_count(members, settings.sweep), now, settings.policy.dry_run)
     progress.queue([SegmentTask(run_id, segment, run.total_segments) for segment in range(run.total_segments)])
     logger.info("sweep started", extra={"run_id": run_id, "members": members, "segments": run.total_segments})
@@ -123,7 +117,7 @@ def start_sweep(
 
 
 def sweep_segment(
-    store: MembershipStore,
+    store: Store,
     progress: SweepProgress,
     task: SegmentTask,
     now: datetime,
@@ -153,7 +147,9 @@ def sweep_segment(
     lease = SendLease.for_delivery(f"sweep:{task.run_id}:{task.segment}", now, seconds_left())
     cutoffs = prefilter_cutoffs(now, policy)
     while True:
-        page = store.scan_page(cutoffs, task.segment, task.total_segments, at.next_key, settings.sweep.page_size)
+        page = store.members.scan_page(
+            cutoffs, task.segment, task.total_segments, at.next_key, settings.sweep.page_size
+        )
         judged = judge_page(store, page, now, settings, lease)
         reserved, counted = progress.reserve_page(task, at, judged.seen, now)
         if reserved == Reserved.LOST:
@@ -202,18 +198,12 @@ def sweep_segment(
             return report
 
 
-def judge_page(
-    store: MembershipStore, page: ScanPage, now: datetime, settings: Settings, lease: SendLease
-) -> JudgedPage:
+def judge_page(store: Store, page: ScanPage, now: datetime, settings: Settings, lease: SendLease) -> JudgedPage:
     policy = settings.policy
-    judged = JudgedPage(scanned=page.scanned)
-    for item in page.items:
-        try:
-            snapshot = snapshot_from_item(item)
-        except MalformedMember as exc:
-            judged.malformed += 1
-            logger.warning("malformed member skipped", extra={"problem": str(exc)})
-            continue
+    judged = JudgedPage(scanned=page.scanned, malformed=len(page.malformed))
+    for problem in page.malformed:
+        logger.warning("malformed member skipped", extra={"problem": problem})
+    for snapshot in page.members:
         decision = plan(snapshot.view, now, policy)
         if decision.action is SweepAction.OPEN_NOTICE:
             judged.newly_inactive.append((snapshot, decision.why))  # opened once the guard has seen the page
@@ -227,7 +217,7 @@ def judge_page(
 
 
 def _open_notices(
-    store: MembershipStore, progress: SweepProgress, run_id: str, judged: JudgedPage, now: datetime, policy: Policy
+    store: Store, progress: SweepProgress, run_id: str, judged: JudgedPage, now: datetime, policy: Policy
 ) -> None:
     # those inactive the longest first, when MaxNoticesPerRun paces the emails
     waiting = sorted(judged.newly_inactive, key=lambda pair: pair[0].view.last_watched_at or pair[0].view.joined_at)
@@ -292,9 +282,7 @@ def _looks_like_a_broken_feed(inactive_found: int, scanned: int, policy: Policy)
     return inactive_found >= policy.guard_min_notices and inactive_found > policy.max_notice_share * max(scanned, 1)
 
 
-def _carry_out(
-    store: MembershipStore, snapshot: MemberSnapshot, action: SweepAction, now: datetime, policy: Policy
-) -> bool:
+def _carry_out(store: Store, snapshot: MemberSnapshot, action: SweepAction, now: datetime, policy: Policy) -> bool:
     """Every action but opening a notice (which waits for the guard)."""
     view = snapshot.view
     match action:
@@ -303,15 +291,15 @@ def _carry_out(
             return request_reminder(store, view.member_id, view.notice_id, now)
         case SweepAction.KEEP_FOR_ACTIVITY:
             assert view.notice_id is not None, "plan keeps a member for activity only while a notice is open"
-            return store.close_notice_kept(view.member_id, view.notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False)
+            return store.lifecycle.close_kept(
+                view.member_id, view.notice_id, Outcome.KEPT_BY_WATCHING, now, engaged=False
+            )
         case SweepAction.SETTLE_OVERDUE_NOTICE:
             assert view.notice_id is not None, "plan settles a notice only while one is open"
             return settle_notice(store, view.member_id, view.notice_id, now, policy) is not None
         case SweepAction.RECORD_REJOIN:
             return record_rejoin_elsewhere(store, snapshot, now)
         case SweepAction.PURGE_RETAINED_DATA:
-            member = store.member(view.member_id)
-            return member.cancelled_at is not None and purge_retained_data(
-                store, view.member_id, member.cancelled_at, now
-            )
+            cancelled_at = store.members.snapshot(view.member_id).view.cancelled_at
+            return cancelled_at is not None and purge_retained_data(store, view.member_id, cancelled_at, now)
     return False

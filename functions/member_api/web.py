@@ -1,6 +1,7 @@
 """HTTP of the member API: reading what a request carries (its body, its form) without ever
 failing on what a client sent, and the answers: pages with the headers every page carries, and
-precise JSON errors for the service's apps."""
+precise JSON errors for the service's apps. It ships with the function (beside ``app.py``, on
+Lambda's task root), not in the domain's layer: no other function speaks HTTP."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
+from lifecycle.clock import iso
 from lifecycle.errors import InvalidRequest
 from lifecycle.member_links import PageSpec
-from lifecycle.models import MemberRecord, iso
+from lifecycle.membership import Membership
 from lifecycle.rendering import render_page
 
 PAGE_HEADERS = {
@@ -137,24 +139,25 @@ def _when(moment: datetime | None) -> str | None:
     return iso(moment) if moment else None
 
 
-def membership_json(member: MemberRecord, profiles: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def membership_json(member: Membership, profiles: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What the apps see of a member (never the email address)."""
+    view = member.view
     body: dict[str, Any] = {
-        "member_id": member.member_id,
-        "status": member.status,
+        "member_id": view.member_id,
+        "status": view.status,
         "notice": None,
-        "cancelled_at": _when(member.cancelled_at),
+        "cancelled_at": _when(view.cancelled_at),
         "cancel_reason": member.cancel_reason,
-        "retained_until": _when(member.retained_until),
-        "rejoined_at": _when(member.rejoined_at),
-        "last_watched_at": _when(member.last_watched_at),
+        "retained_until": _when(view.retained_until),
+        "rejoined_at": _when(view.rejoined_at),
+        "last_watched_at": _when(view.last_watched_at),
     }
-    if member.notice_id:
+    if view.notice_id:
         body["notice"] = {
-            "notice_id": member.notice_id,
-            "opened_at": _when(member.notice_opened_at),
-            "deadline": _when(member.notice_deadline),
-            "reminded_at": _when(member.notice_reminded_at),
+            "notice_id": view.notice_id,
+            "opened_at": _when(view.notice_opened_at),
+            "deadline": _when(view.notice_deadline),
+            "reminded_at": _when(view.notice_reminded_at),
         }
     if profiles is not None:
         body["profiles"] = profiles

@@ -1,0 +1,627 @@
+"""``Members`` and ``Lifecycle`` on Amazon DynamoDB, through the PynamoDB models (``models``),
+which nothing outside this module uses; and the lifecycle table's stream records read as the
+domain's ``LifecycleChange``.
+
+A transition that writes the lifecycle table while it re-checks the member's row in the activity
+table is one ``TransactWriteItems`` here, in ``DynamoDBLifecycle``: the one adapter that owns it.
+AWS errors leave this module as domain errors (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Any, cast
+
+from pynamodb.exceptions import DoesNotExist, GetError, TableError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from lifecycle.clock import iso
+from lifecycle.conditional import conditional_write
+from lifecycle.errors import ConcurrentChange, DeliveryFailed, InvalidRequest, MemberNotFound
+from lifecycle.membership import (
+    HOLD,
+    NOTICE,
+    UNREACHABLE,
+    ActivityMarks,
+    Claim,
+    Hold,
+    LifecycleChange,
+    MalformedMember,
+    Membership,
+    MemberSnapshot,
+    Notice,
+    RecordKind,
+    ScanPage,
+    SendLease,
+    SendMark,
+    cancellation,
+    membership_from_attributes,
+    opening,
+)
+from lifecycle.models import LifecycleRecord, LinkRecord, MemberDataRecord, MemberRecord
+from lifecycle.policy import PrefilterCutoffs
+
+# The attributes the sweep's policy reads: the scan fetches these and nothing else.
+SWEEP_PROJECTION = (
+    "member_id",
+    "status",
+    "monthly_price",
+    "joined_at",
+    "last_watched_at",
+    "engaged_at",
+    "notice_id",
+    "notice_opened_at",
+    "notice_deadline",
+    "notice_reminded_at",
+    "retained_until",
+    "purged_at",
+    "cancelled_at",
+    "cancellation_announced_at",
+    "rejoined_at",
+    "email",
+    "locale",
+    "currency",
+)
+_OPEN_NOTICE_FIELDS = ("notice_id", "notice_opened_at", "notice_deadline", "notice_reminded_at")
+
+
+def snapshot_from_item(item: dict[str, Any]) -> Membership:
+    """A member from a raw DynamoDB item (the sweep's scan pages). Raises ``MalformedMember``."""
+    # a DynamoDB string attribute is {"S": text}; any other type is handed on for the domain to refuse
+    return membership_from_attributes(
+        {name: value["S"] if isinstance(value, dict) and "S" in value else value for name, value in item.items()}
+    )
+
+
+class DynamoDBMembers:
+    """The activity table and the member data table."""
+
+    def __init__(self, activity_table: str, member_data_table: str):
+        MemberRecord.Meta.table_name = activity_table
+        MemberDataRecord.Meta.table_name = member_data_table
+
+    def _record(self, member_id: str) -> MemberRecord:
+        try:
+            return MemberRecord.get(member_id, consistent_read=True)
+        except DoesNotExist:
+            raise MemberNotFound(member_id) from None
+        except GetError as exc:
+            raise DeliveryFailed(f"could not read member: {exc}") from exc
+
+    def snapshot(self, member_id: str) -> Membership:
+        # through the model, so its defaults (locale, price, currency) apply to what is missing
+        return snapshot_from_item(self._record(member_id).serialize())
+
+    def profiles(self, member_id: str) -> list[dict[str, Any]] | None:
+        try:
+            return list(MemberDataRecord.get(member_id, consistent_read=True).profiles or [])
+        except DoesNotExist:
+            return None
+        except GetError as exc:
+            raise DeliveryFailed(f"could not read member data: {exc}") from exc
+
+    def count(self) -> int:
+        """As DescribeTable gives it (refreshed by DynamoDB about every six hours)."""
+        try:
+            return int(MemberRecord.describe_table().get("ItemCount", 0))
+        except TableError as exc:
+            raise DeliveryFailed(f"describing the activity table failed: {exc}") from exc
+
+    def scan_page(
+        self,
+        cutoffs: PrefilterCutoffs | None = None,
+        segment: int = 0,
+        total_segments: int = 1,
+        start_key: dict[str, Any] | None = None,
+        page_size: int | None = None,
+    ) -> ScanPage:
+        """Only the attributes the policy reads. With ``cutoffs``, DynamoDB itself drops the
+        members nothing can happen to (almost everyone), so they are never sent, parsed or judged
+        here; reads are the same single pass."""
+        answer = MemberRecord._get_connection().scan(
+            filter_condition=_sweep_candidates(cutoffs) if cutoffs else None,
+            exclusive_start_key=start_key,  # type: ignore[arg-type]  # pynamodb says str; it takes a LastEvaluatedKey
+            segment=segment,
+            total_segments=total_segments,
+            limit=page_size,
+            attributes_to_get=list(SWEEP_PROJECTION),
+            return_consumed_capacity="TOTAL",
+        )
+        members: list[MemberSnapshot] = []
+        malformed: list[str] = []
+        for item in answer.get("Items", []):
+            try:
+                members.append(snapshot_from_item(item))
+            except MalformedMember as exc:
+                malformed.append(str(exc))
+        return ScanPage(
+            members,
+            malformed,
+            answer.get("ScannedCount", 0),
+            answer.get("LastEvaluatedKey"),
+            float(answer.get("ConsumedCapacity", {}).get("CapacityUnits", 0)),
+        )
+
+    def scan_members(
+        self, cutoffs: PrefilterCutoffs | None = None, segment: int = 0, total_segments: int = 1
+    ) -> Iterator[ScanPage]:
+        start_key = None
+        while True:
+            page = self.scan_page(cutoffs, segment, total_segments, start_key)
+            yield page
+            start_key = page.next_key
+            if not start_key:
+                return
+
+    def record_watch(self, member_id: str, watched_at: datetime) -> bool:
+        stamp = iso(watched_at)
+        moved = conditional_write(
+            lambda: MemberRecord(member_id).update(
+                actions=[MemberRecord.last_watched_at.set(watched_at)],
+                condition=MemberRecord.member_id.exists()
+                & (MemberRecord.last_watched_at.does_not_exist() | (Path("last_watched_at") < stamp)),
+            ),
+            "recording activity",
+        )
+        if moved is None:
+            self._record(member_id)  # raises MemberNotFound for an unknown member
+            return False
+        return True
+
+    def email_unreachable(self, member_id: str) -> bool:
+        try:
+            member = MemberRecord.get(member_id, consistent_read=True, attributes_to_get=["email_status"])
+        except DoesNotExist:
+            return False
+        return member.email_status in UNREACHABLE
+
+    def record_email_feedback(self, member_id: str, status: str, at: datetime) -> bool:
+        recorded = conditional_write(
+            lambda: MemberRecord(member_id).update(
+                actions=[MemberRecord.email_status.set(status), MemberRecord.email_status_at.set(at)],
+                condition=MemberRecord.member_id.exists(),
+            ),
+            "recording email feedback",
+        )
+        return recorded is not None
+
+    def mark_billing_resumed(self, member_id: str, rejoined_at: datetime) -> None:
+        conditional_write(  # refused: the member moved on from that rejoin
+            lambda: MemberRecord(member_id).update(
+                actions=[MemberRecord.billing_resumed_at.set(rejoined_at)],
+                condition=MemberRecord.rejoined_at == rejoined_at,
+            ),
+            "marking billing resumed",
+        )
+
+    def mark_cancellation_announced(self, member_id: str, cancelled_at: datetime, now: datetime) -> None:
+        conditional_write(  # refused: announced already, or another cancellation now
+            lambda: MemberRecord(member_id).update(
+                actions=[MemberRecord.cancellation_announced_at.set(now)],
+                condition=(MemberRecord.cancelled_at == cancelled_at)
+                & MemberRecord.cancellation_announced_at.does_not_exist(),
+            ),
+            "marking the cancellation announced",
+        )
+
+
+class IdempotentTransaction(TransactWrite):
+    """A transaction whose ClientRequestToken is a digest of the whole request: the same writes
+    under the same conditions share a token, so DynamoDB applies a retried request once (for 10
+    minutes, its idempotency window), and two different requests never share one (DynamoDB would
+    refuse the second with IdempotentParameterMismatchException)."""
+
+    def _commit(self) -> Any:
+        self._client_request_token = request_token(
+            self._condition_check_items, self._delete_items, self._put_items, self._update_items
+        )
+        return super()._commit()
+
+
+def request_token(*parts: object) -> str:
+    """36 characters (DynamoDB's limit) of SHA-256 over the request, written canonically."""
+    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:36]
+
+
+class DynamoDBLifecycle:
+    """The lifecycle and link tables, and each transition's one transaction across them and the
+    member's row in the activity table."""
+
+    def __init__(self, activity_table: str, member_data_table: str, lifecycle_table: str, link_table: str):
+        MemberRecord.Meta.table_name = activity_table
+        MemberDataRecord.Meta.table_name = member_data_table  # a purge deletes the kept data
+        LifecycleRecord.Meta.table_name = lifecycle_table
+        LinkRecord.Meta.table_name = link_table
+
+    def _transact(self, build: Callable[[TransactWrite], None]) -> bool:
+        """Run one transaction; False when a condition no longer holds (someone acted first)."""
+        try:
+            with IdempotentTransaction(connection=MemberRecord._get_connection().connection) as tx:
+                build(tx)
+        except TransactWriteError as exc:
+            reasons = [reason.code for reason in exc.cancellation_reasons if reason is not None]
+            if "ConditionalCheckFailed" in reasons:
+                return False
+            if exc.cause_response_code in ("IdempotentParameterMismatchException", "TransactionInProgressException"):
+                raise ConcurrentChange(f"the same request is under way or differs: {exc.cause_response_code}") from exc
+            raise DeliveryFailed(f"transaction failed: {exc.cause_response_code}") from exc
+        return True
+
+    def open_notice(self, snapshot: MemberSnapshot, notice: Notice, link_expires_at: datetime) -> bool:
+        view = snapshot.view
+        notice_id, opened_at, deadline = opening(notice)
+        record = LifecycleRecord(
+            notice.member_id,
+            NOTICE,
+            expires_at=deadline,
+            email=notice.email,
+            locale=notice.locale,
+            notice_id=notice_id,
+            reason=notice.reason,
+            opened_at=opened_at,
+            deadline=deadline,
+            respond_by=notice.respond_by.isoformat() if notice.respond_by else None,
+            monthly_price=notice.monthly_price,
+            currency=notice.currency,
+        )
+        link = LinkRecord(notice_id, member_id=notice.member_id, expires_at=link_expires_at)
+
+        def build(tx: TransactWrite) -> None:
+            tx.save(record, condition=LifecycleRecord.member_id.does_not_exist())
+            tx.save(link, condition=LinkRecord.notice_id.does_not_exist())
+            tx.update(
+                MemberRecord(view.member_id),
+                actions=[
+                    MemberRecord.notice_id.set(notice_id),
+                    MemberRecord.notice_opened_at.set(opened_at),
+                    MemberRecord.notice_deadline.set(deadline),
+                ],
+                condition=(MemberRecord.status == "active")
+                & MemberRecord.notice_id.does_not_exist()
+                & _unchanged(snapshot.marks),
+            )
+
+        return self._transact(build)
+
+    def request_reminder(self, member_id: str, notice_id: str, now: datetime) -> bool:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                LifecycleRecord(member_id, NOTICE),
+                actions=[LifecycleRecord.reminder_requested_at.set(now)],
+                condition=(LifecycleRecord.notice_id == notice_id)
+                & LifecycleRecord.reminder_requested_at.does_not_exist(),
+            )
+            tx.update(
+                MemberRecord(member_id),
+                actions=[MemberRecord.notice_reminded_at.set(now)],
+                condition=MemberRecord.notice_id == notice_id,
+            )
+
+        return self._transact(build)
+
+    def close_kept(self, member_id: str, notice_id: str, outcome: str, now: datetime, engaged: bool) -> bool:
+        actions = [
+            *_remove_open_notice(),
+            MemberRecord.notice_outcome.set(outcome),
+            MemberRecord.notice_closed_at.set(now),
+        ]
+        if engaged:
+            actions.append(MemberRecord.engaged_at.set(now))
+
+        def build(tx: TransactWrite) -> None:
+            tx.delete(LifecycleRecord(member_id, NOTICE), condition=_notice_is(notice_id))
+            tx.update(
+                MemberRecord(member_id),
+                actions=actions,
+                condition=(MemberRecord.status == "active") & (MemberRecord.notice_id == notice_id),
+            )
+
+        return self._transact(build)
+
+    def cancel(self, snapshot: MemberSnapshot, hold: Hold, outcome: str, require_no_activity: bool) -> bool:
+        view = snapshot.view
+        reason, cancelled_at, retained_until = cancellation(hold)
+        condition = (MemberRecord.status == "active") & (MemberRecord.notice_id == view.notice_id)
+        if require_no_activity:
+            condition = condition & _unchanged(snapshot.marks)
+        record = LifecycleRecord(
+            hold.member_id,
+            HOLD,
+            expires_at=retained_until,
+            email=hold.email,
+            locale=hold.locale,
+            reason=reason,
+            cancelled_at=cancelled_at,
+            retained_until=retained_until,
+        )
+
+        def build(tx: TransactWrite) -> None:
+            tx.delete(LifecycleRecord(view.member_id, NOTICE), condition=_notice_is(view.notice_id))
+            tx.update(
+                MemberRecord(view.member_id),
+                actions=[
+                    *_remove_open_notice(),
+                    MemberRecord.status.set("cancelled"),
+                    MemberRecord.cancelled_at.set(cancelled_at),
+                    MemberRecord.cancel_reason.set(reason),
+                    MemberRecord.billing_stopped_at.set(cancelled_at),
+                    MemberRecord.retained_until.set(retained_until),
+                    MemberRecord.notice_outcome.set(outcome),
+                    MemberRecord.notice_closed_at.set(cancelled_at),
+                    MemberRecord.purged_at.remove(),
+                    MemberRecord.cancellation_announced_at.remove(),
+                ],
+                condition=condition,
+            )
+            tx.save(record)
+
+        return self._transact(build)
+
+    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                MemberRecord(member_id),
+                actions=[
+                    MemberRecord.status.set("active"),
+                    MemberRecord.rejoined_at.set(now),
+                    MemberRecord.engaged_at.set(now),
+                    MemberRecord.retained_until.remove(),
+                    MemberRecord.billing_resumed_at.remove(),
+                ],
+                condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
+            )
+            tx.delete(LifecycleRecord(member_id, HOLD), condition=_hold_of(cancelled_at))
+
+        return self._transact(build)
+
+    def record_rejoin_elsewhere(self, snapshot: MemberSnapshot, now: datetime) -> bool:
+        view = snapshot.view
+
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                MemberRecord(view.member_id),
+                actions=[
+                    MemberRecord.rejoined_at.set(now),
+                    MemberRecord.engaged_at.set(now),
+                    MemberRecord.billing_resumed_at.set(now),  # by the business's own flow, not by an event of ours
+                    MemberRecord.retained_until.remove(),
+                ],
+                condition=(MemberRecord.status == "active")
+                & (MemberRecord.cancelled_at == view.cancelled_at)
+                & (
+                    Path("rejoined_at").does_not_exist()
+                    if view.rejoined_at is None
+                    else MemberRecord.rejoined_at == view.rejoined_at
+                ),
+            )
+            tx.delete(LifecycleRecord(view.member_id, HOLD), condition=_hold_of(view.cancelled_at))
+
+        return self._transact(build)
+
+    def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                MemberRecord(member_id),
+                actions=[MemberRecord.purged_at.set(now)],
+                condition=(MemberRecord.status == "cancelled")
+                & (MemberRecord.cancelled_at == cancelled_at)
+                & MemberRecord.purged_at.does_not_exist()
+                & (MemberRecord.rejoined_at.does_not_exist() | (MemberRecord.rejoined_at < cancelled_at)),
+            )
+            tx.delete(MemberDataRecord(member_id))
+            tx.delete(LifecycleRecord(member_id, HOLD), condition=_hold_of(cancelled_at))
+
+        return self._transact(build)
+
+    def member_of_notice(self, notice_id: str) -> str | None:
+        try:
+            return LinkRecord.get(notice_id, consistent_read=True).member_id
+        except DoesNotExist:
+            return None
+        except GetError as exc:
+            raise DeliveryFailed(f"could not read the link's notice: {exc}") from exc
+
+    def _lifecycle_record(self, member_id: str, record: RecordKind) -> LifecycleRecord | None:
+        try:
+            return LifecycleRecord.get(member_id, record, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def notice(self, member_id: str) -> Notice | None:
+        item = self._lifecycle_record(member_id, NOTICE)
+        return None if item is None else _notice(item)
+
+    def hold(self, member_id: str) -> Hold | None:
+        item = self._lifecycle_record(member_id, HOLD)
+        return None if item is None else _hold(item)
+
+    def claim(self, member_id: str, record: RecordKind, mark: SendMark, now: datetime, lease: SendLease) -> Claim:
+        claimed = conditional_write(
+            lambda: LifecycleRecord(member_id, record).update(
+                actions=[
+                    LifecycleRecord.last_attempt_at.set(now),
+                    LifecycleRecord.lease_owner.set(lease.owner),
+                    LifecycleRecord.lease_until.set(lease.until),
+                ],
+                condition=LifecycleRecord.member_id.exists()
+                & getattr(LifecycleRecord, mark).does_not_exist()
+                & (
+                    LifecycleRecord.lease_owner.does_not_exist()
+                    | (LifecycleRecord.lease_owner == lease.owner)
+                    | (LifecycleRecord.lease_until < now)
+                ),
+            ),
+            f"starting {mark}",
+        )
+        if claimed is not None:
+            return Claim.CLAIMED
+        current = self._lifecycle_record(member_id, record)
+        if current is None or getattr(current, mark) is not None:
+            return Claim.DONE
+        return Claim.BUSY
+
+    def release(self, member_id: str, record: RecordKind, lease: SendLease) -> None:
+        conditional_write(  # refused: the record is gone, or the lease no longer ours
+            lambda: LifecycleRecord(member_id, record).update(
+                actions=[LifecycleRecord.lease_owner.remove(), LifecycleRecord.lease_until.remove()],
+                condition=LifecycleRecord.lease_owner == lease.owner,
+            ),
+            "releasing the send lease",
+        )
+
+    def confirm(self, member_id: str, record: RecordKind, mark: SendMark, now: datetime) -> None:
+        conditional_write(  # refused: the record is gone meanwhile, nothing to mark
+            lambda: LifecycleRecord(member_id, record).update(
+                actions=[
+                    getattr(LifecycleRecord, mark).set(now),
+                    LifecycleRecord.lease_owner.remove(),
+                    LifecycleRecord.lease_until.remove(),
+                ],
+                condition=LifecycleRecord.member_id.exists(),
+            ),
+            f"recording {mark}",
+        )
+
+
+def lifecycle_change(raw: object) -> LifecycleChange:
+    """A DynamoDB stream record of the lifecycle table as Lambda delivers it; ``InvalidRequest``
+    says what is wrong."""
+    if not isinstance(raw, dict):
+        raise InvalidRequest("stream record is not an object")
+    event_name = raw.get("eventName")
+    if event_name not in ("INSERT", "MODIFY", "REMOVE"):
+        raise InvalidRequest(f"stream record has eventName {event_name!r}, expected INSERT, MODIFY or REMOVE")
+    change = raw.get("dynamodb")
+    if not isinstance(change, dict) or not isinstance(change.get("Keys"), dict):
+        raise InvalidRequest("stream record has no dynamodb.Keys")
+    keys = change["Keys"]
+    member_id = keys.get("member_id", {}).get("S") if isinstance(keys.get("member_id"), dict) else None
+    record = keys.get("record", {}).get("S") if isinstance(keys.get("record"), dict) else None
+    if not member_id or record not in (NOTICE, HOLD):
+        raise InvalidRequest("stream record keys must be member_id (S) and record 'notice' or 'hold'")
+    event_id = raw.get("eventID")
+    if not isinstance(event_id, str):
+        event_id = ""
+    kind: RecordKind = NOTICE if record == NOTICE else HOLD
+    return LifecycleChange(
+        event_name, member_id, kind, _image(change, "NewImage", kind), _image(change, "OldImage", kind), event_id
+    )
+
+
+def _image(change: dict[str, Any], name: str, kind: RecordKind) -> Notice | Hold | None:
+    image = change.get(name)
+    if image is None:
+        return None
+    try:
+        item = LifecycleRecord.from_raw_data(image)
+    except Exception as exc:  # PynamoDB raises assorted errors for a malformed image
+        raise InvalidRequest(f"stream record {name} is not a lifecycle item: {exc}") from exc
+    return _notice(item) if kind == NOTICE else _hold(item)
+
+
+# PynamoDB types every attribute as present; a stored item or a stream image may lack one
+def _optional(item: LifecycleRecord, name: str) -> Any:
+    return getattr(item, name, None)
+
+
+def _notice(item: LifecycleRecord) -> Notice:
+    respond_by = _optional(item, "respond_by")
+    return Notice(
+        member_id=item.member_id,
+        notice_id=_optional(item, "notice_id"),
+        email=_optional(item, "email") or "",
+        locale=_optional(item, "locale") or "",
+        reason=_optional(item, "reason"),
+        opened_at=_optional(item, "opened_at"),
+        deadline=_optional(item, "deadline"),
+        respond_by=date.fromisoformat(respond_by) if respond_by else None,
+        monthly_price=_optional(item, "monthly_price"),
+        currency=_optional(item, "currency"),
+        reminder_requested_at=_optional(item, "reminder_requested_at"),
+        notice_email_at=_optional(item, "notice_email_at"),
+        reminder_email_at=_optional(item, "reminder_email_at"),
+    )
+
+
+def _hold(item: LifecycleRecord) -> Hold:
+    return Hold(
+        member_id=item.member_id,
+        email=_optional(item, "email") or "",
+        locale=_optional(item, "locale") or "",
+        reason=_optional(item, "reason"),
+        cancelled_at=_optional(item, "cancelled_at"),
+        retained_until=_optional(item, "retained_until"),
+        billing_event_at=_optional(item, "billing_event_at"),
+        cancelled_email_at=_optional(item, "cancelled_email_at"),
+    )
+
+
+def _unchanged(marks: ActivityMarks) -> Condition:
+    """Condition: the activity marks still hold what was read."""
+    conditions: list[Condition] = []
+    for name, raw in (("last_watched_at", marks.last_watched_at), ("engaged_at", marks.engaged_at)):
+        conditions.append(Path(name).does_not_exist() if raw is None else Path(name) == raw)
+    return cast(Condition, conditions[0] & conditions[1])  # pynamodb leaves Condition's operators untyped
+
+
+def _remove_open_notice() -> list[Action]:
+    return [getattr(MemberRecord, name).remove() for name in _OPEN_NOTICE_FIELDS]
+
+
+def _notice_is(notice_id: str | None) -> Condition:
+    """The notice item is this notice, or already gone (deleted by TTL)."""
+    return cast(Condition, LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.notice_id == notice_id))
+
+
+def _hold_of(cancelled_at: datetime | None) -> Condition:
+    """The hold item is the one of this cancellation, or already gone (deleted by TTL)."""
+    return cast(Condition, LifecycleRecord.member_id.does_not_exist() | (LifecycleRecord.cancelled_at == cancelled_at))
+
+
+def _sweep_candidates(cutoffs: PrefilterCutoffs) -> Condition:
+    """Members the sweep may act on: an open notice, ended retention, or no activity since the
+    cutoffs. Times compare as stored ISO 8601 text; the cutoffs' margin covers the rest."""
+    never_watched, dormant = iso(cutoffs.never_watched_before), iso(cutoffs.dormant_before)
+    not_engaged_since: Callable[[str], Condition] = lambda cutoff: (  # noqa: E731
+        Path("engaged_at").does_not_exist() | (Path("engaged_at") <= cutoff)
+    )
+    active = Path("status") == "active"
+    never_watched_long_ago = (
+        active
+        & Path("last_watched_at").does_not_exist()
+        & (Path("joined_at") <= never_watched)
+        & not_engaged_since(never_watched)
+    )
+    dormant_long = active & (Path("last_watched_at") <= dormant) & not_engaged_since(dormant)
+    retention_over = (
+        (Path("status") == "cancelled")
+        & (Path("retained_until") <= iso(cutoffs.retention_ended_before))
+        & Path("purged_at").does_not_exist()
+    )
+    # both times are written by this product (ISO 8601, Z), so they compare exactly as text
+    active_after_a_cancellation = (
+        active
+        & Path("cancelled_at").exists()
+        & (Path("rejoined_at").does_not_exist() | (Path("rejoined_at") < Path("cancelled_at")))
+    )
+    cancellation_unannounced = (
+        (Path("status") == "cancelled")
+        & Path("cancelled_at").exists()
+        & Path("cancellation_announced_at").does_not_exist()
+    )
+    return cast(
+        Condition,
+        Path("notice_id").exists()
+        | never_watched_long_ago
+        | dormant_long
+        | retention_over
+        | cancellation_unannounced
+        | active_after_a_cancellation,
+    )
