@@ -2,7 +2,7 @@
 
 :class:`LocalCloud` owns the whole local stack: it starts a moto server, points every boto3
 and PynamoDB client of the process at it, creates the template's resources there (tables
-with keys, TTL and streams; secrets; event buses; queues; topics; the SES sender identity),
+with keys, TTL and streams; secrets; event buses; queues; the SES sender identity),
 runs the template's handlers in-process as Lambda would (see :mod:`local.lambda_runtime`),
 and moves a virtual clock: :meth:`LocalCloud.advance_to` fires the schedules that fall due,
 lets DynamoDB TTL delete expired items (late, as AWS does) and pumps the streams and queues
@@ -216,7 +216,6 @@ class LocalCloud:
         port: int = 0,
         isolate_functions: bool = True,
         sender_parameter: str = "SenderAddress",
-        imports: Mapping[str, Any] | None = None,
         invocation_log_size: int = 10_000,
     ):
         self.template = template if isinstance(template, Template) else Template.load(template)
@@ -229,7 +228,6 @@ class LocalCloud:
         self.isolate_functions = isolate_functions
         self._host, self._port = host, port
         self._sender_parameter = sender_parameter
-        self._imports = dict(imports or {})
 
         _ensure_import_paths(PROJECT_ROOT, PROJECT_ROOT / "layers" / "common", self.template.directory)
         from lifecycle import clock as lifecycle_clock  # the layer's clock, importable once paths are set
@@ -368,7 +366,7 @@ class LocalCloud:
             if self._server is None:
                 self.start()
             self._overrides = dict(parameter_overrides or {})
-            planned = self.template.stack(self._overrides, stack_name=self.stack_name, imports=self._imports)
+            planned = self.template.stack(self._overrides, stack_name=self.stack_name)
             self._moto_reset()
             self._deployed = {}
             self._warm.clear()  # a new environment means cold starts
@@ -379,13 +377,10 @@ class LocalCloud:
                 if queue.logical_id not in redriven:
                     self._create_queue(queue.logical_id, queue.name, queue.attributes)
             if redriven:  # resolved again, so that RedrivePolicy names the dead-letter queues moto made
-                queues = self.template.stack(self._overrides, deployed=self._deployed, stack_name=self.stack_name,
-                                             imports=self._imports).queues
+                queues = self.template.stack(self._overrides, deployed=self._deployed,
+                                             stack_name=self.stack_name).queues
                 for logical_id in redriven:
                     self._create_queue(logical_id, queues[logical_id].name, queues[logical_id].attributes)
-            for topic in planned.topics.values():
-                arn = self.client("sns").create_topic(Name=topic.name)["TopicArn"]
-                self._deployed[topic.logical_id] = {"Ref": arn, "TopicArn": arn, "TopicName": topic.name}
             for bus in planned.event_buses.values():
                 self._create_event_bus(bus.logical_id, bus.name)
             for table in planned.tables.values():
@@ -393,8 +388,8 @@ class LocalCloud:
             for secret in planned.secrets.values():
                 self._create_secret(secret.logical_id, secret.name, secret.description, secret.secret_string,
                                     secret.generate)
-            self.stack = self.template.stack(self._overrides, deployed=self._deployed, stack_name=self.stack_name,
-                                             imports=self._imports)
+            self.stack = self.template.stack(self._overrides, deployed=self._deployed,
+                                             stack_name=self.stack_name)
             self._verify_senders(self.stack)
             self._wire(self.stack)
             for function in self.stack.functions.values():
@@ -470,15 +465,12 @@ class LocalCloud:
         self._deployed[logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
 
     def _verify_senders(self, stack: StackModel) -> None:
-        addresses = list(stack.ses_identities)
         sender = stack.parameters.get(self._sender_parameter)
         if isinstance(sender, str) and sender:
-            addresses.append(sender)
-        for address in dict.fromkeys(addresses):
-            if "@" in address:
-                self.client("ses").verify_email_identity(EmailAddress=address)
+            if "@" in sender:
+                self.client("ses").verify_email_identity(EmailAddress=sender)
             else:
-                self.client("ses").verify_domain_identity(Domain=address)
+                self.client("ses").verify_domain_identity(Domain=sender)
 
     def _wire(self, stack: StackModel) -> None:
         """Event sources: stream mappings, queue mappings, the TTL reaper, schedules."""
