@@ -51,7 +51,6 @@ from local.template import (
     DEFAULT_TEMPLATE,
     PROJECT_ROOT,
     REGION,
-    GenerateSecretString,
     StackModel,
     TableSpec,
     Template,
@@ -68,7 +67,6 @@ APP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service/local-app"
 APP_PRINCIPALS_PARAMETER = "AppPrincipalArns"
 APP_SESSION_SECONDS = 43_200  # 12 hours, the longest STS session a role can allow
 SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cloud can move it
-_GSI_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 
@@ -165,33 +163,35 @@ class _AsyncRetry:
     attempt: int = 1
 
 
-def generate_secret_string(spec: GenerateSecretString, rng: random.Random) -> str:
-    """A secret made the way Secrets Manager's GenerateSecretString makes one."""
-    groups = []
-    if not spec.exclude_lowercase:
-        groups.append(string.ascii_lowercase)
-    if not spec.exclude_uppercase:
-        groups.append(string.ascii_uppercase)
-    if not spec.exclude_numbers:
-        groups.append(string.digits)
-    if not spec.exclude_punctuation:
-        groups.append(_PUNCTUATION)
-    if spec.include_space:
+def generate_secret_string(spec: Mapping[str, Any], rng: random.Random) -> str:
+    """A secret made the way CloudFormation's ``GenerateSecretString`` makes one."""
+    groups = [group for group, excluded in ((string.ascii_lowercase, "ExcludeLowercase"),
+                                             (string.ascii_uppercase, "ExcludeUppercase"),
+                                             (string.digits, "ExcludeNumbers"),
+                                             (_PUNCTUATION, "ExcludePunctuation"))
+              if not _true(spec.get(excluded))]
+    if _true(spec.get("IncludeSpace")):
         groups.append(" ")
-    groups = [g for g in ("".join(c for c in g if c not in spec.exclude_characters) for g in groups) if g]
+    excluded_characters = str(spec.get("ExcludeCharacters", ""))
+    groups = [g for g in ("".join(c for c in g if c not in excluded_characters) for g in groups) if g]
     if not groups:
         raise TemplateError("GenerateSecretString excludes every character")
+    length = int(spec.get("PasswordLength", 32))
     pool = "".join(groups)
-    chars = [rng.choice(pool) for _ in range(spec.password_length)]
-    if spec.require_each_included_type and len(groups) <= spec.password_length:
-        for position, group in zip(rng.sample(range(spec.password_length), len(groups)), groups, strict=False):
+    chars = [rng.choice(pool) for _ in range(length)]
+    if _true(spec.get("RequireEachIncludedType", True)) and len(groups) <= length:
+        for position, group in zip(rng.sample(range(length), len(groups)), groups, strict=False):
             chars[position] = rng.choice(group)
     value = "".join(chars)
-    if spec.secret_string_template is None:
+    if "SecretStringTemplate" not in spec:
         return value
-    document = json.loads(spec.secret_string_template)
-    document[spec.generate_string_key or "password"] = value
+    document = json.loads(spec["SecretStringTemplate"])
+    document[spec.get("GenerateStringKey") or "password"] = value
     return json.dumps(document)
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() == "true"
 
 
 class LocalCloud:
@@ -426,16 +426,8 @@ class LocalCloud:
             "KeySchema": [{"AttributeName": k.name, "KeyType": k.key_type} for k in table.key_schema],
             "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t}
                                      for n, t in table.attribute_definitions.items()],
-            "BillingMode": table.billing_mode,
+            "BillingMode": "PAY_PER_REQUEST",
         }
-        if table.provisioned_throughput:
-            request["ProvisionedThroughput"] = {k: int(v) for k, v in table.provisioned_throughput.items()}
-        if table.global_secondary_indexes:
-            request["GlobalSecondaryIndexes"] = [{k: v for k, v in index.items() if k in _GSI_KEYS}
-                                                 for index in table.global_secondary_indexes]
-        if table.local_secondary_indexes:
-            request["LocalSecondaryIndexes"] = [{k: v for k, v in index.items() if k in _GSI_KEYS}
-                                                for index in table.local_secondary_indexes]
         if table.stream_view_type:
             request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
         if table.sse_enabled:
@@ -453,11 +445,11 @@ class LocalCloud:
         self._deployed[table.logical_id] = values
 
     def _create_secret(self, logical_id: str, name: str, description: str | None, secret_string: str | None,
-                       generate: GenerateSecretString | None) -> None:
+                       generate: Mapping[str, Any]) -> None:
         if secret_string is None:
             rng: random.Random = (random.Random(f"{self.seed}|{logical_id}") if self.seed is not None
                                   else secrets.SystemRandom())
-            secret_string = generate_secret_string(generate or GenerateSecretString(), rng)
+            secret_string = generate_secret_string(generate, rng)
         request = {"Name": name, "SecretString": secret_string}
         if description:
             request["Description"] = description

@@ -164,10 +164,6 @@ class TableSpec:
     attribute_definitions: Mapping[str, str]
     ttl_attribute: str | None
     stream_view_type: str | None
-    billing_mode: str = "PAY_PER_REQUEST"
-    provisioned_throughput: Mapping[str, Any] | None = None
-    global_secondary_indexes: tuple[Mapping[str, Any], ...] = ()
-    local_secondary_indexes: tuple[Mapping[str, Any], ...] = ()
     sse_enabled: bool = False
     point_in_time_recovery: bool = False
     stream_arn: str | None = None
@@ -178,26 +174,12 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
-class GenerateSecretString:
-    secret_string_template: str | None = None
-    generate_string_key: str | None = None
-    password_length: int = 32
-    exclude_characters: str = ""
-    exclude_punctuation: bool = False
-    exclude_numbers: bool = False
-    exclude_uppercase: bool = False
-    exclude_lowercase: bool = False
-    include_space: bool = False
-    require_each_included_type: bool = True
-
-
-@dataclass(frozen=True)
 class SecretSpec:
     logical_id: str
     name: str
     description: str | None
     secret_string: str | None
-    generate: GenerateSecretString | None
+    generate: Mapping[str, Any]  # GenerateSecretString, as the template writes it
 
 
 @dataclass(frozen=True)
@@ -220,7 +202,6 @@ class StreamEventSource:
 
     event_id: str
     stream_arn: str
-    starting_position: str = "TRIM_HORIZON"
     batch_size: int = 100
     maximum_retry_attempts: int = -1  # -1: until the record expires (AWS default)
     bisect_batch_on_function_error: bool = False
@@ -238,7 +219,6 @@ class SqsEventSource:
     queue_arn: str
     queue_logical_id: str | None = None  # None: not a queue of this template
     batch_size: int = 10
-    maximum_batching_window: int = 0
     report_batch_item_failures: bool = False
     maximum_concurrency: int | None = None  # AWS scales out to this; the local cloud runs one at a time
     filter_patterns: tuple[str, ...] = ()
@@ -345,9 +325,6 @@ class StackModel:
             return self.tables[logical_id]
         except KeyError:
             raise TemplateError(f"no table {logical_id!r} in the template (have: {sorted(self.tables)})") from None
-
-    def table_by_stream(self, stream_arn: str) -> TableSpec | None:
-        return next((t for t in self.tables.values() if t.stream_arn == stream_arn), None)
 
 
 # ------------------------------------------------------------------------------ resolution
@@ -550,15 +527,14 @@ class Template:
         ``deployed`` attributes where there are some, planned ones otherwise."""
         parameters = self.parameter_values(parameter_overrides)
         translation = self.translated(parameters)
-        attributes = PlannedAttributes(translation.template, stack_name, deployed)
-        resolver = Resolver(translation.template, parameters, attributes, stack_name=stack_name)
-        attributes.bind(resolver)
-        return _StackReader(translation, resolver).read()
+        return _StackReader(translation, resolver_for(translation.template, parameters, stack_name, deployed)).read()
 
 
-def resolver_for(body: Mapping[str, Any], parameters: Mapping[str, Any], stack_name: str = "local") -> Resolver:
-    """A resolver of a translated template for these parameter values, with planned attributes."""
-    attributes = PlannedAttributes(body, stack_name)
+def resolver_for(body: Mapping[str, Any], parameters: Mapping[str, Any], stack_name: str = "local",
+                 deployed: Deployed | None = None) -> Resolver:
+    """A resolver of a translated template for these parameter values: references to resources
+    give the ``deployed`` attributes where there are some, planned ones otherwise."""
+    attributes = PlannedAttributes(body, stack_name, deployed)
     resolver = Resolver(body, parameters, attributes, stack_name=stack_name)
     attributes.bind(resolver)
     return resolver
@@ -728,10 +704,6 @@ class _StackReader:
             attribute_definitions={d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]},
             ttl_attribute=ttl.get("AttributeName") if _bool(ttl.get("Enabled")) else None,
             stream_view_type=stream_view_type,
-            billing_mode=props.get("BillingMode", "PAY_PER_REQUEST"),
-            provisioned_throughput=props.get("ProvisionedThroughput"),
-            global_secondary_indexes=tuple(props.get("GlobalSecondaryIndexes") or ()),
-            local_secondary_indexes=tuple(props.get("LocalSecondaryIndexes") or ()),
             sse_enabled=_bool((props.get("SSESpecification") or {}).get("SSEEnabled")),
             point_in_time_recovery=_bool((props.get("PointInTimeRecoverySpecification") or {}).get(
                 "PointInTimeRecoveryEnabled")),
@@ -739,23 +711,9 @@ class _StackReader:
         )
 
     def _secret(self, logical_id: str, props: Mapping[str, Any]) -> SecretSpec:
-        generate = props.get("GenerateSecretString")
-        spec = None
-        if generate is not None:
-            spec = GenerateSecretString(
-                secret_string_template=generate.get("SecretStringTemplate"),
-                generate_string_key=generate.get("GenerateStringKey"),
-                password_length=_int(generate.get("PasswordLength"), 32),
-                exclude_characters=str(generate.get("ExcludeCharacters", "")),
-                exclude_punctuation=_bool(generate.get("ExcludePunctuation")),
-                exclude_numbers=_bool(generate.get("ExcludeNumbers")),
-                exclude_uppercase=_bool(generate.get("ExcludeUppercase")),
-                exclude_lowercase=_bool(generate.get("ExcludeLowercase")),
-                include_space=_bool(generate.get("IncludeSpace")),
-                require_each_included_type=_bool(generate.get("RequireEachIncludedType"), True),
-            )
         name = props.get("Name") or PlannedAttributes(self.body, self.resolver.stack_name).generated_name(logical_id)
-        return SecretSpec(logical_id, str(name), props.get("Description"), props.get("SecretString"), spec)
+        return SecretSpec(logical_id, str(name), props.get("Description"), props.get("SecretString"),
+                          props.get("GenerateSecretString") or {})
 
     def _queue(self, logical_id: str, props: Mapping[str, Any]) -> QueueSpec:
         attributes = {k: _as_string(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
@@ -880,7 +838,6 @@ def _stream_source(event_id: str, p: Mapping[str, Any]) -> StreamEventSource:
     return StreamEventSource(
         event_id=event_id,
         stream_arn=str(p["EventSourceArn"]),
-        starting_position=str(p.get("StartingPosition", "TRIM_HORIZON")),
         batch_size=_int(p.get("BatchSize"), 100),
         maximum_retry_attempts=_int(p.get("MaximumRetryAttempts"), -1),
         bisect_batch_on_function_error=_bool(p.get("BisectBatchOnFunctionError")),
@@ -899,7 +856,6 @@ def _queue_source(event_id: str, p: Mapping[str, Any], queues: Mapping[str, Queu
         queue_arn=arn,
         queue_logical_id=next((q.logical_id for q in queues.values() if q.arn == arn), None),
         batch_size=_int(p.get("BatchSize"), 10),
-        maximum_batching_window=_int(p.get("MaximumBatchingWindowInSeconds"), 0),
         report_batch_item_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
         maximum_concurrency=None if concurrency is None else _int(concurrency, 0),
         filter_patterns=_filter_patterns(p),
