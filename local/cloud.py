@@ -26,9 +26,10 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,7 +46,7 @@ from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_contex
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
 from local.schedules import Schedule
-from local.streams import EventSourceMapping, StreamPump, StreamReader
+from local.streams import EventSourceMapping, RecordHook, StreamPump, StreamReader
 from local.template import (
     ACCOUNT_ID,
     DEFAULT_TEMPLATE,
@@ -138,6 +139,10 @@ def _ensure_import_paths(*paths: Path) -> None:
     for path in reversed(paths):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
+
+
+InvokeHook = Callable[[Callable[[], Any], str], Any]
+"""(run the invocation, the function's logical id) -> what it returns: wraps an invocation."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +265,9 @@ class LocalCloud:
         self._retry_order = itertools.count()
         self._taps: dict[str, BusTap] = {}
         self.invocations: deque[Invocation] = deque(maxlen=invocation_log_size)
+        # where faults are injected: around every invocation, and on what the streams carry
+        self.invoke_hooks: list[InvokeHook] = []
+        self.stream_record_hooks: list[RecordHook] = []
         self._api: Any = None
         self._parsed_emails: dict[int, list[SentEmail]] = {}  # moto message (by identity) -> parsed
         self._identities: dict[str, Credentials] = {}  # role ARN or user name -> credentials last made
@@ -482,7 +490,7 @@ class LocalCloud:
             if mapping.source.stream_arn not in known_streams:
                 raise TemplateError(f"{mapping.name}: stream {mapping.source.stream_arn} is not a table stream "
                                     "of this template")
-        self._pump = StreamPump(reader, self._mappings)
+        self._pump = StreamPump(reader, self._mappings, record_hooks=self.stream_record_hooks)
         self._queue_sources = []
         for function in stack.functions.values():
             for queue_source in function.queue_sources:
@@ -504,7 +512,14 @@ class LocalCloud:
 
     def invoke(self, logical_id: str, event: Any = None, *, trigger: str = "direct") -> Any:
         """Calls a function's handler with ``event`` as Lambda would; returns its response
-        (through JSON) or raises what the handler raised."""
+        (through JSON) or raises what the handler raised. Every invocation, whatever its
+        trigger, goes through :attr:`invoke_hooks` (the first outermost)."""
+        call = partial(self._invoke_handler, logical_id, event, trigger)
+        for hook in reversed(self.invoke_hooks):
+            call = partial(hook, call, logical_id)
+        return call()
+
+    def _invoke_handler(self, logical_id: str, event: Any, trigger: str) -> Any:
         stack = self._require_stack()
         spec = stack.function(logical_id)
         event = as_json({} if event is None else event, "the event")
@@ -762,8 +777,7 @@ class LocalCloud:
         if self._api is None:
             wiring = GatewayWiring(
                 stack=lambda: self.stack,
-                # looked up at each call: the fault injector may stand in for invoke later
-                invoke=lambda *args, **kwargs: self.invoke(*args, **kwargs),
+                invoke=self.invoke,
                 now=lambda: self.now,
                 caller_identity=lambda: self.client("sts").get_caller_identity(),
                 default_credentials=CREDENTIALS,
