@@ -751,7 +751,7 @@ class ApiGateway:
         invoke role only when that role may; with NONE through the function's resource-based
         permission, which SAM always adds."""
         role = route.event.invoke_role
-        if role is None or role == "NONE" or caller is None:
+        if role is None or caller is None:
             return None
         if route.event.calls_with_caller_credentials:
             if caller.allowed_by_iam("lambda:InvokeFunction", route.function_arn) == "Allow":

@@ -20,18 +20,22 @@ and on the configuration set when one is named.
 The attribution is per thread: the local cloud's own calls (deploying, pumping streams, the TTL
 reaper, test helpers reading tables), made outside a handler or in another thread, belong to no
 function and are never noted. The patch on botocore is installed once, when this module is
-first imported (by ``local.cloud``, so before anything else running on a cloud patches it, such
-as ``local.faults``); without an open recording it notes nothing.
+first imported; without an open recording it notes nothing.
+
+The same patch is the one place where something may stand between a handler and AWS: a hook
+given to :func:`add_call_hook` wraps every call a handler makes (``local.faults`` throttles SES
+and crashes handlers there); the local cloud's own calls never go through it.
 """
 from __future__ import annotations
 
 import email
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -197,8 +201,12 @@ def _ses_send(prefix: str, operation: str, params: Mapping[str, Any], arns: ArnB
 
 # ---------------------------------------------------------------------------- recording
 
+CallHook = Callable[[Callable[[], Any], str], Any]
+"""(make the call, the operation's name) -> what the call returns: wraps a handler's AWS call."""
+
 _invocation = threading.local()  # .function: the logical id whose handler this thread is running
 _open_logs: list[CallLog] = []
+_call_hooks: list[CallHook] = []
 _state_lock = threading.Lock()
 _installed = False
 
@@ -227,6 +235,18 @@ def record_calls() -> Iterator[CallLog]:
             _open_logs.remove(log)
 
 
+def add_call_hook(hook: CallHook) -> None:
+    """Every AWS call a handler makes goes through ``hook`` from now on (the first added outermost)."""
+    with _state_lock:
+        _call_hooks.append(hook)
+
+
+def remove_call_hook(hook: CallHook) -> None:
+    with _state_lock:
+        if hook in _call_hooks:
+            _call_hooks.remove(hook)
+
+
 def install() -> None:
     """Patches ``BaseClient._make_api_call`` once, for the life of the process (on import)."""
     global _installed
@@ -237,9 +257,16 @@ def install() -> None:
 
         def make_api_call(client: BaseClient, operation_name: str, api_params: dict) -> Any:
             function = getattr(_invocation, "function", None)
-            if function is not None and _open_logs:
+            if function is None:
+                return original(client, operation_name, api_params)
+            if _open_logs:
                 _note(function, client, operation_name, api_params)
-            return original(client, operation_name, api_params)
+            call = partial(original, client, operation_name, api_params)
+            with _state_lock:
+                hooks = list(_call_hooks)
+            for hook in reversed(hooks):
+                call = partial(hook, call, operation_name)
+            return call()
 
         BaseClient._make_api_call = make_api_call
         _installed = True
@@ -259,5 +286,5 @@ def _note(function: str, client: BaseClient, operation: str, params: Mapping[str
 
 install()
 
-__all__ = ["ANY_RESOURCE", "ArnBuilder", "AwsCall", "CallLog", "Permission", "attributed_to", "install",
-           "permissions_needed", "record_calls"]
+__all__ = ["ANY_RESOURCE", "ArnBuilder", "AwsCall", "CallHook", "CallLog", "Permission", "add_call_hook",
+           "attributed_to", "install", "permissions_needed", "record_calls", "remove_call_hook"]

@@ -2,7 +2,7 @@
 
 :class:`LocalCloud` owns the whole local stack: it starts a moto server, points every boto3
 and PynamoDB client of the process at it, creates the template's resources there (tables
-with keys, TTL and streams; secrets; event buses; queues; topics; the SES sender identity),
+with keys, TTL and streams; secrets; event buses; queues; the SES sender identity),
 runs the template's handlers in-process as Lambda would (see :mod:`local.lambda_runtime`),
 and moves a virtual clock: :meth:`LocalCloud.advance_to` fires the schedules that fall due,
 lets DynamoDB TTL delete expired items (late, as AWS does) and pumps the streams and queues
@@ -26,9 +26,10 @@ import threading
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,13 +46,12 @@ from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_contex
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
 from local.schedules import Schedule
-from local.streams import EventSourceMapping, StreamPump, StreamReader
+from local.streams import EventSourceMapping, RecordHook, StreamPump, StreamReader
 from local.template import (
     ACCOUNT_ID,
     DEFAULT_TEMPLATE,
     PROJECT_ROOT,
     REGION,
-    GenerateSecretString,
     StackModel,
     TableSpec,
     Template,
@@ -68,7 +68,6 @@ APP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service/local-app"
 APP_PRINCIPALS_PARAMETER = "AppPrincipalArns"
 APP_SESSION_SECONDS = 43_200  # 12 hours, the longest STS session a role can allow
 SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cloud can move it
-_GSI_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 
@@ -142,6 +141,10 @@ def _ensure_import_paths(*paths: Path) -> None:
             sys.path.insert(0, str(path))
 
 
+InvokeHook = Callable[[Callable[[], Any], str], Any]
+"""(run the invocation, the function's logical id) -> what it returns: wraps an invocation."""
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One call of a handler, for tests and reports to look back on."""
@@ -165,33 +168,35 @@ class _AsyncRetry:
     attempt: int = 1
 
 
-def generate_secret_string(spec: GenerateSecretString, rng: random.Random) -> str:
-    """A secret made the way Secrets Manager's GenerateSecretString makes one."""
-    groups = []
-    if not spec.exclude_lowercase:
-        groups.append(string.ascii_lowercase)
-    if not spec.exclude_uppercase:
-        groups.append(string.ascii_uppercase)
-    if not spec.exclude_numbers:
-        groups.append(string.digits)
-    if not spec.exclude_punctuation:
-        groups.append(_PUNCTUATION)
-    if spec.include_space:
+def generate_secret_string(spec: Mapping[str, Any], rng: random.Random) -> str:
+    """A secret made the way CloudFormation's ``GenerateSecretString`` makes one."""
+    groups = [group for group, excluded in ((string.ascii_lowercase, "ExcludeLowercase"),
+                                             (string.ascii_uppercase, "ExcludeUppercase"),
+                                             (string.digits, "ExcludeNumbers"),
+                                             (_PUNCTUATION, "ExcludePunctuation"))
+              if not _true(spec.get(excluded))]
+    if _true(spec.get("IncludeSpace")):
         groups.append(" ")
-    groups = [g for g in ("".join(c for c in g if c not in spec.exclude_characters) for g in groups) if g]
+    excluded_characters = str(spec.get("ExcludeCharacters", ""))
+    groups = [g for g in ("".join(c for c in g if c not in excluded_characters) for g in groups) if g]
     if not groups:
         raise TemplateError("GenerateSecretString excludes every character")
+    length = int(spec.get("PasswordLength", 32))
     pool = "".join(groups)
-    chars = [rng.choice(pool) for _ in range(spec.password_length)]
-    if spec.require_each_included_type and len(groups) <= spec.password_length:
-        for position, group in zip(rng.sample(range(spec.password_length), len(groups)), groups, strict=False):
+    chars = [rng.choice(pool) for _ in range(length)]
+    if _true(spec.get("RequireEachIncludedType", True)) and len(groups) <= length:
+        for position, group in zip(rng.sample(range(length), len(groups)), groups, strict=False):
             chars[position] = rng.choice(group)
     value = "".join(chars)
-    if spec.secret_string_template is None:
+    if "SecretStringTemplate" not in spec:
         return value
-    document = json.loads(spec.secret_string_template)
-    document[spec.generate_string_key or "password"] = value
+    document = json.loads(spec["SecretStringTemplate"])
+    document[spec.get("GenerateStringKey") or "password"] = value
     return json.dumps(document)
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() == "true"
 
 
 class LocalCloud:
@@ -216,7 +221,6 @@ class LocalCloud:
         port: int = 0,
         isolate_functions: bool = True,
         sender_parameter: str = "SenderAddress",
-        imports: Mapping[str, Any] | None = None,
         invocation_log_size: int = 10_000,
     ):
         self.template = template if isinstance(template, Template) else Template.load(template)
@@ -229,7 +233,6 @@ class LocalCloud:
         self.isolate_functions = isolate_functions
         self._host, self._port = host, port
         self._sender_parameter = sender_parameter
-        self._imports = dict(imports or {})
 
         _ensure_import_paths(PROJECT_ROOT, PROJECT_ROOT / "layers" / "common", self.template.directory)
         from lifecycle import clock as lifecycle_clock  # the layer's clock, importable once paths are set
@@ -262,6 +265,9 @@ class LocalCloud:
         self._retry_order = itertools.count()
         self._taps: dict[str, BusTap] = {}
         self.invocations: deque[Invocation] = deque(maxlen=invocation_log_size)
+        # where faults are injected: around every invocation, and on what the streams carry
+        self.invoke_hooks: list[InvokeHook] = []
+        self.stream_record_hooks: list[RecordHook] = []
         self._api: Any = None
         self._parsed_emails: dict[int, list[SentEmail]] = {}  # moto message (by identity) -> parsed
         self._identities: dict[str, Credentials] = {}  # role ARN or user name -> credentials last made
@@ -369,7 +375,7 @@ class LocalCloud:
             if self._server is None:
                 self.start()
             self._overrides = dict(parameter_overrides or {})
-            planned = self.template.stack(self._overrides, stack_name=self.stack_name, imports=self._imports)
+            planned = self.template.stack(self._overrides, stack_name=self.stack_name)
             self._moto_reset()
             self._deployed = {}
             self._warm.clear()  # a new environment means cold starts
@@ -380,13 +386,10 @@ class LocalCloud:
                 if queue.logical_id not in redriven:
                     self._create_queue(queue.logical_id, queue.name, queue.attributes)
             if redriven:  # resolved again, so that RedrivePolicy names the dead-letter queues moto made
-                queues = self.template.stack(self._overrides, deployed=self._deployed, stack_name=self.stack_name,
-                                             imports=self._imports).queues
+                queues = self.template.stack(self._overrides, deployed=self._deployed,
+                                             stack_name=self.stack_name).queues
                 for logical_id in redriven:
                     self._create_queue(logical_id, queues[logical_id].name, queues[logical_id].attributes)
-            for topic in planned.topics.values():
-                arn = self.client("sns").create_topic(Name=topic.name)["TopicArn"]
-                self._deployed[topic.logical_id] = {"Ref": arn, "TopicArn": arn, "TopicName": topic.name}
             for bus in planned.event_buses.values():
                 self._create_event_bus(bus.logical_id, bus.name)
             for table in planned.tables.values():
@@ -394,8 +397,8 @@ class LocalCloud:
             for secret in planned.secrets.values():
                 self._create_secret(secret.logical_id, secret.name, secret.description, secret.secret_string,
                                     secret.generate)
-            self.stack = self.template.stack(self._overrides, deployed=self._deployed, stack_name=self.stack_name,
-                                             imports=self._imports)
+            self.stack = self.template.stack(self._overrides, deployed=self._deployed,
+                                             stack_name=self.stack_name)
             self._verify_senders(self.stack)
             self._wire(self.stack)
             for function in self.stack.functions.values():
@@ -432,16 +435,8 @@ class LocalCloud:
             "KeySchema": [{"AttributeName": k.name, "KeyType": k.key_type} for k in table.key_schema],
             "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t}
                                      for n, t in table.attribute_definitions.items()],
-            "BillingMode": table.billing_mode,
+            "BillingMode": "PAY_PER_REQUEST",
         }
-        if table.provisioned_throughput:
-            request["ProvisionedThroughput"] = {k: int(v) for k, v in table.provisioned_throughput.items()}
-        if table.global_secondary_indexes:
-            request["GlobalSecondaryIndexes"] = [{k: v for k, v in index.items() if k in _GSI_KEYS}
-                                                 for index in table.global_secondary_indexes]
-        if table.local_secondary_indexes:
-            request["LocalSecondaryIndexes"] = [{k: v for k, v in index.items() if k in _GSI_KEYS}
-                                                for index in table.local_secondary_indexes]
         if table.stream_view_type:
             request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
         if table.sse_enabled:
@@ -459,11 +454,11 @@ class LocalCloud:
         self._deployed[table.logical_id] = values
 
     def _create_secret(self, logical_id: str, name: str, description: str | None, secret_string: str | None,
-                       generate: GenerateSecretString | None) -> None:
+                       generate: Mapping[str, Any]) -> None:
         if secret_string is None:
             rng: random.Random = (random.Random(f"{self.seed}|{logical_id}") if self.seed is not None
                                   else secrets.SystemRandom())
-            secret_string = generate_secret_string(generate or GenerateSecretString(), rng)
+            secret_string = generate_secret_string(generate, rng)
         request = {"Name": name, "SecretString": secret_string}
         if description:
             request["Description"] = description
@@ -471,15 +466,12 @@ class LocalCloud:
         self._deployed[logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
 
     def _verify_senders(self, stack: StackModel) -> None:
-        addresses = list(stack.ses_identities)
         sender = stack.parameters.get(self._sender_parameter)
         if isinstance(sender, str) and sender:
-            addresses.append(sender)
-        for address in dict.fromkeys(addresses):
-            if "@" in address:
-                self.client("ses").verify_email_identity(EmailAddress=address)
+            if "@" in sender:
+                self.client("ses").verify_email_identity(EmailAddress=sender)
             else:
-                self.client("ses").verify_domain_identity(Domain=address)
+                self.client("ses").verify_domain_identity(Domain=sender)
 
     def _wire(self, stack: StackModel) -> None:
         """Event sources: stream mappings, queue mappings, the TTL reaper, schedules."""
@@ -499,7 +491,7 @@ class LocalCloud:
             if mapping.source.stream_arn not in known_streams:
                 raise TemplateError(f"{mapping.name}: stream {mapping.source.stream_arn} is not a table stream "
                                     "of this template")
-        self._pump = StreamPump(reader, self._mappings)
+        self._pump = StreamPump(reader, self._mappings, record_hooks=self.stream_record_hooks)
         self._queue_sources = []
         for function in stack.functions.values():
             for queue_source in function.queue_sources:
@@ -521,7 +513,14 @@ class LocalCloud:
 
     def invoke(self, logical_id: str, event: Any = None, *, trigger: str = "direct") -> Any:
         """Calls a function's handler with ``event`` as Lambda would; returns its response
-        (through JSON) or raises what the handler raised."""
+        (through JSON) or raises what the handler raised. Every invocation, whatever its
+        trigger, goes through :attr:`invoke_hooks` (the first outermost)."""
+        call = partial(self._invoke_handler, logical_id, event, trigger)
+        for hook in reversed(self.invoke_hooks):
+            call = partial(hook, call, logical_id)
+        return call()
+
+    def _invoke_handler(self, logical_id: str, event: Any, trigger: str) -> Any:
         stack = self._require_stack()
         spec = stack.function(logical_id)
         event = as_json({} if event is None else event, "the event")
@@ -779,8 +778,7 @@ class LocalCloud:
         if self._api is None:
             wiring = GatewayWiring(
                 stack=lambda: self.stack,
-                # looked up at each call: the fault injector may stand in for invoke later
-                invoke=lambda *args, **kwargs: self.invoke(*args, **kwargs),
+                invoke=self.invoke,
                 now=lambda: self.now,
                 caller_identity=lambda: self.client("sts").get_caller_identity(),
                 default_credentials=CREDENTIALS,

@@ -21,12 +21,13 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+
+from local import aws_calls
 
 KINDS = ("duplicate-delivery", "ses-throttle", "lost-stream", "crash")
 RATED = {"ses-throttle", "lost-stream", "crash"}
@@ -98,7 +99,9 @@ class Faults:
 
 
 class FaultInjector:
-    """Wires a ``Faults`` plan into a running LocalCloud (and takes it out again)."""
+    """Wires a ``Faults`` plan into a running LocalCloud through its hooks (and takes it out
+    again): around every invocation, around every AWS call a handler makes, and on the records
+    the stream pump reads."""
 
     def __init__(self, cloud: Any, faults: Faults):
         self.cloud = cloud
@@ -106,10 +109,6 @@ class FaultInjector:
         self._rng = random.Random(f"faults-{faults.seed}")
         self._lock = threading.RLock()
         self._armed = False  # the current invocation dies after its first write
-        self._invoking = 0
-        self._original_invoke = None
-        self._original_call = None
-        self._original_poll = None
 
     def _draw(self, rate: float) -> bool:
         with self._lock:
@@ -119,65 +118,50 @@ class FaultInjector:
     def install(self) -> FaultInjector:
         if not self.faults.any:
             return self
-        cloud = self.cloud
-        self._original_invoke = cloud.invoke
-        cloud.invoke = self._invoke  # the API server, the stream pump and schedules all call cloud.invoke
-        self._original_call = BaseClient._make_api_call
-        injector, original_call = self, self._original_call
-
-        def make_api_call(client: BaseClient, operation: str, params: dict) -> Any:
-            return injector._api_call(original_call, client, operation, params)
-
-        BaseClient._make_api_call = make_api_call
-        pump = cloud._pump
-        if pump is not None and self.faults.lost_stream:
-            self._original_poll = pump.reader.poll
-            pump.reader.poll = self._poll
+        # the API server, the pumps and the schedules all invoke through the cloud's invoke
+        self.cloud.invoke_hooks.append(self._invoke)
+        aws_calls.add_call_hook(self._api_call)
+        if self.faults.lost_stream:
+            self.cloud.stream_record_hooks.append(self._lose)
         return self
 
     def uninstall(self) -> None:
-        if self._original_invoke is not None:
-            del self.cloud.invoke
-        if self._original_call is not None:
-            BaseClient._make_api_call = self._original_call
-        if self._original_poll is not None and self.cloud._pump is not None:
-            del self.cloud._pump.reader.poll
+        for hooks, hook in ((self.cloud.invoke_hooks, self._invoke), (self.cloud.stream_record_hooks, self._lose)):
+            if hook in hooks:
+                hooks.remove(hook)
+        aws_calls.remove_call_hook(self._api_call)
 
     # ------------------------------------------------------------ the faults
-    def _invoke(self, logical_id: str, event: Any = None, **kwargs: Any) -> Any:
+    def _invoke(self, invocation: Callable[[], Any], logical_id: str) -> Any:
         if self.faults.duplicate_delivery:
             self.faults.injected["duplicate-delivery"] += 1
-            self._invoke_once(logical_id, event, **kwargs)
-        return self._invoke_once(logical_id, event, **kwargs)
+            self._invoke_once(invocation, logical_id)
+        return self._invoke_once(invocation, logical_id)
 
-    def _invoke_once(self, logical_id: str, event: Any, **kwargs: Any) -> Any:
+    def _invoke_once(self, invocation: Callable[[], Any], logical_id: str) -> Any:
         with self._lock:
-            self._invoking += 1
             self._armed = self._draw(self.faults.crash)
         try:
-            return self._original_invoke(logical_id, event, **kwargs)
+            return invocation()
         except SimulatedCrash as crash:
             raise FunctionCrashed(f"{logical_id} crashed: {crash}") from None
         finally:
             with self._lock:
-                self._invoking -= 1
                 self._armed = False
 
-    def _api_call(self, original: Any, client: BaseClient, operation: str, params: dict) -> Any:
-        if not self._invoking:  # the cloud's own calls (deploy, pump, reaper, reports) are never faulted
-            return original(client, operation, params)
+    def _api_call(self, call: Callable[[], Any], operation: str) -> Any:
+        # only a handler's calls come here: the cloud's own (deploy, pump, reaper, reports) never do
         if operation in ("SendRawEmail", "SendEmail") and self._draw(self.faults.ses_throttle):
             self.faults.injected["ses-throttle"] += 1
             raise ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, operation)
-        result = original(client, operation, params)
+        result = call()
         if operation in WRITES and self._armed:
             self._armed = False
             self.faults.injected["crash"] += 1
             raise SimulatedCrash(f"injected crash after {operation}")
         return result
 
-    def _poll(self) -> list:
-        records = self._original_poll()
+    def _lose(self, records: list[Any]) -> list[Any]:
         kept = [record for record in records if not self._draw(self.faults.lost_stream)]
         self.faults.injected["lost-stream"] += len(records) - len(kept)
         return kept

@@ -47,17 +47,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from local.streams import RecordFilter, reported_failures
+from local.streams import Invoke, RecordFilter, reported_failures
 from local.template import REGION, SqsEventSource
 
 log = logging.getLogger("local.queues")
 
 MAX_ATTEMPTS_WITHOUT_REDRIVE = 10
 _RECEIVE_LIMIT = 10  # ReceiveMessage returns at most 10 messages a call
-
-Invoke = Callable[[str, dict[str, Any], str], Any]
-"""(function logical id, event, trigger description) -> handler result (raises on function error)."""
-
 
 class QueuesDidNotSettle(RuntimeError):
     """Handlers kept sending messages that kept triggering handlers."""

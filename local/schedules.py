@@ -291,21 +291,6 @@ class Schedule:
 
     def event_for(self, scheduled_time: datetime, attempt: int = 1) -> Any:
         """The payload the target receives for one occurrence."""
-        if self.event.kind == "Schedule":
-            if self.event.input is not None:
-                return json.loads(self.event.input)
-            # EventBridge rules send the "Scheduled Event" envelope when there is no Input
-            return {
-                "version": "0",
-                "id": _execution_id(self.arn, scheduled_time, 0),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "account": ACCOUNT_ID,
-                "time": scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "region": REGION,
-                "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{self.name}"],
-                "detail": {},
-            }
         if self.event.input is None:
             return {}
         context = {

@@ -378,18 +378,26 @@ class StreamsDidNotSettle(RuntimeError):
     """Handlers kept writing records that kept triggering handlers."""
 
 
+RecordHook = Callable[[list[StreamRecord]], list[StreamRecord]]
+"""The records one poll read -> those the mappings are offered (the others are lost)."""
+
+
 class StreamPump:
     """Reads new records and hands them to every mapping until the streams are quiet."""
 
-    def __init__(self, reader: StreamReader, mappings: Sequence[EventSourceMapping]):
+    def __init__(self, reader: StreamReader, mappings: Sequence[EventSourceMapping],
+                 record_hooks: Sequence[RecordHook] = ()):
         self.reader = reader
         self.mappings = list(mappings)
+        self.record_hooks = record_hooks  # read at each poll: hooks added later apply too
 
     def pump(self, max_rounds: int = 10_000) -> int:
         """Returns the number of invocations made."""
         invocations = 0
         for _ in range(max_rounds):
             records = self.reader.poll()
+            for hook in self.record_hooks:
+                records = hook(records)
             for record in records:
                 for mapping in self.mappings:
                     mapping.offer(record)

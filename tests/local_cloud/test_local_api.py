@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from local_cloud_support import FIXTURE_TEMPLATE
 
 from local.api_server import Caller, PolicyError, RequestFacts, api_resource_expander, evaluate
-from local.template import Template, TemplateError
+from local.template import CALLER_CREDENTIALS, Template
 from tests.real_world import member_ids
 
 
@@ -344,7 +344,7 @@ def test_a_route_invoked_with_the_callers_credentials_is_a_500_when_the_caller_m
     # GIVEN the AWS_IAM route POST /private/{id}, which sets no InvokeRole (SAM's default: API
     # Gateway calls the function with the caller's credentials), and a user allowed only
     # execute-api:Invoke
-    [route] = [e for e in cloud.stack.function("EchoFunction").api_events if e.event_id == "Private"]
+    [route] = [e for e in cloud.stack.function("EchoFunction").api_events if e.path == "/private/{id}"]
     assert route.calls_with_caller_credentials
     credentials = _user(cloud, "app-only", INVOKE_ANY_API)
     # WHEN it calls the route, correctly signed
@@ -535,34 +535,46 @@ def _api_template(api_auth: dict, event_auth: dict) -> Template:
 
 
 @pytest.mark.parametrize(
-    ("api_auth", "event_auth", "invoke_role"),
+    ("api_auth", "event_auth", "credentials"),
     [
-        ({}, {"Authorizer": "AWS_IAM"}, "CALLER_CREDENTIALS"),  # SAM's default
-        ({}, {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}, "NONE"),
-        ({}, {"Authorizer": "AWS_IAM", "InvokeRole": None}, "NONE"),  # given empty: SAM writes no credentials
-        ({}, {"Authorizer": "AWS_IAM", "InvokeRole": "CALLER_CREDENTIALS"}, "CALLER_CREDENTIALS"),
-        ({"InvokeRole": "NONE"}, {"Authorizer": "AWS_IAM"}, "NONE"),  # the API's default
-        ({"InvokeRole": "NONE"}, {"Authorizer": "AWS_IAM", "InvokeRole": "CALLER_CREDENTIALS"}, "CALLER_CREDENTIALS"),
-        ({"DefaultAuthorizer": "AWS_IAM"}, {}, "CALLER_CREDENTIALS"),
-        ({}, {"Authorizer": "NONE", "InvokeRole": "NONE"}, None),  # no IAM: SAM writes no credentials
+        ({}, {"Authorizer": "AWS_IAM"}, CALLER_CREDENTIALS),  # SAM's default
+        ({}, {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}, None),
+        ({}, {"Authorizer": "AWS_IAM", "InvokeRole": None}, None),  # given empty: SAM writes no credentials
+        ({}, {"Authorizer": "AWS_IAM", "InvokeRole": "CALLER_CREDENTIALS"}, CALLER_CREDENTIALS),
+        ({"InvokeRole": "NONE"}, {"Authorizer": "AWS_IAM"}, None),  # the API's default
+        ({"InvokeRole": "NONE"}, {"Authorizer": "AWS_IAM", "InvokeRole": "CALLER_CREDENTIALS"}, CALLER_CREDENTIALS),
+        ({"DefaultAuthorizer": "AWS_IAM"}, {}, CALLER_CREDENTIALS),
+        # a route taken out of the API's IAM: SAM writes no credentials
+        ({"DefaultAuthorizer": "AWS_IAM"}, {"Authorizer": "NONE", "InvokeRole": "NONE"}, None),
     ],
 )
-def test_an_iam_routes_invoke_role_is_read_as_sam_writes_it(api_auth, event_auth, invoke_role):
+def test_an_iam_routes_invoke_role_is_the_integration_credentials_sam_writes(api_auth, event_auth, credentials):
     # GIVEN an API and a route with these Auth settings
-    # WHEN the template is read
+    # WHEN the template SAM translated is read
     [route] = [
         e
         for e in _api_template(api_auth, event_auth).stack().function("EchoFunction").api_events
-        if e.event_id == "Private"
+        if e.path == "/private/{id}"
     ]
-    # THEN the route's integration credentials are what SAM would write (swagger.py _get_invoke_role)
-    assert route.invoke_role == invoke_role
-    assert route.calls_with_caller_credentials is (invoke_role == "CALLER_CREDENTIALS")
+    # THEN the route calls the function with the credentials SAM wrote into its integration
+    assert route.invoke_role == credentials
+    assert route.calls_with_caller_credentials is (credentials == CALLER_CREDENTIALS)
+    assert route.authorizer == (None if event_auth.get("Authorizer") == "NONE" else "AWS_IAM")
 
 
-def test_a_resource_policy_the_local_api_cannot_enforce_is_refused_when_the_template_is_read():
-    # GIVEN an API whose resource policy uses SAM's IP range list
-    template = _api_template({"ResourcePolicy": {"IpRangeWhitelist": ["203.0.113.0/24"]}}, {"Authorizer": "AWS_IAM"})
-    # WHEN the template is read THEN it is refused, naming what is not supported
-    with pytest.raises(TemplateError, match="IpRangeWhitelist"):
-        template.stack()
+def test_a_resource_policy_the_local_api_cannot_enforce_refuses_every_request(make_cloud, caplog):
+    # GIVEN an API whose resource policy uses SAM's IP range list (SAM writes it as an
+    # aws:SourceIp condition, which the local API does not evaluate)
+    cloud = make_cloud(
+        template=_api_template({"ResourcePolicy": {"IpRangeWhitelist": ["203.0.113.0/24"]}}, {"Authorizer": "AWS_IAM"})
+    )
+    cloud.deploy()
+    api = cloud.start_api()
+    # WHEN a route is called
+    with caplog.at_level(logging.ERROR, logger="local.api"):
+        status, _, body = _request(api, "GET", "/items/1")
+    # THEN it is not let through: a 500 naming what is not evaluated, and an error in the log
+    assert status == 500
+    assert "IpAddress" in json.loads(body)["message"]
+    assert any("IpAddress" in record.getMessage() for record in caplog.records)
+    assert cloud.invocations_of("EchoFunction") == []

@@ -14,9 +14,9 @@ from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
-from local_cloud_support import FIXTURE_TEMPLATE, START
+from local_cloud_support import FIXTURE_TEMPLATE, START, delivered_batches
 
-from local import LocalCloud, TemplateError
+from local import LocalCloud, TemplateError, aws_calls
 from local.template import PROJECT_ROOT
 from ops.__main__ import main
 
@@ -245,3 +245,65 @@ def test_serve_runs_the_stack_and_its_api_until_interrupted():
         # AND Ctrl-C stops it cleanly
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+
+
+# ------------------------------------------------------------------ hooks
+
+
+def _put_item(cloud, sk: str, behaviour: str = "ok") -> None:
+    cloud.client("dynamodb").put_item(
+        TableName=cloud.table_name("ItemsTable"),
+        Item={"pk": {"S": "p"}, "sk": {"S": sk}, "behaviour": {"S": behaviour}},
+    )
+
+
+def test_every_invocation_goes_through_the_invoke_hooks_whatever_its_trigger(cloud):
+    # GIVEN a hook that notes each invocation and wraps its result
+    seen = []
+
+    def hook(invocation, logical_id):
+        seen.append(logical_id)
+        return {"wrapped": invocation()}
+
+    cloud.invoke_hooks.append(hook)
+    # WHEN a function is invoked directly, and another by its stream
+    direct = cloud.invoke("TickFunction", {"job": "direct"})
+    _put_item(cloud, "item-1")
+    cloud.pump_streams()
+    # THEN both went through the hook, which gave the caller its own answer
+    assert seen == ["TickFunction", "RecorderFunction"]
+    assert direct["wrapped"]["event"] == {"job": "direct"}
+
+
+def test_stream_record_hooks_decide_what_the_mappings_are_offered(cloud):
+    # GIVEN a hook that loses the records of one item
+    def lose_one(records):
+        return [r for r in records if r.event["dynamodb"]["Keys"]["sk"]["S"] != "item-lost"]
+
+    cloud.stream_record_hooks.append(lose_one)
+    # WHEN three items are written and the streams pumped
+    for sk in ("item-1", "item-lost", "item-2"):
+        _put_item(cloud, sk)
+    cloud.pump_streams()
+    # THEN the function got the two others only
+    assert delivered_batches(cloud, "RecorderFunction") == [["item-1", "item-2"]]
+
+
+def test_call_hooks_see_the_aws_calls_of_handlers_and_never_the_clouds_own(cloud):
+    # GIVEN a call hook noting each operation
+    operations = []
+
+    def note(call, operation):
+        operations.append(operation)
+        return call()
+
+    aws_calls.add_call_hook(note)
+    try:
+        # WHEN the test writes an item whose handler writes a child item
+        _put_item(cloud, "item-parent", "spawn")
+        cloud.pump_streams()
+    finally:
+        aws_calls.remove_call_hook(note)
+    # THEN only the handler's write went through the hook (not the test's, nor the stream reads)
+    assert operations == ["PutItem"]
+    assert delivered_batches(cloud, "RecorderFunction") == [["item-parent"], ["item-parent#child"]]

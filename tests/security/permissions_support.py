@@ -1,8 +1,9 @@
 """What the least-privilege tests share (the stack on the local cloud is ``tests/stack.py``'s): the
 two sides they compare, both as ``{function logical id: {resource: {IAM actions}}}``:
 
-* what template.yaml grants each function's role: its ``Policies`` statements, resolved with
-  ``local.template``, every resource ARN named by the logical id it belongs to
+* what each function's role allows: the inline statements of the ``AWS::IAM::Role`` SAM's
+  transform generates for it (the template's ``Policies`` and what SAM adds for its events),
+  resolved with ``local.template``, every resource ARN named by the logical id it belongs to
   (``!GetAtt LifecycleTable.Arn`` -> ``LifecycleTable``);
 * what each function's handler needed on the local cloud, as ``local.aws_calls`` recorded it,
   plus what Lambda itself does with a stream function's role (its event source mapping sends
@@ -20,7 +21,7 @@ from typing import Any
 
 from local import LocalCloud
 from local.aws_calls import ArnBuilder, CallLog
-from local.template import StackModel, Template
+from local.template import StackModel, Template, resolver_for
 
 Grants = dict[str, dict[str, set[str]]]
 """function logical id -> resource (logical id, or the parameter naming an SES resource) -> IAM actions"""
@@ -54,26 +55,20 @@ def as_list(value: Any) -> list[Any]:
 # ------------------------------------------------------------------ the template's side
 
 
-def policy_statements(
-    template: Template, function_id: str, parameters: Mapping[str, Any], stack_name: str = "local"
-) -> list[dict[str, Any]]:
-    """The function's ``Policies`` (Globals applied) resolved for these parameters: the
-    statements of its inline policy documents. A SAM policy template or a managed policy name
-    is refused: what those grant is not written in the template."""
-    resolver = template.resolver(parameters, stack_name=stack_name)
-    statements = []
-    for document in template.properties(function_id, resolver).get("Policies") or []:
-        if not isinstance(document, dict) or "Statement" not in document:
-            raise AssertionError(f"{function_id}: {document!r} is not a policy document with its own statements")
-        statements += as_list(document["Statement"])
-    return statements
+def role_statements(model: StackModel, function_id: str) -> list[dict[str, Any]]:
+    """The statements of the inline policies of the role SAM generates for the function. A
+    managed policy SAM attaches is not among them: what it grants is not written in the template."""
+    role_id = model.function(function_id).role_id
+    if role_id is None:
+        raise AssertionError(f"{function_id} runs with no role of the template")
+    return [dict(statement) for statement in model.roles[role_id].statements]
 
 
 def granted_by_template(template: Template, parameters: Mapping[str, Any], stack_name: str = "local") -> Grants:
-    """What template.yaml grants each function's role, resolved for these parameters. An ARN
+    """What each function's role allows, as SAM generates it for these parameters. An ARN
     that is no resource of the template stays an ARN (and shows up in a comparison)."""
     model = template.stack(parameters, stack_name=stack_name)
-    resolver = template.resolver(parameters, stack_name=stack_name)
+    resolver = resolver_for(template.translated(model.parameters).template, model.parameters, stack_name)
     names = resource_names(
         model,
         lambda logical_id, attribute: (
@@ -82,7 +77,7 @@ def granted_by_template(template: Template, parameters: Mapping[str, Any], stack
     )
     grants: Grants = {function_id: {} for function_id in model.functions}
     for function_id in model.functions:
-        for statement in policy_statements(template, function_id, parameters, stack_name):
+        for statement in role_statements(model, function_id):
             for resource in as_list(statement["Resource"]):
                 grants[function_id].setdefault(names.get(resource, resource), set()).update(
                     as_list(statement["Action"])

@@ -5,17 +5,17 @@ opening notices, requesting reminders, keeping members who watched, settling wha
 record left open and catching up the emails and events it owed; the emails and billing events;
 a bounce reported by SES; TTL expiry settling notices; keep, cancel and rejoin from the page and
 the apps; the purge when retention ends - while ``local.aws_calls`` records each call as the IAM
-action and resource it needs. The
-template's ``Policies``, resolved, must grant each function exactly those, per resource, plus
-what Lambda itself does with a stream function's role (send the records that keep failing to
-the failure queue).
+action and resource it needs. Each function's role must grant exactly those, per resource,
+plus what Lambda itself does with a stream function's role (send the records that keep failing
+to the failure queue).
 
-Not in ``Policies`` because SAM adds them to each role itself: CloudWatch Logs
-(AWSLambdaBasicExecutionRole), X-Ray (AWSXrayWriteOnlyAccess, for ``Tracing: Active``), and for
-the stream functions the stream reads of their event source mappings
-(AWSLambdaDynamoDBExecutionRole: DescribeStream, GetRecords, GetShardIterator, ListStreams)
-and a statement of its own allowing sqs:SendMessage to an ``OnFailure`` destination of
-``Type: SQS``.
+The roles compared are those SAM's transform generates (``AWS::IAM::Role``), resolved: their
+inline statements are the template's ``Policies`` and the statement SAM adds allowing
+sqs:SendMessage to a stream's ``OnFailure`` destination of ``Type: SQS``. Not compared: the
+managed policies SAM attaches to each role, CloudWatch Logs (AWSLambdaBasicExecutionRole), X-Ray
+(AWSXrayWriteOnlyAccess, for ``Tracing: Active``), and for the stream functions the stream
+reads of their event source mappings (AWSLambdaDynamoDBExecutionRole: DescribeStream,
+GetRecords, GetShardIterator, ListStreams).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from permissions_support import (
     granted_by_template,
     needed_by_event_source_mappings,
     needed_by_handlers,
-    policy_statements,
+    role_statements,
     stream_records_lost_to,
 )
 
@@ -167,12 +167,12 @@ def test_the_ses_configuration_set_is_granted_to_every_sender_only_when_one_is_n
 
 @pytest.mark.parametrize("configuration_set", ["", CONFIGURATION_SET])
 def test_no_policy_allows_a_wildcard_action_or_any_resource(configuration_set):
-    # GIVEN the template, resolved with and without a configuration set
+    # GIVEN the template, as SAM translates it with and without a configuration set
     template = Template.load()
-    parameters = {"ConfigurationSetName": configuration_set}
+    stack = template.stack({"ConfigurationSetName": configuration_set})
     functions = template.resources_of_type("AWS::Serverless::Function")
-    # WHEN every statement of every function's Policies is read
-    statements = {function_id: policy_statements(template, function_id, parameters) for function_id in functions}
+    # WHEN every statement of every function's role is read
+    statements = {function_id: role_statements(stack, function_id) for function_id in functions}
     # THEN each function has its own role (none named, none in Globals) and explicit statements
     assert functions
     assert all("Role" not in (resource.get("Properties") or {}) for resource in functions.values())

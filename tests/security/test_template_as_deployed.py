@@ -19,30 +19,22 @@ aws-sam-cli pins, offline), and the CloudFormation it produces read back.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import boto3
 import pytest
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.arn_generator import ArnGenerator
-from samtranslator.translator.translator import Translator
-from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
 from local.api_server import RequestFacts, api_resource_expander, evaluate
-from local.template import DEFAULT_TEMPLATE, Template
+from local.template import CALLER_CREDENTIALS, DEFAULT_TEMPLATE, SAM_MANAGED_POLICIES, Template, resolver_for, translate
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-CALLER_CREDENTIALS = "arn:aws:iam::*:user/*"  # what SAM writes for InvokeRole unset / CALLER_CREDENTIALS
 
 # the AWS managed policies SAM attaches to a function's role by itself
-BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"  # CloudWatch Logs
-XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"  # Tracing: Active
-DYNAMODB_STREAM_READ = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"  # a DynamoDB event
-SQS_POLLER = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"  # an SQS event
-SAM_MANAGED = (BASIC_EXECUTION, XRAY_WRITE, DYNAMODB_STREAM_READ, SQS_POLLER)
-MANAGED_POLICIES = {arn.rsplit("/", 1)[1]: arn for arn in SAM_MANAGED}
+BASIC_EXECUTION = SAM_MANAGED_POLICIES["AWSLambdaBasicExecutionRole"]  # CloudWatch Logs
+XRAY_WRITE = SAM_MANAGED_POLICIES["AWSXrayWriteOnlyAccess"]  # Tracing: Active
+DYNAMODB_STREAM_READ = SAM_MANAGED_POLICIES["AWSLambdaDynamoDBExecutionRole"]  # a DynamoDB event
+SQS_POLLER = SAM_MANAGED_POLICIES["AWSLambdaSQSQueueExecutionRole"]  # an SQS event
 
 APP = f"arn:aws:iam::{ACCOUNT}:role/service/streaming-app"
 BACK_ENDS = f"arn:aws:iam::{ACCOUNT}:role/streaming-backend-*"
@@ -50,44 +42,9 @@ STRAY_USER = f"arn:aws:iam::{ACCOUNT}:user/stray"
 STRAY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service/other-app"
 
 
-class StaticManagedPolicies:
-    """SAM's managed-policy loader without IAM: the names of the policies this template may
-    name (it names none in its Policies; SAM attaches the ones above by ARN)."""
-
-    def load(self) -> dict[str, str]:
-        return dict(MANAGED_POLICIES)
-
-
-@pytest.fixture(autouse=True)
-def _sams_region() -> Iterator[None]:
-    """SAM builds ARNs for the region of its boto3 session; here, without AWS configuration, the stack's."""
-    saved = ArnGenerator.BOTO_SESSION_REGION_NAME
-    ArnGenerator.BOTO_SESSION_REGION_NAME = REGION
-    yield
-    ArnGenerator.BOTO_SESSION_REGION_NAME = saved
-
-
-def packaged(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The template as ``sam package`` hands it to CloudFormation: local code folders uploaded to S3."""
-    body = copy.deepcopy(dict(body))
-    for logical_id, resource in body["Resources"].items():
-        properties = resource.get("Properties") or {}
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://artifacts-bucket/{logical_id}.zip"
-    return body
-
-
 def deployed(body: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The CloudFormation template SAM's transform makes of ``body``, given the parameter values
-    as CloudFormation hands them to it (a CommaDelimitedList as a list): what
-    ``samtranslator.translator.transform.transform`` does, with a session in the stack's region
-    and the static managed-policy map instead of IAM."""
-    template, values = packaged(body), dict(parameters or {})
-    to_py27_compatible_template(template, values)
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
-    translated = translator.translate(template, values, get_managed_policy_map=StaticManagedPolicies().load)
-    return undo_mark_unicode_str_in_template(translated)
+    """The CloudFormation template SAM's transform makes of ``body``, as the local cloud makes it."""
+    return translate(body, parameters).template
 
 
 def sam_template() -> dict[str, Any]:
@@ -165,8 +122,7 @@ def resource_policy(cfn: Mapping[str, Any], parameters: Mapping[str, Any]) -> di
     """The API's policy as CloudFormation creates it for these parameters: SAM leaves Fn::If
     in it, which CloudFormation evaluates with the template's Conditions."""
     policy = cfn["Resources"]["MemberApi"]["Properties"]["Body"]["x-amazon-apigateway-policy"]
-    resolver = Template(cfn, DEFAULT_TEMPLATE).resolver(parameters)
-    return resolver.resolve(policy)
+    return resolver_for(cfn, Template.load(DEFAULT_TEMPLATE).parameter_values(parameters)).resolve(policy)
 
 
 def decision(policy: Mapping[str, Any], method: str, path: str, principal_arn: str | None) -> str | None:
