@@ -90,24 +90,6 @@ class InMemoryLinkKeys:
 # ------------------------------------------------------------------ the member tables
 # What the activity table's model fills in for an attribute a row lacks (``models.MemberRecord``).
 MEMBER_DEFAULTS = {"locale": "en-US", "status": "active", "monthly_price": "0.00", "currency": "USD"}
-# The row's times: read back through the model, they come out in the product's own format.
-MEMBER_TIMES = (
-    "joined_at",
-    "last_watched_at",
-    "engaged_at",
-    "notice_opened_at",
-    "notice_deadline",
-    "notice_reminded_at",
-    "notice_closed_at",
-    "cancelled_at",
-    "cancellation_announced_at",
-    "billing_stopped_at",
-    "retained_until",
-    "purged_at",
-    "rejoined_at",
-    "email_status_at",
-    "billing_resumed_at",
-)
 _ACTIVITY = ("notice_id", "notice_opened_at", "notice_deadline", "notice_reminded_at")
 
 
@@ -156,11 +138,7 @@ class InMemoryMembers:
         return row
 
     def snapshot(self, member_id: str) -> Membership:
-        row = {**MEMBER_DEFAULTS, **self._row(member_id)}
-        for name in MEMBER_TIMES:
-            if name in row:
-                row[name] = iso(parse_iso(row[name]))
-        return membership_from_attributes(row)
+        return membership_from_attributes({**MEMBER_DEFAULTS, **self._row(member_id)})
 
     def profiles(self, member_id: str) -> list[dict[str, Any]] | None:
         profiles = self.tables.member_data.get(member_id)

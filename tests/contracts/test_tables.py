@@ -353,6 +353,28 @@ def test_cancelling_stops_billing_on_the_row_and_opens_the_hold(tables):
     assert tables.lifecycle.hold("m-cancel") == a_hold("m-cancel")
 
 
+# times as activity feeds write them: with a zone offset, fractions of a second, "+00:00"
+FEED_TIMES = ["2023-01-01T02:00:00+02:00", "2022-12-31T19:00:00-05:00", "2023-01-01T00:00:00.123456Z",
+              "2023-01-01T00:00:00+00:00"]
+
+
+@pytest.mark.parametrize("watched", FEED_TIMES)
+def test_a_member_whose_feed_writes_times_in_its_own_format_is_noticed_and_cancelled(tables, watched):
+    # GIVEN an inactive member whose activity feed wrote their last viewing in its own format
+    tables.add_inactive("m-feed-format", last_watched_at=watched, engaged_at=watched)
+    # WHEN a notice is opened and, unanswered, settled as a cancellation that requires the
+    # activity marks as read
+    read = tables.members.snapshot("m-feed-format")
+    assert read.marks.last_watched_at == watched
+    assert tables.lifecycle.open_notice(read, a_notice("m-feed-format"), DEADLINE)
+    settled = tables.lifecycle.cancel(
+        tables.members.snapshot("m-feed-format"), a_hold("m-feed-format"), "cancelled_no_response", True
+    )
+    # THEN it is cancelled, the feed's own text left as it wrote it
+    row = tables.row("m-feed-format")
+    assert settled and row["status"] == "cancelled" and row["last_watched_at"] == watched
+
+
 def test_a_cancellation_for_no_response_is_refused_when_the_member_watched_since_the_read(tables):
     with_open_notice(tables, "m-watched")
     read = tables.members.snapshot("m-watched")

@@ -79,6 +79,14 @@ def snapshot_from_item(item: dict[str, Any]) -> Membership:
     )
 
 
+# what MemberRecord fills in for an attribute an item lacks (locale, status, price, currency)
+_MEMBER_DEFAULTS = {
+    name: {"S": attribute.default}
+    for name, attribute in MemberRecord.get_attributes().items()
+    if isinstance(attribute.default, str)
+}
+
+
 class DynamoDBMembers:
     """The activity table and the member data table."""
 
@@ -95,8 +103,16 @@ class DynamoDBMembers:
             raise DeliveryFailed(f"could not read member: {exc}") from exc
 
     def snapshot(self, member_id: str) -> Membership:
-        # through the model, so its defaults (locale, price, currency) apply to what is missing
-        return snapshot_from_item(self._record(member_id).serialize())
+        # the item as stored, not as the model would write it back (it rewrites every time in
+        # UTC): a decision then requires the activity marks unchanged, and a feed that wrote
+        # "+02:00" must still match. The model's defaults fill in what the item lacks.
+        try:
+            item = MemberRecord._get_connection().get_item(member_id, consistent_read=True).get("Item")
+        except GetError as exc:
+            raise DeliveryFailed(f"could not read member: {exc}") from exc
+        if item is None:
+            raise MemberNotFound(member_id)
+        return snapshot_from_item({**_MEMBER_DEFAULTS, **item})
 
     def profiles(self, member_id: str) -> list[dict[str, Any]] | None:
         try:
