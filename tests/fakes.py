@@ -90,6 +90,20 @@ class InMemoryLinkKeys:
 # ------------------------------------------------------------------ the member tables
 # What the activity table's model fills in for an attribute a row lacks (``models.MemberRecord``).
 MEMBER_DEFAULTS = {"locale": "en-US", "status": "active", "monthly_price": "0.00", "currency": "USD"}
+
+
+def inactive_member(member_id: str, **attributes: str) -> dict[str, str]:
+    """The activity row of a paying member silent since 2023, as the service writes it."""
+    return {
+        "email": f"{member_id}@members.example",
+        "locale": "fr-FR",
+        "status": "active",
+        "monthly_price": "9.99",
+        "currency": "EUR",
+        "joined_at": "2020-01-01T00:00:00Z",
+        "last_watched_at": "2023-01-01T00:00:00Z",
+        **attributes,
+    }
 _ACTIVITY = ("notice_id", "notice_opened_at", "notice_deadline", "notice_reminded_at")
 
 

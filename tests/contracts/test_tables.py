@@ -20,7 +20,7 @@ from lifecycle.membership import HOLD, NOTICE, Claim, Hold, Notice, SendLease
 from lifecycle.policy import prefilter_cutoffs
 from lifecycle.ports import Lifecycle, Members
 from lifecycle.settings import Policy, Settings
-from tests.fakes import InMemoryLifecycle, InMemoryMembers, InMemoryTables
+from tests.fakes import InMemoryLifecycle, InMemoryMembers, InMemoryTables, inactive_member
 from tests.real_world import MEMBER_IDS
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -41,20 +41,7 @@ class Tables:
     expire_notice: Callable[[str], None]  # TTL deleting the member's notice item
 
     def add_inactive(self, member_id: str, **attributes: str) -> None:
-        self.add(
-            member_id,
-            profiles=PROFILES,
-            **{
-                "email": f"{member_id}@members.example",
-                "locale": "fr-FR",
-                "status": "active",
-                "monthly_price": "9.99",
-                "currency": "EUR",
-                "joined_at": "2020-01-01T00:00:00Z",
-                "last_watched_at": "2023-01-01T00:00:00Z",
-                **attributes,
-            },
-        )
+        self.add(member_id, profiles=PROFILES, **inactive_member(member_id, **attributes))
 
 
 @pytest.fixture(params=["aws", "fake"])

@@ -36,7 +36,7 @@ from lifecycle.membership import HOLD, NOTICE, LifecycleChange
 from lifecycle.policy import Inactivity, deadline_for, respond_by, retained_until
 from lifecycle.settings import Policy
 from lifecycle.store import Store
-from tests.fakes import InMemoryBus, InMemoryTables, in_memory_store
+from tests.fakes import InMemoryBus, InMemoryTables, in_memory_store, inactive_member
 
 POLICY = Policy()
 OPENED = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -48,17 +48,7 @@ PROFILES = [{"name": "Sam", "my_list": ["The Long Night"], "preferences": {"subt
 def tables() -> InMemoryTables:
     tables = InMemoryTables()
     for member_id in ("m-1", "m-2"):
-        tables.add_member(
-            member_id,
-            profiles=PROFILES,
-            email=f"{member_id}@members.example",
-            locale="fr-FR",
-            status="active",
-            monthly_price="9.99",
-            currency="EUR",
-            joined_at="2020-01-01T00:00:00Z",
-            last_watched_at="2023-01-01T00:00:00Z",
-        )
+        tables.add_member(member_id, profiles=PROFILES, **inactive_member(member_id))
     return tables
 
 

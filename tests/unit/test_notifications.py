@@ -17,7 +17,7 @@ from lifecycle.notifications import CATCH_UP_AFTER, announce, catch_up
 from lifecycle.policy import Inactivity, deadline_for
 from lifecycle.settings import Settings
 from lifecycle.store import Store
-from tests.fakes import InMemoryBus, InMemoryMailer, InMemoryTables, in_memory_store
+from tests.fakes import InMemoryBus, InMemoryMailer, InMemoryTables, in_memory_store, inactive_member
 
 SETTINGS = Settings(activity_table="a", lifecycle_table="l", member_data_table="d", link_table="k")
 POLICY = SETTINGS.policy
@@ -29,16 +29,7 @@ LEASE = SendLease("stream:record-1", OPENED + timedelta(minutes=5))
 @pytest.fixture
 def tables() -> InMemoryTables:
     tables = InMemoryTables()
-    tables.add_member(
-        "m-1",
-        email="anna@bücher.example",
-        locale="de-DE",
-        status="active",
-        monthly_price="9.99",
-        currency="EUR",
-        joined_at="2020-01-01T00:00:00Z",
-        last_watched_at="2023-01-01T00:00:00Z",
-    )
+    tables.add_member("m-1", **inactive_member("m-1", email="anna@bücher.example", locale="de-DE"))
     return tables
 
 
