@@ -13,7 +13,8 @@ from local.template import Template
 from ops.population import generate, write_jsonl
 from ops.rehearsal import read_input, rehearse
 
-START, END = "2026-01-01T00:00:00Z", "2026-05-01T00:00:00Z"
+# two months hold every kind of email and several cancellations for no answer (asserted below)
+START, END = "2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z"
 FAULTS = {
     "duplicate-delivery": ["duplicate-delivery"],
     "ses-throttle": ["ses-throttle:0.3"],
@@ -42,7 +43,7 @@ def outcomes(report: dict) -> dict[str, tuple]:
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory) -> tuple:
     folder = tmp_path_factory.mktemp("faults")
-    members, actions = generate(400, 5, datetime(2026, 1, 1, tzinfo=UTC), 4)
+    members, actions = generate(400, 5, datetime(2026, 1, 1, tzinfo=UTC), 2)
     plan = read_input(
         write_jsonl(members, folder / "members.jsonl"),
         write_jsonl(actions, folder / "actions.jsonl"),
@@ -54,6 +55,7 @@ def campaign(tmp_path_factory) -> tuple:
     return plan, outcomes(rehearse(plan, seed=3))
 
 
+@pytest.mark.slow
 def test_the_campaign_has_something_to_lose(campaign):
     _, baseline = campaign
     kinds = {kind for outcome in baseline.values() for kind in outcome[5]}
@@ -61,6 +63,7 @@ def test_the_campaign_has_something_to_lose(campaign):
     assert sum(outcome[0] == "cancelled" and outcome[1] is not None for outcome in baseline.values()) >= 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_every_member_ends_as_without_faults(campaign, name):
     plan, baseline = campaign

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 
 from tests.stack import FIRST_SWEEP, iso
@@ -170,6 +171,7 @@ def test_watching_during_the_window_keeps_the_membership(stack):
     assert stack.bus("MembershipCancelled") == []
 
 
+@pytest.mark.slow
 def test_rejoining_within_ten_months_finds_everything_as_it_was(stack):
     profiles = [
         {"name": "Léa", "my_list": ["Les Nuits", "Orbit"], "preferences": {"subtitles": "fr", "autoplay": "off"}},
@@ -196,6 +198,7 @@ def test_rejoining_within_ten_months_finds_everything_as_it_was(stack):
     assert stack.app("POST", "/members/m-back/rejoin").status_code == 409
 
 
+@pytest.mark.slow
 def test_retained_data_is_purged_after_ten_months_and_not_a_day_before(stack):
     stack.ttl_on_time()
     stack.add_inactive_member("m-purge")

@@ -46,6 +46,7 @@ def forget(stack, member_id: str) -> None:
     cloud.settle()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(
     member_id=member_ids(),

@@ -62,6 +62,7 @@ def rehearse_members(tmp_path: Path, members: list, actions: list, *args: str) -
     )
 
 
+@pytest.mark.slow
 def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     # GIVEN seven inactive members who will each behave differently, one active and one not paying
     members = [
@@ -128,6 +129,7 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     assert summary["monthly_savings"] == {"EUR": "9.99", "GBP": "9.99", "USD": "9.99"}
 
 
+@pytest.mark.slow
 def test_members_of_every_id_shape_get_what_they_chose_in_their_email_or_app(tmp_path):
     # GIVEN inactive members whose ids take every real shape, at plain and Unicode domains,
     # who will keep (in the email or the app) or cancel, in turn

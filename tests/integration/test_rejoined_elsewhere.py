@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.stack import iso
 
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)
@@ -23,6 +25,7 @@ def cancelled_for_no_response(stack, member_id: str) -> datetime:
     return datetime.fromisoformat(member["retained_until"])
 
 
+@pytest.mark.slow
 def test_a_member_reactivated_by_the_sign_up_flow_keeps_their_things_when_the_hold_expires(stack):
     # GIVEN a member cancelled for no response, their things kept three months
     retained_until = cancelled_for_no_response(stack, "m-signup")
@@ -44,6 +47,7 @@ def test_a_member_reactivated_by_the_sign_up_flow_keeps_their_things_when_the_ho
     assert stack.bus("MembershipRejoined") == []
 
 
+@pytest.mark.slow
 def test_a_member_reactivated_elsewhere_and_cancelled_again_elsewhere_keeps_their_things(stack):
     # GIVEN a member cancelled by the campaign, then reactivated by the sign-up flow
     retained_until = cancelled_for_no_response(stack, "m-back-and-gone")

@@ -64,6 +64,7 @@ def permanent_bounce(member_id: str, at: datetime) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack):
     # GIVEN members silent for years, TTL deleting on time, and two stream records lost earlier:
     # a notice deleted at its deadline, and a retention hold deleted when retention ended; the
