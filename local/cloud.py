@@ -78,7 +78,11 @@ class _MotoServer:
 
     def __init__(self, host: str, port: int):
         app = DomainDispatcherApplication(create_backend_app)
-        self._server: Any = create_server(app, host=host, port=port, threads=8, clear_untrusted_proxy_headers=True)
+        # every boto3 client (the cloud's, each function copy's, the tests', an operator's tools on
+        # `make serve`) keeps its connections open - 21 after a 40-night story; beyond waitress's
+        # default limit of 100 a new client would wait for a free slot: the limit is set far above that
+        self._server: Any = create_server(app, host=host, port=port, threads=8, connection_limit=10_000,
+                                          asyncore_use_poll=True, clear_untrusted_proxy_headers=True)
         self._thread = threading.Thread(target=self._server.run, name="moto-server", daemon=True)
 
     def start(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -79,6 +80,27 @@ def test_unknown_functions_and_bad_parameters_are_errors(make_cloud):
     cloud.deploy()
     with pytest.raises(TemplateError, match="NoSuchFunction"):
         cloud.invoke("NoSuchFunction", {})
+
+
+def test_the_endpoint_keeps_connections_open_and_answers_however_many_clients_hold_one(cloud):
+    # GIVEN 300 clients, each holding its kept-alive connection (more than a server's usual limit)
+    host, port = cloud.endpoint_url.removeprefix("http://").split(":")
+    clients = [http.client.HTTPConnection(host, int(port), timeout=10) for _ in range(300)]
+    try:
+        for client in clients:
+            client.request("GET", "/", headers={"Connection": "keep-alive"})
+            client.getresponse().read()
+        # WHEN each asks again on the same connection, and a new boto3 client asks too
+        for client in clients:
+            client.request("GET", "/")
+            answer = client.getresponse()
+            answer.read()
+            # THEN every one is answered, and none was told to close its connection
+            assert answer.status < 500 and answer.getheader("Connection", "").lower() != "close"
+        assert cloud.client("sts").get_caller_identity()["Account"] == "123456789012"
+    finally:
+        for client in clients:
+            client.close()
 
 
 def test_the_process_environment_is_given_back_on_stop(monkeypatch):
