@@ -31,10 +31,10 @@ from email_validator import EmailNotValidError, validate_email
 from local.faults import FaultInjector, Faults
 from local.template import Template, TemplateError
 from ops.app_calls import SignedAsApp, member_path
+from ops.population import ACTIONS  # the kinds of action row, one list for the generator and the contract
 
 MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key
 
-ACTIONS = ("watch", "open", "keep", "cancel", "app_keep", "rejoin")
 STATUSES = ("active", "cancelled")
 KNOWN_MEMBER_FIELDS = {
     "member_id",

@@ -38,6 +38,18 @@ def _request(
         connection.close()
 
 
+def _assert_every_request_refused_naming(cloud, caplog, what: str) -> None:
+    """A route called on ``cloud``'s API is answered 500 naming ``what``, logged as an error,
+    and its function is never invoked."""
+    api = cloud.start_api()
+    with caplog.at_level(logging.ERROR, logger="local.api"):
+        status, _, body = _request(api, "GET", "/items/1")
+    assert status == 500
+    assert what in json.loads(body)["message"]
+    assert any(what in record.getMessage() for record in caplog.records)
+    assert cloud.invocations_of("EchoFunction") == []
+
+
 def _signed_headers(base_url: str, method: str, path: str, body: bytes, secret: str = "testing") -> dict[str, str]:
     request = AWSRequest(method=method, url=base_url + path, data=body, headers={"Content-Type": "application/json"})
     SigV4Auth(Credentials("testing", secret), "execute-api", "us-east-1").add_auth(request)
@@ -381,15 +393,8 @@ def test_a_resource_policy_saying_what_the_local_api_does_not_evaluate_refuses_e
         )
     )
     cloud.deploy()
-    api = cloud.start_api()
-    # WHEN a route is called
-    with caplog.at_level(logging.ERROR, logger="local.api"):
-        status, _, body = _request(api, "GET", "/items/1")
-    # THEN it is not let through: a 500 naming the operator, and an error in the log
-    assert status == 500
-    assert "IpAddress" in json.loads(body)["message"]
-    assert any("IpAddress" in record.getMessage() for record in caplog.records)
-    assert cloud.invocations_of("EchoFunction") == []
+    # WHEN a route is called, THEN it is not let through: a 500 naming what is not evaluated
+    _assert_every_request_refused_naming(cloud, caplog, "IpAddress")
 
 
 def test_a_resource_policy_admits_anonymous_callers_only_where_it_allows_them(make_cloud):
@@ -569,12 +574,5 @@ def test_a_resource_policy_the_local_api_cannot_enforce_refuses_every_request(ma
         template=_api_template({"ResourcePolicy": {"IpRangeWhitelist": ["203.0.113.0/24"]}}, {"Authorizer": "AWS_IAM"})
     )
     cloud.deploy()
-    api = cloud.start_api()
-    # WHEN a route is called
-    with caplog.at_level(logging.ERROR, logger="local.api"):
-        status, _, body = _request(api, "GET", "/items/1")
-    # THEN it is not let through: a 500 naming what is not evaluated, and an error in the log
-    assert status == 500
-    assert "IpAddress" in json.loads(body)["message"]
-    assert any("IpAddress" in record.getMessage() for record in caplog.records)
-    assert cloud.invocations_of("EchoFunction") == []
+    # WHEN a route is called, THEN it is not let through: a 500 naming what is not evaluated
+    _assert_every_request_refused_naming(cloud, caplog, "IpAddress")
