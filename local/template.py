@@ -471,6 +471,11 @@ def _short_hash(*parts: str, length: int = 10, alphabet: str = "abcdefghijklmnop
 # ------------------------------------------------------------------------------ the template
 
 
+# parsed and translated once per process: every test deploys a new cloud of the same template
+_PARSED: dict[str, dict[str, Any]] = {}  # template text -> its body
+_TRANSLATIONS: dict[tuple[str, str, str], Translation] = {}  # (body, values, folder) -> SAM's output
+
+
 class Template:
     """A SAM template read from disk, as written."""
 
@@ -478,12 +483,14 @@ class Template:
         self.body = body
         self.path = path
         self.directory = path.parent if path else PROJECT_ROOT
-        self._translations: dict[str, Translation] = {}  # by the parameter values, as JSON
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_TEMPLATE) -> Template:
         path = Path(path).resolve()
-        return cls(load_yaml(path.read_text(encoding="utf-8")), path)
+        text = path.read_text(encoding="utf-8")
+        if text not in _PARSED:
+            _PARSED[text] = load_yaml(text)
+        return cls(copy.deepcopy(_PARSED[text]), path)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -515,11 +522,11 @@ class Template:
         return values
 
     def translated(self, parameters: Mapping[str, Any]) -> Translation:
-        """SAM's CloudFormation for these (validated) parameter values; made once per values."""
-        key = json.dumps(parameters, sort_keys=True)
-        if key not in self._translations:
-            self._translations[key] = translate(self.body, parameters, self.directory)
-        return self._translations[key]
+        """SAM's CloudFormation for these (validated) parameter values."""
+        key = (json.dumps(self.body, sort_keys=True), json.dumps(parameters, sort_keys=True), str(self.directory))
+        if key not in _TRANSLATIONS:
+            _TRANSLATIONS[key] = translate(self.body, parameters, self.directory)
+        return copy.deepcopy(_TRANSLATIONS[key])  # a caller may change its copy; the next one is intact
 
     def stack(self, parameter_overrides: Mapping[str, Any] | None = None, *, deployed: Deployed | None = None,
               stack_name: str = "local") -> StackModel:
