@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
@@ -14,9 +14,10 @@ from lifecycle.adapters.dynamodb import SWEEP_PROJECTION
 from lifecycle.adapters.eventbridge import SOURCE
 from lifecycle.addresses import ses_address
 from lifecycle.clock import iso, parse_iso
-from lifecycle.errors import DeliveryFailed, MemberNotFound
+from lifecycle.errors import DeliveryFailed, InvalidRequest, MemberNotFound
 from lifecycle.membership import (
     HOLD,
+    MEMBER_DETAILS,
     NOTICE,
     UNREACHABLE,
     ActivityMarks,
@@ -25,6 +26,7 @@ from lifecycle.membership import (
     MalformedMember,
     Membership,
     MemberSnapshot,
+    NewMember,
     Notice,
     RecordKind,
     ScanPage,
@@ -204,6 +206,31 @@ class InMemoryMembers:
             return False
         row["last_watched_at"] = stamp
         return True
+
+    def join(self, member: NewMember, occurred_at: datetime) -> bool:
+        if member.member_id in self.tables.members:
+            return False
+        stamp = iso(occurred_at)
+        self.tables.members[member.member_id] = {
+            "member_id": member.member_id,
+            "email": member.email,
+            "locale": member.locale,
+            "monthly_price": member.monthly_price,
+            "currency": member.currency,
+            "status": "active",
+            "joined_at": iso(member.joined_at),
+            **{f"{name}_changed_at": stamp for name in MEMBER_DETAILS},
+        }
+        return True
+
+    def change_details(self, member_id: str, details: Mapping[str, str], occurred_at: datetime) -> bool:
+        row, stamp, changed = self._row(member_id), iso(occurred_at), False
+        for name, value in details.items():
+            if name not in MEMBER_DETAILS:
+                raise InvalidRequest(f"{name} is not a detail the business changes")
+            if row.get(f"{name}_changed_at", "") < stamp:
+                row[name], row[f"{name}_changed_at"], changed = value, stamp, True
+        return changed
 
     def email_unreachable(self, member_id: str) -> bool:
         row = self.tables.members.get(member_id)

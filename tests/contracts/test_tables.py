@@ -15,8 +15,8 @@ from boto3.dynamodb.types import TypeSerializer
 
 from lifecycle.adapters.dynamodb import DynamoDBLifecycle, DynamoDBMembers
 from lifecycle.clock import iso
-from lifecycle.errors import MemberNotFound
-from lifecycle.membership import HOLD, NOTICE, Claim, Hold, Notice, SendLease
+from lifecycle.errors import InvalidRequest, MemberNotFound
+from lifecycle.membership import HOLD, NOTICE, Claim, Hold, NewMember, Notice, SendLease
 from lifecycle.policy import prefilter_cutoffs
 from lifecycle.ports import Lifecycle, Members
 from lifecycle.settings import Policy, Settings
@@ -218,6 +218,33 @@ def test_a_viewing_moves_the_last_viewing_forward_never_back(tables):
     assert tables.row("m-watch")["last_watched_at"] == "2024-05-01T00:00:00Z"
     with pytest.raises(MemberNotFound):
         tables.members.record_watch("m-nobody", NOW)
+
+
+def test_a_member_joins_once_whatever_the_join_events_order(tables):
+    member = NewMember("Zoë-ünïcode-42", datetime(2026, 1, 5, 9, 30, tzinfo=UTC), "zoe@bücher.example", "12.49",
+                       "EUR", "de-AT")
+    assert tables.members.join(member, datetime(2026, 1, 5, 9, 30, tzinfo=UTC))
+    assert not tables.members.join(replace(member, email="other@example.com"), datetime(2026, 1, 6, tzinfo=UTC))
+    joined = tables.members.snapshot("Zoë-ünïcode-42")
+    assert (joined.email, joined.locale, joined.currency, joined.monthly_price) == (
+        "zoe@bücher.example", "de-AT", "EUR", "12.49")
+    assert joined.view.status == "active" and joined.view.joined_at == datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+
+
+def test_a_detail_changes_only_for_a_change_newer_than_its_last(tables):
+    tables.add_inactive("m-moves")
+    assert tables.members.change_details("m-moves", {"email": "new@example.com", "locale": "fr-CA"}, NOW)
+    # an older change of email and price, delivered late: the price is newer than anything stored, the email is not
+    assert tables.members.change_details(
+        "m-moves", {"email": "old@example.com", "monthly_price": "0.00"}, NOW - timedelta(days=1))
+    assert not tables.members.change_details("m-moves", {"email": "again@example.com"}, NOW)  # the same time again
+    changed = tables.members.snapshot("m-moves")
+    assert (changed.email, changed.locale, changed.monthly_price) == ("new@example.com", "fr-CA", "0.00")
+    assert not changed.view.is_paying
+    with pytest.raises(MemberNotFound):
+        tables.members.change_details("m-nobody", {"locale": "en-GB"}, NOW)
+    with pytest.raises(InvalidRequest):
+        tables.members.change_details("m-moves", {"status": "cancelled"}, NOW + timedelta(days=1))
 
 
 def test_email_feedback_makes_an_address_unreachable_and_names_nobody_unknown(tables):

@@ -63,6 +63,22 @@ class Membership(MemberSnapshot):
         return str(self.view.monthly_price)
 
 
+# the details of a member the business may change (MemberChanged), each stamped with its change
+MEMBER_DETAILS: Final = ("email", "locale", "monthly_price", "currency")
+
+
+@dataclass(frozen=True)
+class NewMember:
+    """A member the business signed up, as its ``MemberJoined`` event says."""
+
+    member_id: str
+    joined_at: datetime
+    email: str
+    monthly_price: str
+    currency: str
+    locale: str = "en-US"
+
+
 @dataclass(frozen=True)
 class ScanPage:
     """One page of one scan segment: the members the prefilter let through, each read or said

@@ -66,6 +66,12 @@ class MemberRecord(Model):
     email_status = UnicodeAttribute(null=True)  # "bounced" | "complained"
     email_status_at = IsoDateTimeAttribute(null=True)
     billing_resumed_at = IsoDateTimeAttribute(null=True)  # MembershipRejoined published
+    # when the business changed each detail (its MemberJoined / MemberChanged occurred_at): an
+    # event older than the stored change of a field leaves that field alone
+    email_changed_at = IsoDateTimeAttribute(null=True)
+    locale_changed_at = IsoDateTimeAttribute(null=True)
+    monthly_price_changed_at = IsoDateTimeAttribute(null=True)
+    currency_changed_at = IsoDateTimeAttribute(null=True)
 
 
 class MemberDataRecord(Model):

@@ -11,7 +11,7 @@ run twice changes nothing twice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from lifecycle.membership import (
     Hold,
     Membership,
     MemberSnapshot,
+    NewMember,
     Notice,
     RecordKind,
     ScanPage,
@@ -67,6 +68,15 @@ class Members(Protocol):
     def record_watch(self, member_id: str, watched_at: datetime) -> bool:
         """Move ``last_watched_at`` forward, never back (feeds deliver out of order): False when
         it is already later. ``MemberNotFound`` for nobody."""
+        ...
+
+    def join(self, member: NewMember, occurred_at: datetime) -> bool:
+        """Add a member the business signed up; False when the member is known already."""
+        ...
+
+    def change_details(self, member_id: str, details: Mapping[str, str], occurred_at: datetime) -> bool:
+        """Set each detail (email, locale, monthly_price, currency) whose stored change is older
+        than ``occurred_at``; False when none was. ``MemberNotFound`` for nobody."""
         ...
 
     def email_unreachable(self, member_id: str) -> bool:

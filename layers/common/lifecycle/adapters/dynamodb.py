@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
+from functools import partial
 from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, GetError, TableError, TransactWriteError
@@ -26,6 +27,7 @@ from lifecycle.conditional import conditional_write
 from lifecycle.errors import ConcurrentChange, DeliveryFailed, InvalidRequest, MemberNotFound
 from lifecycle.membership import (
     HOLD,
+    MEMBER_DETAILS,
     NOTICE,
     UNREACHABLE,
     ActivityMarks,
@@ -35,6 +37,7 @@ from lifecycle.membership import (
     MalformedMember,
     Membership,
     MemberSnapshot,
+    NewMember,
     Notice,
     RecordKind,
     ScanPage,
@@ -189,6 +192,42 @@ class DynamoDBMembers:
             self._record(member_id)  # raises MemberNotFound for an unknown member
             return False
         return True
+
+    def join(self, member: NewMember, occurred_at: datetime) -> bool:
+        record = MemberRecord(
+            member.member_id,
+            email=member.email,
+            locale=member.locale,
+            monthly_price=member.monthly_price,
+            currency=member.currency,
+            joined_at=member.joined_at,
+            email_changed_at=occurred_at,
+            locale_changed_at=occurred_at,
+            monthly_price_changed_at=occurred_at,
+            currency_changed_at=occurred_at,
+        )
+        joined = conditional_write(
+            lambda: record.save(condition=MemberRecord.member_id.does_not_exist()), "adding a member"
+        )
+        return joined is not None
+
+    def change_details(self, member_id: str, details: Mapping[str, str], occurred_at: datetime) -> bool:
+        stamp = iso(occurred_at)
+        changed = False
+        for name, value in details.items():  # one write a field: each keeps the time of its own change
+            if name not in MEMBER_DETAILS:
+                raise InvalidRequest(f"{name} is not a detail the business changes")
+            changed_at = Path(f"{name}_changed_at")
+            update = partial(
+                MemberRecord(member_id).update,
+                actions=[Path(name).set(value), changed_at.set(stamp)],
+                condition=MemberRecord.member_id.exists() & (changed_at.does_not_exist() | (changed_at < stamp)),
+            )
+            written = conditional_write(update, "changing a member's details")
+            if written is None:
+                self._record(member_id)  # raises MemberNotFound for an unknown member
+            changed = changed or written is not None
+        return changed
 
     def email_unreachable(self, member_id: str) -> bool:
         try:

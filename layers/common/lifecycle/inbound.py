@@ -1,0 +1,161 @@
+"""What the business tells the product on the inbound bus: members who join, members whose
+details change, and viewings. Each event is an EventBridge event whose ``detail-type`` names
+its kind and whose ``detail`` follows that kind's JSON Schema (``SCHEMAS``, published in
+``docs/events/``); every detail carries ``occurred_at``, when it happened at the business.
+
+Events may come twice and out of order: each is applied by conditional writes that never let
+an older event overwrite newer state (a join creates a member only once; each changed field
+keeps the time of the change that set it; a viewing moves ``last_watched_at`` only forward).
+An event that breaks its schema is ``InvalidEvent``: it changes nothing, and the consumer
+parks it with the reason."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import fastjsonschema
+
+from lifecycle import campaign
+from lifecycle.clock import parse_iso
+from lifecycle.errors import InvalidRequest
+from lifecycle.membership import MEMBER_DETAILS, NewMember
+from lifecycle.settings import Policy
+from lifecycle.store import Store
+
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key
+MAX_CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours the business's clock may be
+_TIME = {"type": "string", "format": "date-time", "description": "RFC 3339, with its offset (Z for UTC)"}
+_MEMBER_ID = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES, "description": "the service's own id"}
+# a member's details, as the business keeps them (membership.MEMBER_DETAILS)
+_DETAILS: dict[str, Any] = {
+    "email": {"type": "string", "minLength": 3, "maxLength": 254, "pattern": "^[^@\\s]+@[^@\\s]+$"},
+    "locale": {"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+               "description": "BCP 47, e.g. en-US, fr-FR, pt-BR"},
+    "monthly_price": {"type": "string", "pattern": "^[0-9]{1,7}(\\.[0-9]{1,4})?$",
+                      "description": "decimal text; 0 or 0.00 for a member who does not pay"},
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217"},
+}
+
+
+def _schema(kind: str, description: str, properties: Mapping[str, Any], required: Iterable[str],
+            **extra: Any) -> dict[str, Any]:
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"https://schemas.membership.example/inbound/{kind}.json",
+        "title": kind,
+        "description": description,
+        "type": "object",
+        "properties": {"member_id": _MEMBER_ID, "occurred_at": _TIME, **properties},
+        "required": ["member_id", "occurred_at", *required],
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "MemberJoined": _schema("MemberJoined", "A member signed up (and pays monthly_price from occurred_at).",
+                            {**_DETAILS, "joined_at": _TIME}, ["email", "monthly_price", "currency"]),
+    "MemberChanged": _schema("MemberChanged", "Some of a member's details changed at occurred_at.",
+                             _DETAILS, [], anyOf=[{"required": [name]} for name in _DETAILS]),
+    "ViewingRecorded": _schema("ViewingRecorded", "The member watched something at occurred_at.", {}, []),
+}
+KINDS = tuple(SCHEMAS)
+_VALIDATORS = {kind: fastjsonschema.compile(schema) for kind, schema in SCHEMAS.items()}
+
+
+class InvalidEvent(InvalidRequest):
+    """An inbound event that cannot be applied as sent; the message says why, field by field."""
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    kind: str
+    member_id: str
+    occurred_at: datetime
+    details: Mapping[str, str] = field(default_factory=dict)  # the member's details it carries
+    joined_at: datetime | None = None
+
+
+def parse(body: str) -> InboundEvent:
+    """The event an SQS message from the inbound bus carries; ``InvalidEvent`` saying why not."""
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        raise InvalidEvent("the message is not JSON") from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("detail"), dict):
+        raise InvalidEvent("the message is not an EventBridge event with a detail object")
+    kind = envelope.get("detail-type")
+    if kind not in SCHEMAS:
+        raise InvalidEvent(f"detail-type {kind!r} is not one of {', '.join(KINDS)}")
+    detail: dict[str, Any] = envelope["detail"]
+    try:
+        _VALIDATORS[kind](detail)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        # the rule broken and where, never the value (it may be an address)
+        where = (exc.name or "data").replace("data", "detail", 1)
+        raise InvalidEvent(f"{kind}: {where} {_broken(exc)}") from None
+    if len(detail["member_id"].encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise InvalidEvent(f"{kind}: detail.member_id is longer than {MAX_KEY_BYTES} bytes")
+    return InboundEvent(
+        kind,
+        detail["member_id"],
+        _moment(detail["occurred_at"], kind, "occurred_at"),
+        {name: detail[name] for name in MEMBER_DETAILS if name in detail},
+        _moment(detail["joined_at"], kind, "joined_at") if "joined_at" in detail else None,
+    )
+
+
+def _broken(exc: fastjsonschema.JsonSchemaValueException) -> str:
+    rule, definition = exc.rule, exc.rule_definition
+    if rule == "required":
+        return f"must have {', '.join(definition)}"
+    if rule == "anyOf":
+        return f"must name at least one of {', '.join(MEMBER_DETAILS)}"
+    if rule == "additionalProperties":
+        return "has a field its schema does not name"
+    if rule in ("pattern", "format", "minLength", "maxLength", "type"):
+        return f"breaks its schema's {rule} {definition}"
+    return f"breaks its schema's rule {rule}"
+
+
+def _moment(text: str, kind: str, name: str) -> datetime:
+    try:
+        moment = parse_iso(text)
+    except ValueError:
+        raise InvalidEvent(f"{kind}: detail.{name} is not an RFC 3339 time with an offset") from None
+    if moment.tzinfo is None:
+        raise InvalidEvent(f"{kind}: detail.{name} has no offset (write Z for UTC)")
+    return moment
+
+
+def latest_viewings(events: Iterable[tuple[str, InboundEvent]]) -> set[str]:
+    """Of each member's viewings in one batch, the message that carries the latest: the others
+    say nothing it does not (a streaming service sends many plays a member)."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    for message_id, event in events:
+        if event.kind == "ViewingRecorded":
+            known = latest.get(event.member_id)
+            if known is None or event.occurred_at > known[0]:
+                latest[event.member_id] = (event.occurred_at, message_id)
+    return {message_id for _, message_id in latest.values()}
+
+
+def apply(store: Store, event: InboundEvent, now: datetime, policy: Policy) -> str:
+    """Applies one event; says what it did (``applied``, or why it changed nothing). Safe to
+    repeat and to receive out of order. ``MemberNotFound`` for a change or viewing of a member
+    not joined yet (the message is retried, so a join delivered late still lands first)."""
+    if event.occurred_at > now + MAX_CLOCK_SKEW:
+        raise InvalidEvent(f"{event.kind}: detail.occurred_at is more than 5 minutes in the future")
+    event = replace(event, occurred_at=min(event.occurred_at, now))  # the business's clock may be a little ahead
+    if event.kind == "MemberJoined":
+        member = NewMember(event.member_id, joined_at=event.joined_at or event.occurred_at, **event.details)
+        return "applied" if store.members.join(member, event.occurred_at) else "already joined"
+    if event.kind == "MemberChanged":
+        changed = store.members.change_details(event.member_id, event.details, event.occurred_at)
+        return "applied" if changed else "older than what is stored"
+    campaign.record_activity(store, event.member_id, event.occurred_at, now, policy)
+    return "applied"
