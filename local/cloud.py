@@ -92,10 +92,11 @@ class _MotoServer:
         return self._server.effective_host, self._server.effective_port
 
     def stop(self) -> None:
-        # closed from the server's own loop: the listening socket and every kept-alive connection
+        # the requests in hand answered first (a worker wakes the loop when it is done), then,
+        # from the server's own loop, the listening socket and every kept-alive connection closed
+        self._server.task_dispatcher.shutdown()
         self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
         self._thread.join()
-        self._server.task_dispatcher.shutdown()
 
 
 def _moto_stream_length(table_name: str) -> int | None:
@@ -415,6 +416,7 @@ class LocalCloud:
                                     secret.generate)
             self.stack = self.template.stack(self._overrides, deployed=self._deployed,
                                              stack_name=self.stack_name)
+            self._create_rules(self.stack)
             self._verify_senders(self.stack)
             self._wire(self.stack)
             for function in self.stack.functions.values():
@@ -480,6 +482,15 @@ class LocalCloud:
             request["Description"] = description
         arn = self.client("secretsmanager").create_secret(**request)["ARN"]
         self._deployed[logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
+
+    def _create_rules(self, stack: StackModel) -> None:
+        """The template's rules that feed its queues: moto's EventBridge delivers to SQS targets."""
+        events = self.client("events")
+        for rule in stack.rules.values():
+            name = f"{self.stack_name}-{rule.logical_id}"[:64]
+            events.put_rule(Name=name, EventBusName=rule.bus_name, EventPattern=rule.pattern)
+            targets = [{"Id": f"queue{index}", "Arn": arn} for index, arn in enumerate(rule.queue_arns)]
+            events.put_targets(Rule=name, EventBusName=rule.bus_name, Targets=targets)
 
     def _verify_senders(self, stack: StackModel) -> None:
         sender = stack.parameters.get(self._sender_parameter)

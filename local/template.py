@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +189,16 @@ class EventBusSpec:
 
 
 @dataclass(frozen=True)
+class RuleSpec:
+    """An EventBridge rule of the template that delivers to the template's queues."""
+
+    logical_id: str
+    bus_name: str
+    pattern: str  # JSON
+    queue_arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class QueueSpec:
     logical_id: str
     name: str
@@ -312,6 +322,7 @@ class StackModel:
     apis: Mapping[str, ApiSpec]
     roles: Mapping[str, RoleSpec]
     outputs: Mapping[str, Any]
+    rules: Mapping[str, RuleSpec] = field(default_factory=dict)
 
     def function(self, logical_id: str) -> FunctionSpec:
         try:
@@ -699,7 +710,19 @@ class _StackReader:
             apis={lid: api for lid, (api, _) in apis.items()},
             roles=roles,
             outputs=outputs,
+            rules=self._queue_rules(queues),
         )
+
+    def _queue_rules(self, queues: Mapping[str, QueueSpec]) -> dict[str, RuleSpec]:
+        # a rule's function targets are the functions' own events (other_events); its queues are run here
+        arns = {queue.arn for queue in queues.values()}
+        rules = {}
+        for lid, props in self.of_type("AWS::Events::Rule").items():
+            targets = tuple(str(t["Arn"]) for t in props.get("Targets") or [] if t["Arn"] in arns)
+            if targets and "EventPattern" in props:
+                rules[lid] = RuleSpec(lid, str(props.get("EventBusName") or "default"),
+                                      json.dumps(props["EventPattern"]), targets)
+        return rules
 
     def _table(self, logical_id: str, props: Mapping[str, Any]) -> TableSpec:
         ttl = props.get("TimeToLiveSpecification") or {}

@@ -141,6 +141,33 @@ class Stack:
     def bus(self, detail_type: str | None = None) -> list:
         return [e for e in self.cloud.bus_events() if detail_type in (None, e.detail_type)]
 
+    # ------------------------------------------------------- the business's events
+    def publish(self, *events: tuple[str, dict[str, Any] | str], source: str = "streamly.accounts") -> None:
+        """The business putting events on the inbound bus, (detail-type, detail) each, ten to a
+        PutEvents call as EventBridge takes them; then the queue is delivered."""
+        entries = [
+            {"Source": source, "DetailType": kind, "EventBusName": self.cloud.outputs["InboundEventBusName"],
+             "Detail": detail if isinstance(detail, str) else json.dumps(detail)}
+            for kind, detail in events
+        ]
+        for start in range(0, len(entries), 10):
+            answer = self.cloud.client("events").put_events(Entries=entries[start:start + 10])
+            assert answer["FailedEntryCount"] == 0, answer
+        self.cloud.settle()
+
+    def parked(self) -> list[tuple[str | None, Any]]:
+        """The inbound events parked on the dead-letter queue: (the consumer's reason, the event as
+        sent); the reason is None for one SQS moved there after five failed tries."""
+        parked = []
+        for message in self.cloud.queue_messages("InboundDeadLetterQueue"):
+            reason = message.message_attributes.get("reason")
+            try:
+                body = json.loads(message.body)
+            except ValueError:  # not an event at all, as it was put on the queue
+                body = message.body
+            parked.append((reason and reason["StringValue"], body))
+        return parked
+
     # ---------------------------------------------------------- the apps (IAM)
     def app(
         self, method: str, path: str, body: Any = None, signed: bool = True, credentials: Credentials | None = None
