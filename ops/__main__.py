@@ -403,6 +403,24 @@ def _iso(moment: datetime) -> str:
 
 # ------------------------------------------------------------------------------ registry
 
+EVENT_SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "events"
+
+
+def schemas_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=EVENT_SCHEMAS, help="folder (default: docs/events)")
+
+
+def schemas(args: argparse.Namespace) -> int:
+    """Writes each inbound event's JSON Schema, as the consumer validates it, one file a kind."""
+    from lifecycle.inbound import SCHEMAS
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for kind, schema in SCHEMAS.items():
+        (args.out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+        print(args.out / f"{kind}.schema.json")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the stack locally with its API until Ctrl-C", serve_arguments, serve),
     "emails": Command("print the latest emails a running `serve` sent", emails_arguments, emails),
@@ -410,6 +428,7 @@ COMMANDS: dict[str, Command] = {
         "rehearse a campaign: members and actions in, REPORT.json out", rehearse_arguments, rehearse_command
     ),
     "demo": Command("rehearse a synthetic campaign of a few thousand members over 14 months", demo_arguments, demo),
+    "schemas": Command("write the inbound events' JSON Schemas (docs/events/)", schemas_arguments, schemas),
 }
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
 from lifecycle.adapters.dynamodb import SWEEP_PROJECTION
 from lifecycle.adapters.eventbridge import SOURCE
+from lifecycle.adapters.sqs import MAX_REASON_CHARS
 from lifecycle.addresses import ses_address
 from lifecycle.clock import iso, parse_iso
 from lifecycle.errors import DeliveryFailed, InvalidRequest, MemberNotFound
@@ -77,6 +78,16 @@ class InMemoryBus:
         if event_entry_size(entry) >= EVENTS_MAX_REQUEST_BYTES:
             raise DeliveryFailed(f"EventBridge refused {detail_type}: ValidationException")
         self.events.append((detail_type, json.loads(entry["Detail"])))
+
+
+@dataclass
+class InMemoryParking:
+    """The inbound dead-letter queue: what was parked, in order, as (body, reason, kind)."""
+
+    parked: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    def park(self, body: str, reason: str, kind: str | None) -> None:
+        self.parked.append((body, reason[:MAX_REASON_CHARS], kind))
 
 
 class InMemoryLinkKeys:

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from lifecycle.adapters.sqs import SqsParking
 from lifecycle.errors import AddressRefused, DeliveryFailed
-from lifecycle.ports import BillingBus, LinkKeys, Mailer
+from lifecycle.ports import BillingBus, LinkKeys, Mailer, Parking
 from lifecycle.rendering import RenderedEmail
 from lifecycle.settings import Settings
 from lifecycle.store import Store
-from tests.fakes import InMemoryBus, InMemoryLinkKeys, InMemoryMailer
+from tests.fakes import InMemoryBus, InMemoryLinkKeys, InMemoryMailer, InMemoryParking
 from tests.real_world import MEMBER_IDS
 
 SENT_AT = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -110,3 +111,35 @@ def test_a_bus_refuses_an_event_too_large_for_eventbridge_and_delivers_nothing(b
 def test_link_keys_hand_back_the_secrets_json_value(keys):
     port, stored = keys
     assert port.secret() == stored
+
+
+@pytest.fixture(params=["aws", "fake"])
+def parking(request) -> Iterator[Wired]:
+    if request.param == "fake":
+        fake = InMemoryParking()
+        yield Wired(fake, lambda: list(fake.parked))
+        return
+    stack = request.getfixturevalue("stack")
+    environment = stack.cloud.stack.function("InboundFunction").environment
+    port = SqsParking(Settings.from_env(dict(environment)).inbound_dead_letter_queue_url)
+
+    def seen() -> list[tuple[str, str, str | None]]:
+        parked = []
+        for message in stack.cloud.queue_messages("InboundDeadLetterQueue"):
+            attributes = message.message_attributes
+            kind = attributes.get("detail_type")
+            parked.append((message.body, attributes["reason"]["StringValue"], kind and kind["StringValue"]))
+        return parked
+
+    yield Wired(port, seen)
+
+
+def test_parking_keeps_the_event_as_it_came_with_its_reason(parking):
+    port: Parking = parking.port
+    body = json.dumps({"detail-type": "MemberChanged", "detail": {"member_id": MEMBER_IDS[12], "locale": "xx"}})
+    port.park(body, "MemberChanged: detail.locale breaks its schema's pattern " + "x" * 2000, "MemberChanged")
+    port.park("not json {", "the message is not JSON", None)
+    [(first_body, first_reason, first_kind), second] = parking.seen()
+    assert (first_body, first_kind) == (body, "MemberChanged")
+    assert first_reason.startswith("MemberChanged: detail.locale") and len(first_reason) == 1024
+    assert second == ("not json {", "the message is not JSON", None)

@@ -23,6 +23,7 @@ FUNCTIONS = {  # the first prefix a file's name starts with names its function
     "expire-": "ExpireFunction",
     "member-api-": "MemberApiFunction",
     "feedback-": "FeedbackFunction",
+    "inbound-": "InboundFunction",
 }
 SAMPLE_PROFILES = [{"name": "Anna", "my_list": ["Nordlicht"], "preferences": {"subtitles": "de"}}]
 
@@ -240,6 +241,22 @@ def complaint(stack, result):
 
 JUNE_10 = datetime(2026, 6, 11, 9, 0, tzinfo=UTC)
 # sample -> (when it is invoked, how the world looks, what must follow, does the function's filter pass it)
+def inbound_batch(stack, result) -> None:
+    # a member joined, m-sample-1 changed language and watched (closing the notice), and one
+    # change with a comma in its price was parked with the reason
+    assert result == {"batchItemFailures": []}
+    joined = stack.member("m-sample-3")
+    assert (joined["email"], joined["locale"], joined["monthly_price"], joined["currency"]) == (
+        "lea.martin@example.fr", "fr-FR", "13.49", "EUR")
+    watched = stack.member("m-sample-1")
+    assert (watched["locale"], watched["last_watched_at"]) == ("de-AT", "2026-06-10T07:59:41Z")
+    assert watched["notice_outcome"] == "kept_by_watching"
+    assert stack.member("m-sample-2")["monthly_price"] != "12,99"
+    [(reason, parked)] = stack.parked()
+    assert reason.startswith("MemberChanged: detail.monthly_price breaks its schema's pattern")
+    assert parked["detail"]["member_id"] == "m-sample-2"
+
+
 EXPECTATIONS = {
     "sweep-schedule.json": (JUNE_10, {}, sweep_schedule, None),
     "sweep-segment-task.json": (JUNE_10, {"sweep_run": True}, sweep_segment_task, None),
@@ -278,6 +295,7 @@ EXPECTATIONS = {
     "member-api-app-rejoin.json": (datetime(2026, 9, 1, tzinfo=UTC), {}, app_rejoin, None),
     "feedback-permanent-bounce.json": (datetime(2026, 6, 1, 3, 1, tzinfo=UTC), {}, permanent_bounce, None),
     "feedback-complaint.json": (datetime(2026, 6, 2, 9, 0, tzinfo=UTC), {}, complaint, None),
+    "inbound-batch.json": (JUNE_10, {}, inbound_batch, None),
 }
 
 

@@ -74,7 +74,7 @@ def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack
         {**stack.cloud.parameters, "SweepHandOffSeconds": "900", "SweepPageSize": "4", "RetentionMonths": "1"}
     )
     stack.ttl_on_time()
-    answering = ["m-page-keep", "m-page-cancel", "m-app-keep", "m-app-watch", "m-feed-watch"]
+    answering = ["m-page-keep", "m-page-cancel", "m-app-keep", "m-app-watch", "m-feed-watch", "m-bus-watch"]
     silent = ["m-late-watch", "m-silent", "m-bounced"]
     for member_id in [*answering, *silent]:
         stack.add_inactive_member(member_id)
@@ -109,6 +109,16 @@ def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack
         watched = stack.app("POST", "/members/m-app-watch/activity", {"watched_at": iso(stack.cloud.now)})
         assert watched.status_code == 200
         stack.set_member("m-feed-watch", last_watched_at=iso(stack.cloud.now))
+        # AND the business sends its events: a member joins and changes, one noticed member's
+        # viewing comes through the viewing feed, and one event breaks its schema
+        stack.publish(
+            ("MemberJoined", {"member_id": "m-bus-new", "occurred_at": iso(stack.cloud.now), "email": "new@example.com",
+                              "monthly_price": "9.99", "currency": "USD"}),
+            ("MemberChanged", {"member_id": "m-bus-new", "occurred_at": iso(stack.cloud.now), "locale": "fr-FR"}),
+            ("ViewingRecorded", {"member_id": "m-bus-watch", "occurred_at": iso(stack.cloud.now)}),
+            ("ViewingRecorded", {"member_id": "m-bus-watch"}),
+        )
+        assert [reason for reason, _ in stack.parked()] == ["ViewingRecorded: detail must have member_id, occurred_at"]
         # AND while the lifecycle stream's records are lost to the notify function, a notice is
         # opened and a member cancels on the page; the sweep after sends what they owed
         stack.add_inactive_member("m-mail-lost")

@@ -12,6 +12,7 @@ parks it with the reason."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,6 +24,8 @@ from lifecycle import campaign
 from lifecycle.clock import parse_iso
 from lifecycle.errors import InvalidRequest
 from lifecycle.membership import MEMBER_DETAILS, NewMember
+from lifecycle.observability import logger
+from lifecycle.ports import Parking
 from lifecycle.settings import Policy
 from lifecycle.store import Store
 
@@ -67,8 +70,15 @@ KINDS = tuple(SCHEMAS)
 _VALIDATORS = {kind: fastjsonschema.compile(schema) for kind, schema in SCHEMAS.items()}
 
 
+APPLIED, PARKED, COALESCED = "applied", "parked", "coalesced"
+
+
 class InvalidEvent(InvalidRequest):
     """An inbound event that cannot be applied as sent; the message says why, field by field."""
+
+    def __init__(self, reason: str, kind: str | None = None):
+        super().__init__(reason)
+        self.kind = kind  # its detail-type, when it is one the product knows
 
 
 @dataclass(frozen=True)
@@ -97,9 +107,9 @@ def parse(body: str) -> InboundEvent:
     except fastjsonschema.JsonSchemaValueException as exc:
         # the rule broken and where, never the value (it may be an address)
         where = (exc.name or "data").replace("data", "detail", 1)
-        raise InvalidEvent(f"{kind}: {where} {_broken(exc)}") from None
+        raise InvalidEvent(f"{kind}: {where} {_broken(exc)}", kind) from None
     if len(detail["member_id"].encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise InvalidEvent(f"{kind}: detail.member_id is longer than {MAX_KEY_BYTES} bytes")
+        raise InvalidEvent(f"{kind}: detail.member_id is longer than {MAX_KEY_BYTES} bytes", kind)
     return InboundEvent(
         kind,
         detail["member_id"],
@@ -122,26 +132,53 @@ def _broken(exc: fastjsonschema.JsonSchemaValueException) -> str:
     return f"breaks its schema's rule {rule}"
 
 
+_NANOSECONDS = re.compile(r"(\.\d{6})\d+")  # Go and Java write nine digits; Python reads six
+
+
 def _moment(text: str, kind: str, name: str) -> datetime:
     try:
-        moment = parse_iso(text)
+        moment = parse_iso(_NANOSECONDS.sub(r"\1", text.upper(), count=1))  # RFC 3339 allows "t" and "z"
     except ValueError:
-        raise InvalidEvent(f"{kind}: detail.{name} is not an RFC 3339 time with an offset") from None
-    if moment.tzinfo is None:
-        raise InvalidEvent(f"{kind}: detail.{name} has no offset (write Z for UTC)")
+        raise InvalidEvent(f"{kind}: detail.{name} is not an RFC 3339 time with an offset", kind) from None
     return moment
 
 
-def latest_viewings(events: Iterable[tuple[str, InboundEvent]]) -> set[str]:
-    """Of each member's viewings in one batch, the message that carries the latest: the others
-    say nothing it does not (a streaming service sends many plays a member)."""
-    latest: dict[str, tuple[datetime, str]] = {}
-    for message_id, event in events:
-        if event.kind == "ViewingRecorded":
-            known = latest.get(event.member_id)
-            if known is None or event.occurred_at > known[0]:
-                latest[event.member_id] = (event.occurred_at, message_id)
-    return {message_id for _, message_id in latest.values()}
+class Batch:
+    """One batch of messages from the inbound queue, read whole first: of each member's viewings
+    only the latest is applied (a streaming service sends many plays a member; the others say
+    nothing it does not)."""
+
+    def __init__(self, bodies: Mapping[str, str]):  # message id -> body
+        self.events: dict[str, InboundEvent | InvalidEvent] = {}
+        for message_id, body in bodies.items():
+            try:
+                self.events[message_id] = parse(body)
+            except InvalidEvent as invalid:
+                self.events[message_id] = invalid
+        latest: dict[str, tuple[datetime, str]] = {}
+        for message_id, event in self.events.items():
+            if isinstance(event, InboundEvent) and event.kind == "ViewingRecorded":
+                known = latest.get(event.member_id)
+                if known is None or event.occurred_at > known[0]:
+                    latest[event.member_id] = (event.occurred_at, message_id)
+        self._latest_viewings = {message_id for _, message_id in latest.values()}
+
+    def apply(self, store: Store, parking: Parking, message_id: str, body: str, now: datetime, policy: Policy) -> str:
+        """What became of one message: ``parked`` (invalid: kept with the reason, nothing changed),
+        ``coalesced`` (a later viewing in the batch says it), or what ``apply`` says. Raises
+        for what a retry may cure."""
+        event = self.events[message_id]
+        if isinstance(event, InboundEvent) and event.kind == "ViewingRecorded" \
+                and message_id not in self._latest_viewings:
+            return COALESCED
+        try:
+            if isinstance(event, InvalidEvent):
+                raise event
+            return apply(store, event, now, policy)
+        except InvalidRequest as invalid:  # it broke its schema, or says what cannot be
+            parking.park(body, str(invalid), event.kind)
+            logger.warning("inbound event parked", extra={"reason": str(invalid), "message_id": message_id})
+            return PARKED
 
 
 def apply(store: Store, event: InboundEvent, now: datetime, policy: Policy) -> str:
@@ -149,13 +186,13 @@ def apply(store: Store, event: InboundEvent, now: datetime, policy: Policy) -> s
     repeat and to receive out of order. ``MemberNotFound`` for a change or viewing of a member
     not joined yet (the message is retried, so a join delivered late still lands first)."""
     if event.occurred_at > now + MAX_CLOCK_SKEW:
-        raise InvalidEvent(f"{event.kind}: detail.occurred_at is more than 5 minutes in the future")
+        raise InvalidEvent(f"{event.kind}: detail.occurred_at is more than 5 minutes in the future", event.kind)
     event = replace(event, occurred_at=min(event.occurred_at, now))  # the business's clock may be a little ahead
     if event.kind == "MemberJoined":
         member = NewMember(event.member_id, joined_at=event.joined_at or event.occurred_at, **event.details)
-        return "applied" if store.members.join(member, event.occurred_at) else "already joined"
+        return APPLIED if store.members.join(member, event.occurred_at) else "already joined"
     if event.kind == "MemberChanged":
         changed = store.members.change_details(event.member_id, event.details, event.occurred_at)
-        return "applied" if changed else "older than what is stored"
+        return APPLIED if changed else "older than what is stored"
     campaign.record_activity(store, event.member_id, event.occurred_at, now, policy)
-    return "applied"
+    return APPLIED

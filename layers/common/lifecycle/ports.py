@@ -189,3 +189,13 @@ class LinkKeys(Protocol):
         """The secret's JSON value, whatever it holds (``tokens.SigningKeys`` checks it);
         ``DeliveryFailed`` when it cannot be read."""
         ...
+
+
+class Parking(Protocol):
+    """Where an inbound event that cannot be applied waits for a person, as it came, with the
+    reason (SQS, the inbound dead-letter queue, in production)."""
+
+    def park(self, body: str, reason: str, kind: str | None) -> None:
+        """Keep ``body`` with ``reason`` (and its detail-type when it had one); ``DeliveryFailed``
+        when it could not be kept."""
+        ...

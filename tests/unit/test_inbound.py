@@ -1,0 +1,118 @@
+"""The business's inbound events (``lifecycle.inbound``) on the in-memory ports: a batch is read
+whole, joins and changes applied so that each detail ends as its newest change whatever the
+order and however often each event comes, a member's plays in one batch cost one write, and an
+event that breaks its schema is parked with its reason and changes nothing. Milliseconds each."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lifecycle import inbound
+from lifecycle.clock import iso
+from lifecycle.errors import MemberNotFound
+from lifecycle.settings import Policy
+from tests.fakes import InMemoryParking, InMemoryTables, in_memory_store, inactive_member
+from tests.real_world import addresses, member_ids
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+LOCALES = ["en-US", "fr-CA", "de-AT", "es-MX", "pt-BR", "ja-JP", "zh-Hant-TW", "sr-Latn-RS", "fil-PH"]
+
+
+def message(kind: str, **detail: object) -> str:
+    """An SQS body as EventBridge's rule delivers it: the whole event."""
+    return json.dumps({"version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": kind,
+                       "source": "streamly.accounts", "account": "123456789012", "time": iso(NOW),
+                       "region": "us-east-1", "resources": [], "detail": detail})
+
+
+def run(tables: InMemoryTables, bodies: list[str], parking: InMemoryParking | None = None) -> list[str]:
+    """Applies one batch, message by message as the consumer does; what became of each."""
+    store, parking = in_memory_store(tables), parking or InMemoryParking()
+    batch = inbound.Batch({str(n): body for n, body in enumerate(bodies)})
+    outcomes = []
+    for n, body in enumerate(bodies):
+        try:
+            outcomes.append(batch.apply(store, parking, str(n), body, NOW, Policy()))
+        except MemberNotFound:
+            outcomes.append("retried")
+    return outcomes
+
+
+details = st.fixed_dictionaries({}, optional={
+    "email": addresses(), "locale": st.sampled_from(LOCALES),
+    "monthly_price": st.sampled_from(["9.99", "0.00", "1200", "15.5"]), "currency": st.sampled_from(["EUR", "JPY"]),
+}).filter(bool)
+
+
+@settings(max_examples=200)
+@given(member_id=member_ids(), changes=st.lists(details, min_size=1, max_size=4), data=st.data())
+def test_each_detail_ends_as_its_newest_change_whatever_the_order(member_id, changes, data):
+    joined_at = NOW - timedelta(days=30)
+    events = [message("MemberJoined", member_id=member_id, occurred_at=iso(joined_at), email="first@example.com",
+                      monthly_price="9.99", currency="USD")]
+    for day, change in enumerate(changes, start=1):
+        # the times as other systems write them: with their own offsets
+        at = (joined_at + timedelta(days=day)).astimezone(UTC).isoformat()
+        events.append(message("MemberChanged", member_id=member_id, occurred_at=at, **change))
+    delivered = data.draw(st.permutations(events + data.draw(st.lists(st.sampled_from(events), max_size=3))))
+    tables = InMemoryTables()
+    pending = list(delivered)
+    for _ in range(len(pending) + 1):  # what failed (a change before its join) is delivered again
+        outcomes = run(tables, pending)
+        pending = [body for body, outcome in zip(pending, outcomes, strict=True) if outcome == "retried"]
+    assert pending == []
+    expected = {"email": "first@example.com", "monthly_price": "9.99", "currency": "USD", "locale": "en-US"}
+    for change in changes:
+        expected.update(change)
+    assert {name: tables.members[member_id][name] for name in expected} == expected
+
+
+def test_of_a_members_plays_in_one_batch_only_the_latest_is_written():
+    tables = InMemoryTables()
+    tables.add_member("auth0|5f7c8ec7c33c6c004bbafe82", **inactive_member("auth0|5f7c8ec7c33c6c004bbafe82"))
+    plays = [NOW - timedelta(hours=h) for h in (3, 1, 5, 2)]
+    outcomes = run(tables, [message("ViewingRecorded", member_id="auth0|5f7c8ec7c33c6c004bbafe82",
+                                    occurred_at=p.isoformat()) for p in plays])
+    assert outcomes == ["coalesced", "applied", "coalesced", "coalesced"]
+    assert tables.members["auth0|5f7c8ec7c33c6c004bbafe82"]["last_watched_at"] == iso(max(plays))
+
+
+def test_times_are_read_in_every_form_rfc_3339_allows():
+    tables = InMemoryTables()
+    for member_id in ("m-go", "m-lower", "m-offset"):
+        tables.add_member(member_id, **inactive_member(member_id))
+    run(tables, [message("ViewingRecorded", member_id="m-go", occurred_at="2026-06-01T09:15:02.123456789Z"),
+                 message("ViewingRecorded", member_id="m-lower", occurred_at="2026-06-01t09:15:02z"),
+                 message("ViewingRecorded", member_id="m-offset", occurred_at="2026-06-01T14:45:02.5+05:30")])
+    assert {m: tables.members[m]["last_watched_at"] for m in ("m-go", "m-lower", "m-offset")} == {
+        "m-go": "2026-06-01T09:15:02Z", "m-lower": "2026-06-01T09:15:02Z", "m-offset": "2026-06-01T09:15:02Z"}
+
+
+def test_a_clock_a_little_ahead_is_taken_as_now_and_one_far_ahead_is_parked():
+    tables, parking = InMemoryTables(), InMemoryParking()
+    tables.add_member("m-1", **inactive_member("m-1"))
+    outcomes = run(tables, [message("ViewingRecorded", member_id="m-1", occurred_at=iso(NOW + timedelta(minutes=2))),
+                            message("ViewingRecorded", member_id="m-2", occurred_at=iso(NOW + timedelta(hours=1)))],
+                   parking)
+    assert outcomes == ["applied", "parked"]
+    assert tables.members["m-1"]["last_watched_at"] == iso(NOW)
+    assert [(reason, kind) for _, reason, kind in parking.parked] == [
+        ("ViewingRecorded: detail.occurred_at is more than 5 minutes in the future", "ViewingRecorded")]
+
+
+def test_an_invalid_event_is_parked_as_it_came_and_changes_nothing():
+    tables, parking = InMemoryTables(), InMemoryParking()
+    tables.add_member("m-1", **inactive_member("m-1"))
+    before = json.dumps(tables.members, sort_keys=True)
+    bad = message("MemberChanged", member_id="m-1", occurred_at=iso(NOW), email="nobody-at-example.com")
+    assert run(tables, [bad, "{}"], parking) == ["parked", "parked"]
+    assert json.dumps(tables.members, sort_keys=True) == before
+    assert parking.parked == [
+        (bad, "MemberChanged: detail.email breaks its schema's pattern ^[^@\\s]+@[^@\\s]+$", "MemberChanged"),
+        ("{}", "the message is not an EventBridge event with a detail object", None),
+    ]
+    assert "nobody-at-example.com" not in parking.parked[0][1]
