@@ -308,7 +308,7 @@ def test_real_template_sweep_queue_has_its_attributes_and_a_failing_segment_ends
         "deadLetterTargetArn": cloud.resource("SweepDeadLetterQueue", "Arn"),
         "maxReceiveCount": 5,
     }
-    (source,) = cloud.queue_sources
+    (source,) = [s for s in cloud.queue_sources if s.function_id == "SweepSegmentFunction"]
     assert (source.function_id, source.redrive.max_receive_count) == ("SweepSegmentFunction", 5)
     # WHEN a segment's message fails every time
     _send(cloud, "SweepQueue", "segment-0", "raise")
