@@ -243,6 +243,14 @@ class InMemoryMembers:
                 row[name], row[f"{name}_changed_at"], changed = value, stamp, True
         return changed
 
+    def mark_rejoined(self, member_id: str, rejoined_at: datetime) -> bool:
+        row, when = self.tables.members.get(member_id), iso(rejoined_at)
+        if row is None or row.get("status") != "active" or not (
+                row.get("rejoined_at", "") < when and row.get("cancelled_at", "") < when):
+            return False
+        row.update(rejoined_at=when, engaged_at=when, billing_resumed_at=when)
+        return True
+
     def email_unreachable(self, member_id: str) -> bool:
         row = self.tables.members.get(member_id)
         return row is not None and row.get("email_status") in UNREACHABLE
@@ -392,6 +400,50 @@ class InMemoryLifecycle:
         )
         self._drop(view.member_id, HOLD)
         self.tables.records[(view.member_id, HOLD)] = _as_stored(hold)
+        return True
+
+    def cancel_elsewhere(self, snapshot: MemberSnapshot, hold: Hold, outcome: str) -> bool:
+        reason, cancelled_at, retained_until = cancellation(hold)
+        view, when = snapshot.view, iso(cancelled_at)
+        row = self._member(view.member_id)
+        as_read = row is not None and (
+            row.get("status") == "active" and row.get("notice_id") == view.notice_id
+            if view.status == "active"
+            else row.get("status") == "cancelled" and row.get("cancelled_at") == _stored(view.cancelled_at)
+        )
+        if (
+            row is None
+            or not as_read
+            or (view.notice_id is not None and not self._notice_is(view.member_id, view.notice_id))
+            or not row.get("cancelled_at", "") < when
+            or not row.get("rejoined_at", "") < when
+        ):
+            return False
+        if view.notice_id is not None:
+            self._drop(view.member_id, NOTICE)
+            row.update(notice_outcome=outcome, notice_closed_at=when)
+        for name in (*_ACTIVITY, "purged_at"):
+            row.pop(name, None)
+        row.update(status="cancelled", cancelled_at=when, cancel_reason=reason, billing_stopped_at=when,
+                   retained_until=iso(retained_until), cancellation_announced_at=when)
+        self._drop(view.member_id, HOLD)
+        self.tables.records[(view.member_id, HOLD)] = _as_stored(
+            replace(hold, cancelled_email_at=cancelled_at, billing_event_at=cancelled_at))
+        return True
+
+    def rejoin_elsewhere(self, member_id: str, cancelled_at: datetime, rejoined_at: datetime) -> bool:
+        row = self._member(member_id)
+        if (
+            row is None
+            or row.get("status") != "cancelled"
+            or row.get("cancelled_at") != iso(cancelled_at)
+            or not self._hold_of(member_id, cancelled_at)
+        ):
+            return False
+        row.pop("retained_until", None)
+        when = iso(rejoined_at)
+        row.update(status="active", rejoined_at=when, engaged_at=when, billing_resumed_at=when)
+        self._drop(member_id, HOLD)
         return True
 
     def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:

@@ -434,6 +434,57 @@ def test_a_rejoin_elsewhere_is_refused_while_the_member_is_still_cancelled(table
     assert tables.lifecycle.hold("m-not-back") == a_hold("m-not-back")
 
 
+def test_a_cancellation_elsewhere_closes_the_notice_and_opens_a_hold_with_nothing_to_send(tables):
+    with_open_notice(tables, "m-account-page")
+    read = tables.members.snapshot("m-account-page")
+    hold = a_hold("m-account-page", reason="elsewhere")
+    assert tables.lifecycle.cancel_elsewhere(read, hold, "cancelled_elsewhere")
+    row = tables.row("m-account-page")
+    assert (row["status"], row["cancel_reason"], row["notice_outcome"]) == ("cancelled", "elsewhere",
+                                                                             "cancelled_elsewhere")
+    assert (row["billing_stopped_at"], row["cancellation_announced_at"]) == (iso(NOW), iso(NOW))
+    assert "notice_id" not in row and tables.lifecycle.notice("m-account-page") is None
+    assert tables.lifecycle.hold("m-account-page") == replace(hold, cancelled_email_at=NOW, billing_event_at=NOW)
+    # the same event again, read afresh: the member is no longer active
+    assert not tables.lifecycle.cancel_elsewhere(tables.members.snapshot("m-account-page"), hold, "cancelled_elsewhere")
+
+
+def test_a_cancellation_elsewhere_without_a_notice_and_one_older_than_a_rejoin(tables):
+    tables.add_inactive("m-quiet")
+    assert tables.lifecycle.cancel_elsewhere(tables.members.snapshot("m-quiet"), a_hold("m-quiet", reason="elsewhere"),
+                                             "cancelled_elsewhere")
+    assert "notice_outcome" not in tables.row("m-quiet")
+    assert tables.lifecycle.rejoin_elsewhere("m-quiet", NOW, NOW + timedelta(days=3))
+    # a cancellation from before that rejoin, delivered late, changes nothing
+    late = a_hold("m-quiet", cancelled_at=NOW + timedelta(days=2), reason="elsewhere")
+    assert not tables.lifecycle.cancel_elsewhere(tables.members.snapshot("m-quiet"), late, "cancelled_elsewhere")
+    assert tables.row("m-quiet")["status"] == "active"
+
+
+def test_a_rejoin_elsewhere_of_a_cancelled_member_ends_the_hold_once(tables):
+    cancelled(tables, "m-sign-up")
+    assert not tables.lifecycle.rejoin_elsewhere("m-sign-up", NOW - timedelta(days=1), NOW + timedelta(days=9))
+    assert tables.lifecycle.rejoin_elsewhere("m-sign-up", NOW, NOW + timedelta(days=9))
+    row = tables.row("m-sign-up")
+    assert (row["status"], row["rejoined_at"], row["engaged_at"], row["billing_resumed_at"]) == (
+        "active", *[iso(NOW + timedelta(days=9))] * 3)
+    assert "retained_until" not in row and tables.lifecycle.hold("m-sign-up") is None
+    assert tables.members.profiles("m-sign-up") == PROFILES
+    assert not tables.lifecycle.rejoin_elsewhere("m-sign-up", NOW, NOW + timedelta(days=10))
+
+
+def test_a_rejoin_of_an_active_member_is_marked_so_an_older_cancellation_is_refused(tables):
+    tables.add_inactive("m-ahead")
+    assert tables.members.mark_rejoined("m-ahead", NOW)
+    assert not tables.members.mark_rejoined("m-ahead", NOW - timedelta(days=1))
+    row = tables.row("m-ahead")
+    assert (row["status"], row["rejoined_at"], row["engaged_at"], row["billing_resumed_at"]) == (
+        "active", iso(NOW), iso(NOW), iso(NOW))
+    older = a_hold("m-ahead", cancelled_at=NOW - timedelta(hours=1), reason="elsewhere")
+    assert not tables.lifecycle.cancel_elsewhere(tables.members.snapshot("m-ahead"), older, "cancelled_elsewhere")
+    assert tables.row("m-ahead")["status"] == "active"
+
+
 def test_purging_deletes_the_kept_data_once(tables):
     cancelled(tables, "m-purge")
     assert not tables.lifecycle.purge("m-purge", NOW - timedelta(days=1), RETAINED_UNTIL)

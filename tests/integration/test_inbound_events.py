@@ -57,7 +57,8 @@ def test_a_change_that_arrives_before_the_join_lands_after_it(stack):
         ("ViewingRecorded", {"member_id": "", "occurred_at": "2026-05-30T10:00:00Z"},
          "ViewingRecorded: detail.member_id breaks its schema's minLength"),
         ("MemberDeleted", {"member_id": "m-1", "occurred_at": "2026-05-30T10:00:00Z"},
-         "detail-type 'MemberDeleted' is not one of MemberJoined, MemberChanged, ViewingRecorded"),
+         "detail-type 'MemberDeleted' is not one of MemberJoined, MemberChanged, MembershipEnded, MemberRejoined, "
+         "ViewingRecorded"),
     ],
     ids=["missing", "no-offset", "nothing-changed", "comma-price", "unknown-field", "future", "empty-id",
          "unknown-kind"],
@@ -114,3 +115,34 @@ def test_a_viewing_keeps_a_noticed_member_and_a_batch_of_plays_is_one_write(stac
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines()
                if line.startswith("{") and "InboundViewingsCoalesced" in line]
     assert sum(sum(m["InboundViewingsCoalesced"]) for m in metrics) == 4
+
+
+def test_a_cancellation_through_the_account_page_and_a_rejoin_through_sign_up_send_nothing_twice(stack):
+    member = "user_0000000000000000000000000000001234"
+    # GIVEN a member the first sweep sent a notice
+    stack.add_inactive_member(member)
+    stack.run_until(FIRST_SWEEP + timedelta(hours=2))
+    assert stack.email_kinds(member) == ["notice"]
+    # WHEN the member cancels on the service's own account page (which confirms it and stops billing)
+    ended_at = FIRST_SWEEP + timedelta(hours=1)
+    stack.publish(("MembershipEnded", {"member_id": member, "occurred_at": offset(ended_at, 2)}))
+    stack.run_until(FIRST_SWEEP + timedelta(days=20))
+    # THEN the notice is closed, the retention hold open for 10 months, and no second email or billing stop went out
+    row = stack.member(member)
+    assert (row["status"], row["cancel_reason"], row["notice_outcome"]) == ("cancelled", "elsewhere",
+                                                                             "cancelled_elsewhere")
+    assert (row["cancelled_at"], row["retained_until"]) == (iso(ended_at), "2027-04-01T04:00:00Z")
+    assert stack.lifecycle(member)["hold"]["retained_until"] == "2027-04-01T04:00:00Z"
+    assert stack.email_kinds(member) == ["notice"] and stack.bus("MembershipCancelled") == []
+    # WHEN the member comes back through the sign-up flow (delivered twice)
+    back_at = stack.cloud.now - timedelta(minutes=3)
+    rejoined = ("MemberRejoined", {"member_id": member, "occurred_at": iso(back_at)})
+    stack.publish(rejoined, rejoined)
+    stack.run_until(FIRST_SWEEP + timedelta(days=40))
+    # THEN everything is as it was, billing heard of it from the business (no event of ours), and no notice follows
+    row = stack.member(member)
+    assert (row["status"], row["rejoined_at"], row["billing_resumed_at"]) == ("active", iso(back_at), iso(back_at))
+    assert stack.profiles(member) == [{"name": "Sam", "my_list": ["The Long Night"], "preferences": {"subtitles": "en"}}]
+    assert "hold" not in stack.lifecycle(member)
+    assert stack.bus("MembershipRejoined") == [] and stack.email_kinds(member) == ["notice"]
+    assert stack.parked() == []

@@ -74,7 +74,8 @@ def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack
         {**stack.cloud.parameters, "SweepHandOffSeconds": "900", "SweepPageSize": "4", "RetentionMonths": "1"}
     )
     stack.ttl_on_time()
-    answering = ["m-page-keep", "m-page-cancel", "m-app-keep", "m-app-watch", "m-feed-watch", "m-bus-watch"]
+    answering = ["m-page-keep", "m-page-cancel", "m-app-keep", "m-app-watch", "m-feed-watch", "m-bus-watch",
+                 "m-bus-ended"]
     silent = ["m-late-watch", "m-silent", "m-bounced"]
     for member_id in [*answering, *silent]:
         stack.add_inactive_member(member_id)
@@ -117,7 +118,9 @@ def test_every_role_grants_exactly_what_its_handler_calls_and_lambda_needs(stack
             ("MemberChanged", {"member_id": "m-bus-new", "occurred_at": iso(stack.cloud.now), "locale": "fr-FR"}),
             ("ViewingRecorded", {"member_id": "m-bus-watch", "occurred_at": iso(stack.cloud.now)}),
             ("ViewingRecorded", {"member_id": "m-bus-watch"}),
+            ("MembershipEnded", {"member_id": "m-bus-ended", "occurred_at": iso(stack.cloud.now)}),
         )
+        stack.publish(("MemberRejoined", {"member_id": "m-bus-ended", "occurred_at": iso(stack.cloud.now)}))
         assert [reason for reason, _ in stack.parked()] == ["ViewingRecorded: detail must have member_id, occurred_at"]
         # AND while the lifecycle stream's records are lost to the notify function, a notice is
         # opened and a member cancels on the page; the sweep after sends what they owed

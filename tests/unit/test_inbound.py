@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from lifecycle import inbound
 from lifecycle.clock import iso
 from lifecycle.errors import MemberNotFound
+from lifecycle.policy import retained_until
 from lifecycle.settings import Policy
+from lifecycle.store import Store
 from tests.fakes import InMemoryParking, InMemoryTables, in_memory_store, inactive_member
 from tests.real_world import addresses, member_ids
 
@@ -29,9 +31,10 @@ def message(kind: str, **detail: object) -> str:
                        "region": "us-east-1", "resources": [], "detail": detail})
 
 
-def run(tables: InMemoryTables, bodies: list[str], parking: InMemoryParking | None = None) -> list[str]:
+def run(tables: InMemoryTables, bodies: list[str], parking: InMemoryParking | None = None,
+        store: Store | None = None) -> list[str]:
     """Applies one batch, message by message as the consumer does; what became of each."""
-    store, parking = in_memory_store(tables), parking or InMemoryParking()
+    store, parking = store or in_memory_store(tables), parking or InMemoryParking()
     batch = inbound.Batch({str(n): body for n, body in enumerate(bodies)})
     outcomes = []
     for n, body in enumerate(bodies):
@@ -116,3 +119,32 @@ def test_an_invalid_event_is_parked_as_it_came_and_changes_nothing():
         ("{}", "the message is not an EventBridge event with a detail object", None),
     ]
     assert "nobody-at-example.com" not in parking.parked[0][1]
+
+
+@settings(max_examples=300)
+@given(member_id=member_ids(), steps=st.integers(1, 5), data=st.data())
+def test_after_cancellations_and_rejoins_in_any_order_the_member_is_as_the_latest_says(member_id, steps, data):
+    # GIVEN a member who cancelled and came back through the business's own flows, in turn
+    tables = InMemoryTables()
+    tables.add_member(member_id, profiles=[{"name": "Kim", "my_list": ["Dune"]}], **inactive_member(member_id))
+    times = [NOW - timedelta(days=40) + timedelta(days=3 * n, hours=n) for n in range(steps)]
+    events = [message("MembershipEnded" if n % 2 == 0 else "MemberRejoined", member_id=member_id,
+                      occurred_at=iso(at)) for n, at in enumerate(times)]
+    # WHEN each event comes, some twice, in any order, across batches
+    delivered = data.draw(st.permutations(events + data.draw(st.lists(st.sampled_from(events), max_size=3))))
+    cut = data.draw(st.integers(0, len(delivered)))
+    store = in_memory_store(tables)
+    for batch in (delivered[:cut], delivered[cut:]):
+        run(tables, batch, store=store)
+    # THEN the member is as the latest event says, kept things and all, with nothing sent
+    row = tables.members[member_id]
+    if steps % 2:  # the latest is a cancellation
+        assert (row["status"], row["cancelled_at"], row["cancel_reason"]) == ("cancelled", iso(times[-1]), "elsewhere")
+        hold = tables.records[(member_id, "hold")]
+        assert (hold.cancelled_at, hold.cancelled_email_at, hold.billing_event_at) == (times[-1],) * 3
+        assert row["retained_until"] == iso(retained_until(times[-1], Policy()))  # 10 months, like any other
+    else:
+        assert (row["status"], row["rejoined_at"], row["billing_resumed_at"]) == ("active", *[iso(times[-1])] * 2)
+        assert (member_id, "hold") not in tables.records
+    assert tables.member_data[member_id] == [{"name": "Kim", "my_list": ["Dune"]}]
+    assert store.mailer.sent == [] and store.bus.events == []

@@ -35,11 +35,13 @@ class Outcome(StrEnum):
     KEPT_BY_WATCHING = "kept_by_watching"
     CANCELLED_ON_REQUEST = "cancelled_on_request"
     CANCELLED_NO_RESPONSE = "cancelled_no_response"
+    CANCELLED_ELSEWHERE = "cancelled_elsewhere"  # through the service's own account page
 
 
 CANCEL_REASONS = {
     Outcome.CANCELLED_ON_REQUEST: "member_request",
     Outcome.CANCELLED_NO_RESPONSE: "no_response",
+    Outcome.CANCELLED_ELSEWHERE: "elsewhere",
 }
 
 
@@ -204,6 +206,43 @@ def record_rejoin_elsewhere(store: Store, snapshot: MemberSnapshot, now: datetim
     if recorded:
         logger.info("member rejoined through the service's own flow", extra={"member_id": snapshot.view.member_id})
     return recorded
+
+
+def cancel_elsewhere(store: Store, member_id: str, cancelled_at: datetime, policy: Policy) -> bool:
+    """The member cancelled through the service's own account page, which confirmed it and
+    stopped billing: an open notice closes, and the retention hold opens like any other, with
+    no email and no billing event of ours. A member cancelled here from earlier came back
+    meanwhile (that rejoin is still on its way) and is cancelled again from ``cancelled_at``.
+    False when the member was cancelled or rejoined after it (an old event delivered late)."""
+    for _ in range(MAX_ATTEMPTS):
+        snapshot = store.members.snapshot(member_id)
+        view = snapshot.view
+        if any(
+            moment is not None and moment >= cancelled_at for moment in (view.cancelled_at, view.rejoined_at)
+        ):
+            return False
+        hold = Hold(member_id, snapshot.email, snapshot.locale, CANCEL_REASONS[Outcome.CANCELLED_ELSEWHERE],
+                    cancelled_at, retained_until(cancelled_at, policy))
+        if store.lifecycle.cancel_elsewhere(snapshot, hold, Outcome.CANCELLED_ELSEWHERE):
+            logger.info("membership cancelled elsewhere", extra={"member_id": member_id})
+            return True
+    raise ConcurrentChange(f"member {member_id} kept changing while recording a cancellation made elsewhere")
+
+
+def rejoin_elsewhere(store: Store, member_id: str, rejoined_at: datetime) -> bool:
+    """The member came back through the service's sign-up flow, billing resumed there: active
+    again from ``rejoined_at``, everything kept as it was, the hold ended. A member still active
+    here (the cancellation still on its way) is marked rejoined, so that cancellation is refused
+    when it comes. False when the member was cancelled or rejoined after ``rejoined_at``."""
+    view = store.members.snapshot(member_id).view
+    if view.status == "active":
+        return store.members.mark_rejoined(member_id, rejoined_at)
+    if view.cancelled_at is None or view.cancelled_at >= rejoined_at:
+        return False
+    back = store.lifecycle.rejoin_elsewhere(member_id, view.cancelled_at, rejoined_at)
+    if back:
+        logger.info("member rejoined through the service's own flow", extra={"member_id": member_id})
+    return back
 
 
 def _rejoined_but_unannounced(member: Membership) -> bool:

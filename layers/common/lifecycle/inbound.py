@@ -1,11 +1,13 @@
 """What the business tells the product on the inbound bus: members who join, members whose
-details change, and viewings. Each event is an EventBridge event whose ``detail-type`` names
-its kind and whose ``detail`` follows that kind's JSON Schema (``SCHEMAS``, published in
-``docs/events/``); every detail carries ``occurred_at``, when it happened at the business.
+details change, cancellations and rejoins made through its own flows, and viewings. Each event
+is an EventBridge event whose ``detail-type`` names its kind and whose ``detail`` follows that
+kind's JSON Schema (``SCHEMAS``, published in ``docs/events/``); every detail carries
+``occurred_at``, when it happened at the business.
 
 Events may come twice and out of order: each is applied by conditional writes that never let
 an older event overwrite newer state (a join creates a member only once; each changed field
-keeps the time of the change that set it; a viewing moves ``last_watched_at`` only forward).
+keeps the time of the change that set it; a cancellation or rejoin applies only to a member
+not cancelled or rejoined since; a viewing moves ``last_watched_at`` only forward).
 An event that breaks its schema is ``InvalidEvent``: it changes nothing, and the consumer
 parks it with the reason."""
 
@@ -64,6 +66,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                             {**_DETAILS, "joined_at": _TIME}, ["email", "monthly_price", "currency"]),
     "MemberChanged": _schema("MemberChanged", "Some of a member's details changed at occurred_at.",
                              _DETAILS, [], anyOf=[{"required": [name]} for name in _DETAILS]),
+    "MembershipEnded": _schema("MembershipEnded", "The member cancelled through the service's own account page "
+                               "(which confirmed it and stopped billing) at occurred_at.", {}, []),
+    "MemberRejoined": _schema("MemberRejoined", "The member came back through the service's sign-up flow (billing "
+                              "resumed there) at occurred_at.", {}, []),
     "ViewingRecorded": _schema("ViewingRecorded", "The member watched something at occurred_at.", {}, []),
 }
 KINDS = tuple(SCHEMAS)
@@ -194,5 +200,11 @@ def apply(store: Store, event: InboundEvent, now: datetime, policy: Policy) -> s
     if event.kind == "MemberChanged":
         changed = store.members.change_details(event.member_id, event.details, event.occurred_at)
         return APPLIED if changed else "older than what is stored"
+    if event.kind == "MembershipEnded":
+        ended = campaign.cancel_elsewhere(store, event.member_id, event.occurred_at, policy)
+        return APPLIED if ended else "not active, or changed since"
+    if event.kind == "MemberRejoined":
+        back = campaign.rejoin_elsewhere(store, event.member_id, event.occurred_at)
+        return APPLIED if back else "cancelled or rejoined after it"
     campaign.record_activity(store, event.member_id, event.occurred_at, now, policy)
     return APPLIED

@@ -79,6 +79,13 @@ class Members(Protocol):
         than ``occurred_at``; False when none was. ``MemberNotFound`` for nobody."""
         ...
 
+    def mark_rejoined(self, member_id: str, rejoined_at: datetime) -> bool:
+        """The business says an active member came back at ``rejoined_at`` (its cancellation may
+        still be on its way): engaged from then, billing resumed there, so that a cancellation
+        from before it, delivered late, is refused. Only while active and neither cancelled nor
+        rejoined since."""
+        ...
+
     def email_unreachable(self, member_id: str) -> bool:
         """The member's address bounced for good, complained or was refused: send it nothing more."""
         ...
@@ -125,6 +132,20 @@ class Lifecycle(Protocol):
     def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
         """Active again from ``now``, the hold of that cancellation ended; only while the member
         is still cancelled from ``cancelled_at``."""
+        ...
+
+    def cancel_elsewhere(self, snapshot: MemberSnapshot, hold: Hold, outcome: str) -> bool:
+        """The business cancelled the member through its own account page: close the notice read
+        (with ``outcome``), open the retention hold with nothing left to send (the business
+        confirmed it and stopped billing), in place of an earlier cancellation's; only while the
+        member is as read (active with its notice, or cancelled from the same time) and neither
+        cancelled nor rejoined since ``hold.cancelled_at``."""
+        ...
+
+    def rejoin_elsewhere(self, member_id: str, cancelled_at: datetime, rejoined_at: datetime) -> bool:
+        """The business's sign-up flow brought the member back (billing resumed there): active
+        from ``rejoined_at``, the hold of that cancellation ended; only while the member is still
+        cancelled from ``cancelled_at``."""
         ...
 
     def record_rejoin_elsewhere(self, snapshot: MemberSnapshot, now: datetime) -> bool:

@@ -229,6 +229,20 @@ class DynamoDBMembers:
             changed = changed or written is not None
         return changed
 
+    def mark_rejoined(self, member_id: str, rejoined_at: datetime) -> bool:
+        stamp = iso(rejoined_at)
+        marked = conditional_write(
+            lambda: MemberRecord(member_id).update(
+                actions=[MemberRecord.rejoined_at.set(rejoined_at), MemberRecord.engaged_at.set(rejoined_at),
+                         MemberRecord.billing_resumed_at.set(rejoined_at)],
+                condition=(MemberRecord.status == "active")
+                & (Path("rejoined_at").does_not_exist() | (Path("rejoined_at") < stamp))
+                & (Path("cancelled_at").does_not_exist() | (Path("cancelled_at") < stamp)),
+            ),
+            "recording a rejoin",
+        )
+        return marked is not None
+
     def email_unreachable(self, member_id: str) -> bool:
         try:
             member = MemberRecord.get(member_id, consistent_read=True, attributes_to_get=["email_status"])
@@ -416,6 +430,73 @@ class DynamoDBLifecycle:
                 condition=condition,
             )
             tx.save(record)
+
+        return self._transact(build)
+
+    def cancel_elsewhere(self, snapshot: MemberSnapshot, hold: Hold, outcome: str) -> bool:
+        view = snapshot.view
+        reason, cancelled_at, retained_until = cancellation(hold)
+        stamp = iso(cancelled_at)
+        open_notice = MemberRecord.notice_id.does_not_exist() if view.notice_id is None else (
+            MemberRecord.notice_id == view.notice_id)
+        record = LifecycleRecord(
+            hold.member_id,
+            HOLD,
+            expires_at=retained_until,
+            email=hold.email,
+            locale=hold.locale,
+            reason=reason,
+            cancelled_at=cancelled_at,
+            retained_until=retained_until,
+            # the business's own flow confirmed it to the member and stopped billing: nothing to send
+            cancelled_email_at=cancelled_at,
+            billing_event_at=cancelled_at,
+        )
+
+        def build(tx: TransactWrite) -> None:
+            if view.notice_id is not None:
+                tx.delete(LifecycleRecord(view.member_id, NOTICE), condition=_notice_is(view.notice_id))
+            actions = [
+                *_remove_open_notice(),
+                MemberRecord.status.set("cancelled"),
+                MemberRecord.cancelled_at.set(cancelled_at),
+                MemberRecord.cancel_reason.set(reason),
+                MemberRecord.billing_stopped_at.set(cancelled_at),
+                MemberRecord.retained_until.set(retained_until),
+                MemberRecord.purged_at.remove(),
+                MemberRecord.cancellation_announced_at.set(cancelled_at),
+            ]
+            if view.notice_id is not None:
+                actions += [MemberRecord.notice_outcome.set(outcome), MemberRecord.notice_closed_at.set(cancelled_at)]
+            if view.status == "active":
+                as_read = (MemberRecord.status == "active") & open_notice
+            else:  # cancelled again: it came back meanwhile, and that rejoin has not reached us yet
+                as_read = (MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == view.cancelled_at)
+            tx.update(
+                MemberRecord(view.member_id),
+                actions=actions,
+                condition=as_read
+                & (Path("cancelled_at").does_not_exist() | (Path("cancelled_at") < stamp))
+                & (Path("rejoined_at").does_not_exist() | (Path("rejoined_at") < stamp)),
+            )
+            tx.save(record)  # in place of the hold of an earlier cancellation
+
+        return self._transact(build)
+
+    def rejoin_elsewhere(self, member_id: str, cancelled_at: datetime, rejoined_at: datetime) -> bool:
+        def build(tx: TransactWrite) -> None:
+            tx.update(
+                MemberRecord(member_id),
+                actions=[
+                    MemberRecord.status.set("active"),
+                    MemberRecord.rejoined_at.set(rejoined_at),
+                    MemberRecord.engaged_at.set(rejoined_at),
+                    MemberRecord.billing_resumed_at.set(rejoined_at),  # by the business's own flow
+                    MemberRecord.retained_until.remove(),
+                ],
+                condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
+            )
+            tx.delete(LifecycleRecord(member_id, HOLD), condition=_hold_of(cancelled_at))
 
         return self._transact(build)
 
