@@ -22,6 +22,7 @@ from lifecycle.membership import (
     NOTICE,
     UNREACHABLE,
     ActivityMarks,
+    BillingChange,
     Claim,
     Hold,
     MalformedMember,
@@ -248,7 +249,18 @@ class InMemoryMembers:
         if row is None or row.get("status") != "active" or not (
                 row.get("rejoined_at", "") < when and row.get("cancelled_at", "") < when):
             return False
-        row.update(rejoined_at=when, engaged_at=when, billing_resumed_at=when)
+        row.update(rejoined_at=when, engaged_at=when, billing_resumed_at=when, billing_confirmed_at=when)
+        return True
+
+    def confirm_billing(
+        self, member_id: str, change: BillingChange, changed_at: datetime, confirmed_at: datetime
+    ) -> bool:
+        row = self.tables.members.get(member_id)
+        status, latest = ("cancelled", "cancelled_at") if change == "stopped" else ("active", "rejoined_at")
+        if row is None or row.get("status") != status or row.get(latest) != iso(changed_at) \
+                or "billing_confirmed_at" in row:
+            return False
+        row["billing_confirmed_at"] = iso(confirmed_at)
         return True
 
     def email_unreachable(self, member_id: str) -> bool:
@@ -299,6 +311,11 @@ def _sweep_candidate(row: dict[str, str], cutoffs: PrefilterCutoffs) -> bool:
             and "purged_at" not in row
         )
         or (cancelled and "cancelled_at" in row and "cancellation_announced_at" not in row)
+        or (
+            cancelled
+            and get("cancellation_announced_at", "~") <= iso(cutoffs.billing_told_before)
+            and "billing_confirmed_at" not in row
+        )
         or (active and "cancelled_at" in row and ("rejoined_at" not in row or row["rejoined_at"] < row["cancelled_at"]))
     )
 
@@ -386,7 +403,7 @@ class InMemoryLifecycle:
         ):
             return False
         self._drop(view.member_id, NOTICE)
-        for name in (*_ACTIVITY, "purged_at", "cancellation_announced_at"):
+        for name in (*_ACTIVITY, "purged_at", "cancellation_announced_at", "billing_confirmed_at"):
             row.pop(name, None)
         when = iso(cancelled_at)
         row.update(
@@ -425,7 +442,7 @@ class InMemoryLifecycle:
         for name in (*_ACTIVITY, "purged_at"):
             row.pop(name, None)
         row.update(status="cancelled", cancelled_at=when, cancel_reason=reason, billing_stopped_at=when,
-                   retained_until=iso(retained_until), cancellation_announced_at=when)
+                   retained_until=iso(retained_until), cancellation_announced_at=when, billing_confirmed_at=when)
         self._drop(view.member_id, HOLD)
         self.tables.records[(view.member_id, HOLD)] = _as_stored(
             replace(hold, cancelled_email_at=cancelled_at, billing_event_at=cancelled_at))
@@ -442,7 +459,8 @@ class InMemoryLifecycle:
             return False
         row.pop("retained_until", None)
         when = iso(rejoined_at)
-        row.update(status="active", rejoined_at=when, engaged_at=when, billing_resumed_at=when)
+        row.update(status="active", rejoined_at=when, engaged_at=when, billing_resumed_at=when,
+                   billing_confirmed_at=when)
         self._drop(member_id, HOLD)
         return True
 
@@ -455,7 +473,7 @@ class InMemoryLifecycle:
             or not self._hold_of(member_id, cancelled_at)
         ):
             return False
-        for name in ("retained_until", "billing_resumed_at"):
+        for name in ("retained_until", "billing_resumed_at", "billing_confirmed_at"):
             row.pop(name, None)
         row.update(status="active", rejoined_at=iso(now), engaged_at=iso(now))
         self._drop(member_id, HOLD)
@@ -473,7 +491,8 @@ class InMemoryLifecycle:
         ):
             return False
         row.pop("retained_until", None)
-        row.update(rejoined_at=iso(now), engaged_at=iso(now), billing_resumed_at=iso(now))
+        stamp = iso(now)
+        row.update(rejoined_at=stamp, engaged_at=stamp, billing_resumed_at=stamp, billing_confirmed_at=stamp)
         self._drop(view.member_id, HOLD)
         return True
 

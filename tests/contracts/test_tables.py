@@ -485,6 +485,21 @@ def test_a_rejoin_of_an_active_member_is_marked_so_an_older_cancellation_is_refu
     assert tables.row("m-ahead")["status"] == "active"
 
 
+def test_billing_confirms_the_latest_cancellation_or_rejoin_once(tables):
+    cancelled(tables, "m-billing")
+    assert not tables.members.confirm_billing("m-billing", "stopped", NOW - timedelta(days=1), NOW)
+    assert not tables.members.confirm_billing("m-billing", "resumed", NOW, NOW)
+    assert tables.members.confirm_billing("m-billing", "stopped", NOW, NOW + timedelta(hours=2))
+    assert not tables.members.confirm_billing("m-billing", "stopped", NOW, NOW + timedelta(hours=3))
+    assert tables.row("m-billing")["billing_confirmed_at"] == iso(NOW + timedelta(hours=2))
+    # a rejoin here awaits its own confirmation
+    assert tables.lifecycle.rejoin("m-billing", NOW, NOW + timedelta(days=5))
+    assert "billing_confirmed_at" not in tables.row("m-billing")
+    assert tables.members.confirm_billing("m-billing", "resumed", NOW + timedelta(days=5), NOW + timedelta(days=6))
+    assert tables.row("m-billing")["billing_confirmed_at"] == iso(NOW + timedelta(days=6))
+    assert not tables.members.confirm_billing("m-nobody", "stopped", NOW, NOW)
+
+
 def test_purging_deletes_the_kept_data_once(tables):
     cancelled(tables, "m-purge")
     assert not tables.lifecycle.purge("m-purge", NOW - timedelta(days=1), RETAINED_UNTIL)

@@ -142,7 +142,8 @@ def test_a_cancellation_through_the_account_page_and_a_rejoin_through_sign_up_se
     # THEN everything is as it was, billing heard of it from the business (no event of ours), and no notice follows
     row = stack.member(member)
     assert (row["status"], row["rejoined_at"], row["billing_resumed_at"]) == ("active", iso(back_at), iso(back_at))
-    assert stack.profiles(member) == [{"name": "Sam", "my_list": ["The Long Night"], "preferences": {"subtitles": "en"}}]
+    kept = [{"name": "Sam", "my_list": ["The Long Night"], "preferences": {"subtitles": "en"}}]
+    assert stack.profiles(member) == kept
     assert "hold" not in stack.lifecycle(member)
     assert stack.bus("MembershipRejoined") == [] and stack.email_kinds(member) == ["notice"]
     assert stack.parked() == []

@@ -20,7 +20,7 @@ EPOCH = datetime(2018, 1, 1, tzinfo=UTC)
 moments = st.integers(min_value=0, max_value=9 * 365 * 24).map(lambda hours: EPOCH + timedelta(hours=hours))
 offsets = st.sampled_from([timedelta(0), timedelta(hours=2), timedelta(hours=-11)])
 # the campaign's own marks, always written by this product as ISO 8601 UTC ("Z")
-ONLY_THIS_PRODUCT_WRITES = {"cancelled_at", "rejoined_at"}
+ONLY_THIS_PRODUCT_WRITES = {"cancelled_at", "rejoined_at", "cancellation_announced_at", "billing_confirmed_at"}
 
 
 @st.composite
@@ -38,6 +38,10 @@ def members(draw) -> dict:
         member["cancelled_at"] = draw(moments)
         if draw(st.booleans()):
             member["rejoined_at"] = draw(moments)
+        if draw(st.booleans()):  # billing told, and maybe confirmed
+            member["cancellation_announced_at"] = member["cancelled_at"] + timedelta(minutes=1)
+            if draw(st.booleans()):
+                member["billing_confirmed_at"] = draw(moments)
     if draw(st.integers(0, 4)) == 0:
         opened = draw(moments)
         member.update(notice_id="n-1", notice_opened_at=opened, notice_deadline=opened + timedelta(days=31))
@@ -62,6 +66,8 @@ ONE_OF_EACH_KIND = [
      "retained_until": _at(2026, 1, 1), "offset": timedelta(0)},
     {"status": "active", "monthly_price": "9.99", "joined_at": _at(2018, 1, 1), "cancelled_at": _at(2025, 3, 1),
      "last_watched_at": _at(2026, 5, 1), "offset": timedelta(hours=-11)},
+    {"status": "cancelled", "monthly_price": "9.99", "joined_at": _at(2018, 1, 1), "cancelled_at": _at(2026, 5, 30),
+     "cancellation_announced_at": _at(2026, 5, 30), "retained_until": _at(2027, 3, 30), "offset": timedelta(0)},
 ]
 
 

@@ -1,5 +1,6 @@
 """What the business tells the product on the inbound bus: members who join, members whose
-details change, cancellations and rejoins made through its own flows, and viewings. Each event
+details change, cancellations and rejoins made through its own flows, viewings, and billing's
+confirmations that it stopped or resumed charging a member. Each event
 is an EventBridge event whose ``detail-type`` names its kind and whose ``detail`` follows that
 kind's JSON Schema (``SCHEMAS``, published in ``docs/events/``); every detail carries
 ``occurred_at``, when it happened at the business.
@@ -25,7 +26,7 @@ import fastjsonschema
 from lifecycle import campaign
 from lifecycle.clock import parse_iso
 from lifecycle.errors import InvalidRequest
-from lifecycle.membership import MEMBER_DETAILS, NewMember
+from lifecycle.membership import MEMBER_DETAILS, BillingChange, NewMember
 from lifecycle.observability import logger
 from lifecycle.ports import Parking
 from lifecycle.settings import Policy
@@ -71,6 +72,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "MemberRejoined": _schema("MemberRejoined", "The member came back through the service's sign-up flow (billing "
                               "resumed there) at occurred_at.", {}, []),
     "ViewingRecorded": _schema("ViewingRecorded", "The member watched something at occurred_at.", {}, []),
+    "BillingStopped": _schema("BillingStopped", "Billing stopped charging the member at occurred_at, for the "
+                              "cancellation MembershipCancelled named (its cancelled_at).",
+                              {"cancelled_at": _TIME}, ["cancelled_at"]),
+    "BillingResumed": _schema("BillingResumed", "Billing resumed charging the member at occurred_at, for the "
+                              "rejoin MembershipRejoined named (its rejoined_at).",
+                              {"rejoined_at": _TIME}, ["rejoined_at"]),
 }
 KINDS = tuple(SCHEMAS)
 _VALIDATORS = {kind: fastjsonschema.compile(schema) for kind, schema in SCHEMAS.items()}
@@ -94,6 +101,7 @@ class InboundEvent:
     occurred_at: datetime
     details: Mapping[str, str] = field(default_factory=dict)  # the member's details it carries
     joined_at: datetime | None = None
+    changed_at: datetime | None = None  # BillingStopped's cancelled_at, BillingResumed's rejoined_at
 
 
 def parse(body: str) -> InboundEvent:
@@ -122,6 +130,7 @@ def parse(body: str) -> InboundEvent:
         _moment(detail["occurred_at"], kind, "occurred_at"),
         {name: detail[name] for name in MEMBER_DETAILS if name in detail},
         _moment(detail["joined_at"], kind, "joined_at") if "joined_at" in detail else None,
+        next((_moment(detail[name], kind, name) for name in ("cancelled_at", "rejoined_at") if name in detail), None),
     )
 
 
@@ -203,6 +212,11 @@ def apply(store: Store, event: InboundEvent, now: datetime, policy: Policy) -> s
     if event.kind == "MembershipEnded":
         ended = campaign.cancel_elsewhere(store, event.member_id, event.occurred_at, policy)
         return APPLIED if ended else "not active, or changed since"
+    if event.kind in ("BillingStopped", "BillingResumed"):
+        assert event.changed_at is not None, "the schema requires cancelled_at or rejoined_at"
+        change: BillingChange = "stopped" if event.kind == "BillingStopped" else "resumed"
+        confirmed = store.members.confirm_billing(event.member_id, change, event.changed_at, event.occurred_at)
+        return APPLIED if confirmed else "confirmed already, or for an earlier change"
     if event.kind == "MemberRejoined":
         back = campaign.rejoin_elsewhere(store, event.member_id, event.occurred_at)
         return APPLIED if back else "cancelled or rejoined after it"

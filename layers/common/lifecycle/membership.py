@@ -63,6 +63,9 @@ class Membership(MemberSnapshot):
         return str(self.view.monthly_price)
 
 
+# what billing confirms: that it stopped for a cancellation, or resumed for a rejoin
+BillingChange = Literal["stopped", "resumed"]
+
 # the details of a member the business may change (MemberChanged), each stamped with its change
 MEMBER_DETAILS: Final = ("email", "locale", "monthly_price", "currency")
 
@@ -228,6 +231,8 @@ def membership_from_attributes(item: Mapping[str, object]) -> Membership:
         cancelled_at=moment("cancelled_at"),
         cancellation_announced=text("cancellation_announced_at") is not None,
         rejoined_at=moment("rejoined_at"),
+        cancellation_announced_at=moment("cancellation_announced_at"),
+        billing_confirmed_at=moment("billing_confirmed_at"),
     )
     return Membership(
         view,

@@ -66,6 +66,8 @@ class MemberRecord(Model):
     email_status = UnicodeAttribute(null=True)  # "bounced" | "complained"
     email_status_at = IsoDateTimeAttribute(null=True)
     billing_resumed_at = IsoDateTimeAttribute(null=True)  # MembershipRejoined published
+    # billing's BillingStopped (or BillingResumed) for the latest cancellation (or rejoin)
+    billing_confirmed_at = IsoDateTimeAttribute(null=True)
     # when the business changed each detail (its MemberJoined / MemberChanged occurred_at): an
     # event older than the stored change of a field leaves that field alone
     email_changed_at = IsoDateTimeAttribute(null=True)

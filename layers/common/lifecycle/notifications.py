@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from lifecycle.clock import iso
 from lifecycle.errors import AddressRefused, InvalidRequest, SendInProgress
 from lifecycle.membership import HOLD, NOTICE, Claim, Hold, LifecycleChange, Notice, RecordKind, SendLease, SendMark
 from lifecycle.observability import logger, metrics
-from lifecycle.policy import MemberView, link_expires_at
+from lifecycle.policy import MemberView, billing_unconfirmed_for, link_expires_at
 from lifecycle.rendering import RenderedEmail, render_email
-from lifecycle.settings import Settings
+from lifecycle.settings import Policy, Settings
 from lifecycle.store import Store
 from lifecycle.tokens import LinkSigner, SigningKeys
 
@@ -123,6 +124,42 @@ def _deliver(store: Store, item: Notice | Hold, email: RenderedEmail, kind: str,
     logger.info("email sent", extra={"member_id": item.member_id, "kind": kind, "lang": email.lang})
 
 
+def _billing_stop(
+    member_id: str, cancelled_at: datetime, reason: str | None, retained_until: datetime
+) -> dict[str, Any]:
+    """MembershipCancelled's detail: the same each time it is published for one cancellation, so
+    billing can key its work on the member and ``cancelled_at``."""
+    return {
+        "member_id": member_id,
+        "cancelled_at": iso(cancelled_at),
+        "reason": reason,
+        "billing": "stop",
+        "retained_until": iso(retained_until),
+    }
+
+
+def republish_billing_stop(store: Store, member_id: str, now: datetime, policy: Policy) -> bool:
+    """Billing has not confirmed a cancellation (no BillingStopped) for ``BillingAckHours``:
+    publish its MembershipCancelled again, the same; counted, and past ``BillingAlarmHours``
+    counted for the alarm. False when billing confirmed meanwhile or the member moved on."""
+    member = store.members.snapshot(member_id)
+    view = member.view
+    unconfirmed = billing_unconfirmed_for(view, now)
+    if unconfirmed < timedelta(hours=policy.billing_ack_hours) or view.cancelled_at is None \
+            or view.retained_until is None:
+        return False
+    store.bus.publish("MembershipCancelled", _billing_stop(member_id, view.cancelled_at, member.cancel_reason,
+                                                           view.retained_until))
+    metrics.add_metric(name="BillingUnconfirmed", unit="Count", value=1)
+    overdue = unconfirmed >= timedelta(hours=policy.billing_alarm_hours)
+    if overdue:
+        metrics.add_metric(name="BillingUnconfirmedOverdue", unit="Count", value=1)
+    logger.warning("billing has not confirmed a cancellation; published again",
+                   extra={"member_id": member_id, "unconfirmed_hours": int(unconfirmed.total_seconds() // 3600),
+                          "overdue": overdue})
+    return True
+
+
 def _cancellation(store: Store, hold: Hold, now: datetime, settings: Settings, lease: SendLease) -> list[str]:
     cancelled_at, retained_until = hold.cancelled_at, hold.retained_until
     if cancelled_at is None or retained_until is None:
@@ -130,16 +167,8 @@ def _cancellation(store: Store, hold: Hold, now: datetime, settings: Settings, l
     sent = []
 
     def stop_billing() -> None:
-        store.bus.publish(
-            "MembershipCancelled",
-            {
-                "member_id": hold.member_id,
-                "cancelled_at": iso(cancelled_at),
-                "reason": hold.reason,
-                "billing": "stop",
-                "retained_until": iso(retained_until),
-            },
-        )
+        detail = _billing_stop(hold.member_id, cancelled_at, hold.reason, retained_until)
+        store.bus.publish("MembershipCancelled", detail)
 
     if _once(store, hold, "billing_event_at", now, lease, stop_billing):
         sent.append("billing_stopped")

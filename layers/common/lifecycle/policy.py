@@ -32,6 +32,7 @@ class SweepAction(StrEnum):
     SETTLE_OVERDUE_NOTICE = "settle_overdue_notice"
     PURGE_RETAINED_DATA = "purge_retained_data"
     RECORD_REJOIN = "record_rejoin"
+    REPUBLISH_BILLING_STOP = "republish_billing_stop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ class MemberView:
     cancelled_at: datetime | None = None
     cancellation_announced: bool = True
     rejoined_at: datetime | None = None
+    cancellation_announced_at: datetime | None = None  # billing told, member emailed
+    billing_confirmed_at: datetime | None = None  # billing said it stopped (or resumed)
 
     @property
     def is_paying(self) -> bool:
@@ -137,6 +140,8 @@ def plan(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
             and now >= utc(member.retained_until)
         ):
             return SweepDecision(SweepAction.PURGE_RETAINED_DATA, "retention ended")
+        if billing_unconfirmed_for(member, now) >= timedelta(hours=policy.billing_ack_hours):
+            return SweepDecision(SweepAction.REPUBLISH_BILLING_STOP, "billing has not confirmed the cancellation")
         return SweepDecision(SweepAction.NOTHING, "cancelled")
     if member.status != "active":
         return SweepDecision(SweepAction.NOTHING, f"status {member.status}")
@@ -150,6 +155,15 @@ def plan(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
     if rule is None:
         return SweepDecision(SweepAction.NOTHING, "active")
     return SweepDecision(SweepAction.OPEN_NOTICE, rule.value)
+
+
+def billing_unconfirmed_for(member: MemberView, now: datetime) -> timedelta:
+    """How long billing has been told of the member's cancellation without confirming it (zero
+    for a member whose billing is confirmed, or not told yet)."""
+    told = member.cancellation_announced_at
+    if member.status != "cancelled" or told is None or member.billing_confirmed_at is not None:
+        return timedelta(0)
+    return max(utc(now) - utc(told), timedelta(0))
 
 
 def _plan_open_notice(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
@@ -180,6 +194,7 @@ class PrefilterCutoffs:
     never_watched_before: datetime
     dormant_before: datetime
     retention_ended_before: datetime
+    billing_told_before: datetime  # cancellations billing has not confirmed since
 
 
 def prefilter_cutoffs(now: datetime, policy: Policy) -> PrefilterCutoffs:
@@ -188,6 +203,7 @@ def prefilter_cutoffs(now: datetime, policy: Policy) -> PrefilterCutoffs:
         never_watched_before=now - relativedelta(months=policy.never_watched_months) + PREFILTER_MARGIN,
         dormant_before=now - relativedelta(months=policy.inactive_months) + PREFILTER_MARGIN,
         retention_ended_before=now + PREFILTER_MARGIN,
+        billing_told_before=now - timedelta(hours=policy.billing_ack_hours) + PREFILTER_MARGIN,
     )
 
 

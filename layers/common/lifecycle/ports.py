@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from lifecycle.membership import (
+    BillingChange,
     Claim,
     Hold,
     Membership,
@@ -84,6 +85,14 @@ class Members(Protocol):
         still be on its way): engaged from then, billing resumed there, so that a cancellation
         from before it, delivered late, is refused. Only while active and neither cancelled nor
         rejoined since."""
+        ...
+
+    def confirm_billing(
+        self, member_id: str, change: BillingChange, changed_at: datetime, confirmed_at: datetime
+    ) -> bool:
+        """Billing confirmed it stopped for the cancellation of ``changed_at`` (or resumed for the
+        rejoin of ``changed_at``): record ``billing_confirmed_at``, once, and only while that is
+        still the member's latest cancellation (or rejoin)."""
         ...
 
     def email_unreachable(self, member_id: str) -> bool:

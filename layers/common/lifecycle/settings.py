@@ -58,6 +58,10 @@ class Policy:
     reminder_days_before: int = setting(7, env="REMINDER_DAYS_BEFORE", parameter="ReminderDaysBefore", minimum=0)
     retention_months: int = setting(10, env="RETENTION_MONTHS", parameter="RetentionMonths", minimum=1)
     link_grace_days: int = setting(7, env="LINK_GRACE_DAYS", parameter="LinkGraceDays", minimum=0)
+    # billing answers each MembershipCancelled with BillingStopped: the sweep publishes the
+    # cancellation again after this long unconfirmed, and the alarm fires after the second limit
+    billing_ack_hours: int = setting(24, env="BILLING_ACK_HOURS", parameter="BillingAckHours", minimum=1)
+    billing_alarm_hours: int = setting(72, env="BILLING_ALARM_HOURS", parameter="BillingAlarmHours", minimum=1)
     # guards of the sweep against mass mistakes and for SES reputation
     max_notice_share: float = setting(
         0.01, env="MAX_NOTICE_SHARE", parameter="MaxNoticeShare", minimum=0.0001, maximum=1
@@ -70,6 +74,11 @@ class Policy:
 
     def __post_init__(self) -> None:
         _check_bounds(self)
+        if self.billing_alarm_hours < self.billing_ack_hours:
+            raise SettingsError(
+                f"billing_alarm_hours ({self.billing_alarm_hours}) must be at least billing_ack_hours "
+                f"({self.billing_ack_hours})"
+            )
         if self.reminder_days_before >= self.response_window_days:
             raise SettingsError(
                 f"reminder_days_before ({self.reminder_days_before}) must be between 0 and "

@@ -31,6 +31,7 @@ from lifecycle.membership import (
     NOTICE,
     UNREACHABLE,
     ActivityMarks,
+    BillingChange,
     Claim,
     Hold,
     LifecycleChange,
@@ -66,6 +67,7 @@ SWEEP_PROJECTION = (
     "purged_at",
     "cancelled_at",
     "cancellation_announced_at",
+    "billing_confirmed_at",
     "rejoined_at",
     "email",
     "locale",
@@ -234,7 +236,8 @@ class DynamoDBMembers:
         marked = conditional_write(
             lambda: MemberRecord(member_id).update(
                 actions=[MemberRecord.rejoined_at.set(rejoined_at), MemberRecord.engaged_at.set(rejoined_at),
-                         MemberRecord.billing_resumed_at.set(rejoined_at)],
+                         MemberRecord.billing_resumed_at.set(rejoined_at),
+                         MemberRecord.billing_confirmed_at.set(rejoined_at)],
                 condition=(MemberRecord.status == "active")
                 & (Path("rejoined_at").does_not_exist() | (Path("rejoined_at") < stamp))
                 & (Path("cancelled_at").does_not_exist() | (Path("cancelled_at") < stamp)),
@@ -242,6 +245,23 @@ class DynamoDBMembers:
             "recording a rejoin",
         )
         return marked is not None
+
+    def confirm_billing(
+        self, member_id: str, change: BillingChange, changed_at: datetime, confirmed_at: datetime
+    ) -> bool:
+        latest = (
+            (MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == changed_at)
+            if change == "stopped"
+            else (MemberRecord.status == "active") & (MemberRecord.rejoined_at == changed_at)
+        )
+        confirmed = conditional_write(
+            lambda: MemberRecord(member_id).update(
+                actions=[MemberRecord.billing_confirmed_at.set(confirmed_at)],
+                condition=latest & MemberRecord.billing_confirmed_at.does_not_exist(),
+            ),
+            "recording billing's confirmation",
+        )
+        return confirmed is not None
 
     def email_unreachable(self, member_id: str) -> bool:
         try:
@@ -426,6 +446,7 @@ class DynamoDBLifecycle:
                     MemberRecord.notice_closed_at.set(cancelled_at),
                     MemberRecord.purged_at.remove(),
                     MemberRecord.cancellation_announced_at.remove(),
+                    MemberRecord.billing_confirmed_at.remove(),  # billing has yet to confirm this one
                 ],
                 condition=condition,
             )
@@ -465,6 +486,7 @@ class DynamoDBLifecycle:
                 MemberRecord.retained_until.set(retained_until),
                 MemberRecord.purged_at.remove(),
                 MemberRecord.cancellation_announced_at.set(cancelled_at),
+                MemberRecord.billing_confirmed_at.set(cancelled_at),
             ]
             if view.notice_id is not None:
                 actions += [MemberRecord.notice_outcome.set(outcome), MemberRecord.notice_closed_at.set(cancelled_at)]
@@ -492,6 +514,7 @@ class DynamoDBLifecycle:
                     MemberRecord.rejoined_at.set(rejoined_at),
                     MemberRecord.engaged_at.set(rejoined_at),
                     MemberRecord.billing_resumed_at.set(rejoined_at),  # by the business's own flow
+                    MemberRecord.billing_confirmed_at.set(rejoined_at),
                     MemberRecord.retained_until.remove(),
                 ],
                 condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
@@ -510,6 +533,7 @@ class DynamoDBLifecycle:
                     MemberRecord.engaged_at.set(now),
                     MemberRecord.retained_until.remove(),
                     MemberRecord.billing_resumed_at.remove(),
+                    MemberRecord.billing_confirmed_at.remove(),
                 ],
                 condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
             )
@@ -527,6 +551,7 @@ class DynamoDBLifecycle:
                     MemberRecord.rejoined_at.set(now),
                     MemberRecord.engaged_at.set(now),
                     MemberRecord.billing_resumed_at.set(now),  # by the business's own flow, not by an event of ours
+                    MemberRecord.billing_confirmed_at.set(now),
                     MemberRecord.retained_until.remove(),
                 ],
                 condition=(MemberRecord.status == "active")
@@ -752,6 +777,11 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs) -> Condition:
         & Path("cancelled_at").exists()
         & Path("cancellation_announced_at").does_not_exist()
     )
+    billing_unconfirmed = (
+        (Path("status") == "cancelled")
+        & (Path("cancellation_announced_at") <= iso(cutoffs.billing_told_before))
+        & Path("billing_confirmed_at").does_not_exist()
+    )
     return cast(
         Condition,
         Path("notice_id").exists()
@@ -759,5 +789,6 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs) -> Condition:
         | dormant_long
         | retention_over
         | cancellation_unannounced
+        | billing_unconfirmed
         | active_after_a_cancellation,
     )

@@ -23,7 +23,7 @@ from lifecycle.campaign import (
 )
 from lifecycle.errors import InvalidRequest
 from lifecycle.membership import MemberSnapshot, ScanPage, SendLease
-from lifecycle.notifications import catch_up
+from lifecycle.notifications import catch_up, republish_billing_stop
 from lifecycle.observability import logger
 from lifecycle.policy import (
     Inactivity,
@@ -299,6 +299,8 @@ def _carry_out(store: Store, snapshot: MemberSnapshot, action: SweepAction, now:
             return settle_notice(store, view.member_id, view.notice_id, now, policy) is not None
         case SweepAction.RECORD_REJOIN:
             return record_rejoin_elsewhere(store, snapshot, now)
+        case SweepAction.REPUBLISH_BILLING_STOP:
+            return republish_billing_stop(store, view.member_id, now, policy)
         case SweepAction.PURGE_RETAINED_DATA:
             cancelled_at = store.members.snapshot(view.member_id).view.cancelled_at
             return cancelled_at is not None and purge_retained_data(store, view.member_id, cancelled_at, now)
