@@ -115,7 +115,7 @@ def test_a_german_member_cancels_from_the_email(stack, new_context, console):
     assert answered.status == 200
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ihre Mitgliedschaft ist gekündigt")
-    expect(page.get_by_text("die Abrechnung eingestellt")).to_be_visible()
+    expect(page.get_by_text("die Einstellung der Abrechnung veranlasst")).to_be_visible()
     expect(page.get_by_text("1. April 2027")).to_be_visible()
     expect(page.get_by_role("link", name="Streamly")).to_have_attribute("href", "https://streamly.example/rejoin")
     expect(page.locator("script")).to_have_count(0)

@@ -194,8 +194,9 @@ def test_cancelled_email_says_billing_has_stopped():
     email = cancelled_email("en-US")
 
     # THEN it says billing stopped and there will be no further charge, and when their things go
-    assert "Your Streamly membership has been cancelled and billing has stopped." in email.text
-    assert "You won't be charged again." in email.text
+    # sent when billing has been asked, before it confirms: the email promises no more than that
+    assert "Your Streamly membership has been cancelled, and we have asked billing to stop charging you." in email.text
+    assert "won't be charged" not in email.text
     assert "We'll keep your profiles, My List and viewing preferences until January 5, 2027." in email.text
 
 
@@ -572,7 +573,7 @@ def test_cancelled_page_says_billing_stopped_what_is_kept_and_how_to_come_back()
 
     # THEN it says so in Spanish, with the date their things are kept until and the way back
     document = Document(page.html)
-    assert "Su membresía de Streamly se ha cancelado y hemos dejado de cobrarle." in document.text
+    assert "Su membresía de Streamly se ha cancelado y hemos solicitado que se deje de cobrarle." in document.text
     assert "hasta el 5 de enero de 2027" in document.text
     assert [a["href"] for a in document.all("a")] == [REJOIN_URL]
 
@@ -583,7 +584,7 @@ def test_cancelled_page_says_billing_stopped_what_is_kept_and_how_to_come_back()
         ({"outcome": "kept"}, "Your Streamly membership is active"),
         (
             {"outcome": "cancelled", "retained_until": RETAINED_UNTIL, "rejoin_url": REJOIN_URL},
-            "Your Streamly membership is cancelled and billing has stopped.",
+            "Your Streamly membership is cancelled, and we have asked billing to stop charging you.",
         ),
     ],
 )
