@@ -232,6 +232,18 @@ def emails(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ rehearse
 
 
+def billing_ack(text: str) -> timedelta | None:
+    if text.strip().lower() == "never":
+        return None
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours or 'never'") from None
+    if not 0 <= hours <= 24 * 366:
+        raise argparse.ArgumentTypeError(f"{text} hours is not between 0 and a year")
+    return timedelta(hours=hours)
+
+
 def rehearse_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--members", type=Path, required=True, metavar="MEMBERS.jsonl", help="the members, one JSON object a line"
@@ -262,6 +274,13 @@ def rehearse_arguments(parser: argparse.ArgumentParser) -> None:
         help="inject a fault (repeatable): duplicate-delivery, ses-throttle:R, lost-stream:R, crash:R",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--billing-ack",
+        type=billing_ack,
+        default=timedelta(hours=1),
+        metavar="HOURS|never",
+        help="billing confirms each cancellation and rejoin this many hours after it hears of it, or never (default 1)",
+    )
 
 
 def rehearse_command(args: argparse.Namespace) -> int:
@@ -283,6 +302,7 @@ def rehearse_command(args: argparse.Namespace) -> int:
             seed=args.seed,
             on_progress=on_progress,
             faults=faults,
+            billing_ack=args.billing_ack,
         )
     write_report(report, args.report)
     print(f"report: {args.report}")

@@ -338,6 +338,40 @@ def record_viewing(cloud: Any, member_id: str, at: datetime) -> str:
     return "recorded"
 
 
+class BillingSide:
+    """The business's billing, as the rehearsal plays it: each MembershipCancelled (and
+    MembershipRejoined) on the billing bus is confirmed with BillingStopped (BillingResumed) on
+    the inbound bus ``ack`` after it was published, or never (``ack`` None)."""
+
+    def __init__(self, cloud: Any, ack: timedelta | None):
+        self.cloud, self.ack = cloud, ack
+        self._answered: set[tuple[str, str, str]] = set()
+
+    def answer(self) -> None:
+        if self.ack is None:
+            return
+        now, due = self.cloud.now, []
+        for event in self.cloud.bus_events():
+            detail = event.detail if isinstance(event.detail, dict) else {}
+            kind, changed = {"MembershipCancelled": ("BillingStopped", "cancelled_at"),
+                             "MembershipRejoined": ("BillingResumed", "rejoined_at")}.get(event.detail_type, (None, ""))
+            key = (str(kind), str(detail.get("member_id")), str(detail.get(changed)))
+            if kind is None or key in self._answered:
+                continue
+            # published as the change was made (the event's own time is the machine's, not the cloud's)
+            at = parse_time(detail[changed], "a billing event") + self.ack
+            if at <= now:
+                self._answered.add(key)
+                due.append((kind, {"member_id": detail["member_id"], "occurred_at": _iso(at),
+                                   changed: detail[changed]}))
+        for start in range(0, len(due), 10):
+            self.cloud.client("events").put_events(Entries=[
+                {"Source": "rehearsal.billing", "DetailType": kind, "Detail": json.dumps(detail),
+                 "EventBusName": self.cloud.outputs["InboundEventBusName"]} for kind, detail in due[start:start + 10]])
+        if due:
+            self.cloud.settle()
+
+
 def rehearse(
     plan: RehearsalInput,
     *,
@@ -347,8 +381,10 @@ def rehearse(
     on_progress: Callable[[datetime], None] | None = None,
     keep_emails: Callable[[list], None] | None = None,
     faults: Faults | None = None,
+    billing_ack: timedelta | None = timedelta(hours=1),
 ) -> dict[str, Any]:
-    """Run the campaign and return the report (``keep_emails`` gets every email sent)."""
+    """Run the campaign and return the report (``keep_emails`` gets every email sent; billing
+    confirms each cancellation and rejoin ``billing_ack`` after it hears of it, or never)."""
     from local.cloud import LocalCloud
 
     faults = faults or Faults()
@@ -367,19 +403,23 @@ def rehearse(
         mailbox = _Mailbox(cloud)
         member_side = Member(cloud, mailbox.to, api_url)
         log = ActionLog()
+        billing = BillingSide(cloud, billing_ack)
         day = plan.start
         for action in plan.actions:
             while day + timedelta(days=1) <= action.at:  # a day at a time, so progress moves
                 day += timedelta(days=1)
                 cloud.advance_to(day)
+                billing.answer()
                 if on_progress:
                     on_progress(day)
             cloud.advance_to(action.at)
+            billing.answer()
             mailbox.refresh()
             log.record(action, member_side.act(by_id[action.member_id], action))
         while day < plan.end:
             day = min(day + timedelta(days=1), plan.end)
             cloud.advance_to(day)
+            billing.answer()
             if on_progress:
                 on_progress(day)
         injector.uninstall()
@@ -437,7 +477,7 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
         for address in map(mailbox, mail.to):
             if address in by_address:
                 rows[by_address[address]]["emails"].append(_email_row(mail))
-    for event in cloud.bus_events():
+    for event in cloud.bus_events("BillingEventBus"):  # what the product told billing
         detail = event.detail if isinstance(event.detail, dict) else {}
         if detail.get("member_id") in rows:
             rows[detail["member_id"]]["billing_events"].append(
@@ -456,7 +496,9 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
         "members": rows,
         "summary": {},
     }
-    report["summary"] = _json_safe({**funnel(report), "actions": dict(sorted(log.counts.items()))})
+    unconfirmed = sum(1 for row in rows.values() if row["status"] == "cancelled" and not row["billing_confirmed_at"])
+    report["summary"] = _json_safe({**funnel(report), "actions": dict(sorted(log.counts.items())),
+                                    "billing_unconfirmed": unconfirmed})
     return report
 
 
@@ -470,6 +512,7 @@ def _member_row(item: Mapping[str, Any]) -> dict[str, Any]:
         "cancelled_at": item.get("cancelled_at"),
         "cancel_reason": item.get("cancel_reason"),
         "billing_stopped_at": item.get("billing_stopped_at"),
+        "billing_confirmed_at": item.get("billing_confirmed_at"),
         "purged_at": item.get("purged_at"),
         "notice_outcome": item.get("notice_outcome"),
         "rejoined_at": item.get("rejoined_at"),

@@ -127,6 +127,10 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
     assert summary["noticed"] == 7
     assert summary["cancelled_no_response"] == 3 and summary["cancelled_on_request"] == 1
     assert summary["monthly_savings"] == {"EUR": "9.99", "GBP": "9.99", "USD": "9.99"}
+    # AND billing (played by the rehearsal, an hour after each event) confirmed every cancellation and the rejoin
+    assert rows["m-cancel"]["billing_confirmed_at"] == "2026-06-04T10:30:00Z"
+    assert rows["m-back"]["billing_confirmed_at"] == "2026-08-20T11:00:00Z"
+    assert summary["billing_unconfirmed"] == 0
 
 
 @pytest.mark.slow
@@ -229,3 +233,24 @@ def test_the_command_refuses_bad_input_with_exit_code_2_and_writes_no_report(tmp
     assert run.returncode == 2
     assert "members.jsonl:2: expected a JSON object, got list" in run.stderr
     assert not (tmp_path / "report.json").exists()
+
+
+def test_a_billing_side_that_never_answers_leaves_every_cancellation_unconfirmed_and_published_again(tmp_path):
+    # GIVEN two silent members and a billing side that never confirms
+    report_path = tmp_path / "report.json"
+    run = rehearse_members(tmp_path, [member("m-silent"), member("m-too")], [], "--start", START,
+                           "--end", "2026-07-08T00:00:00Z", "--billing-ack", "never")
+    # THEN both are cancelled, unconfirmed, and their cancellation was published again each night after a day
+    assert run.returncode == 0, run.stderr
+    report = json.loads(report_path.read_text())
+    assert report["summary"]["billing_unconfirmed"] == 2
+    for row in report["members"].values():
+        assert (row["status"], row["billing_confirmed_at"]) == ("cancelled", None)
+        assert len(row["billing_events"]) > 1 and {e["billing"] for e in row["billing_events"]} == {"stop"}
+
+
+def test_the_billing_delay_must_be_hours_or_never(tmp_path):
+    run = rehearse_members(tmp_path, [member("m-1")], [], "--start", START, "--end", END, "--billing-ack", "soon")
+    assert run.returncode == 2 and "'soon' is not a number of hours or 'never'" in run.stderr
+    assert not (tmp_path / "report.json").exists()
+
