@@ -45,6 +45,8 @@ WATCHING_SAMPLE_SHARE = 0.25
 MAX_WATCHES_PER_ACTIVE_MEMBER = 3
 
 ACTIONS = ("watch", "open", "keep", "cancel", "app_keep", "rejoin")
+# what the business sends through the inbound bus during a rehearsal (the population makes none)
+BUSINESS_ACTIONS = ("join", "change", "cancel_elsewhere", "rejoin_elsewhere", "play")
 
 # What an inactive member does with the notice, and how likely it is.
 RESPONSES: tuple[tuple[str, float], ...] = (

@@ -31,7 +31,9 @@ from email_validator import EmailNotValidError, validate_email
 from local.faults import FaultInjector, Faults
 from local.template import Template, TemplateError
 from ops.app_calls import SignedAsApp, member_path
-from ops.population import ACTIONS  # the kinds of action row, one list for the generator and the contract
+
+# the kinds of action row, one list for the generator and the contract
+from ops.population import ACTIONS, BUSINESS_ACTIONS
 
 MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key
 
@@ -60,6 +62,8 @@ class Action:
     at: datetime
     do: str
     line: int
+    member: dict[str, Any] | None = None  # join: the new member, as a MEMBERS.jsonl line
+    fields: dict[str, str] | None = None  # change: the details that change
 
 
 @dataclass
@@ -179,13 +183,26 @@ def _profiles(profiles: Any, where: str) -> list[dict[str, Any]]:
     return profiles
 
 
+CHANGEABLE = ("email", "locale", "monthly_price", "currency")
+
+
 def read_actions(path: Path, members: Sequence[dict[str, Any]], start: datetime, end: datetime) -> list[Action]:
+    rows = _lines(path)
     known = {member["member_id"] for member in members}
+    joining = {row.get("member_id") for _, row in rows if row.get("do") == "join"}
     actions = []
-    for number, row in _lines(path):
+    for number, row in rows:
         where = f"{path}:{number}"
         member_id = row.get("member_id")
-        if member_id not in known:
+        if row.get("do") == "join":
+            new = row.get("member")
+            if not isinstance(new, dict):
+                raise RehearsalInputError(f"{where}: field member: expected the new member, as a members file line")
+            joined = _member({"status": "active", **new}, f"{where}: field member")
+            if joined["member_id"] != member_id or member_id in known:
+                raise RehearsalInputError(f"{where}: field member_id: {member_id!r} must be the new member's own id, "
+                                          "and not one of the members file")
+        elif member_id not in known | joining:
             raise RehearsalInputError(f"{where}: field member_id: {member_id!r} is not in the members file")
         at = parse_time(row.get("at"), f"{where}: field at")
         if not start <= at <= end:
@@ -193,9 +210,15 @@ def read_actions(path: Path, members: Sequence[dict[str, Any]], start: datetime,
                 f"{where}: field at: {row['at']} is outside the rehearsal "
                 f"({start:%Y-%m-%dT%H:%M:%SZ} to {end:%Y-%m-%dT%H:%M:%SZ})"
             )
-        if row.get("do") not in ACTIONS:
-            raise RehearsalInputError(f"{where}: field do: expected one of {', '.join(ACTIONS)}, got {row.get('do')!r}")
-        actions.append(Action(member_id, at, row["do"], number))
+        if row.get("do") not in (*ACTIONS, *BUSINESS_ACTIONS):
+            raise RehearsalInputError(
+                f"{where}: field do: expected one of {', '.join((*ACTIONS, *BUSINESS_ACTIONS))}, got {row.get('do')!r}")
+        fields = row.get("fields")
+        if row["do"] == "change" and (not isinstance(fields, dict) or not fields or not set(fields) <= set(CHANGEABLE)
+                                      or not all(isinstance(v, str) for v in fields.values())):
+            raise RehearsalInputError(f"{where}: field fields: expected an object of {', '.join(CHANGEABLE)} (text)")
+        actions.append(Action(member_id, at, row["do"], number, joined if row["do"] == "join" else None,
+                              fields if row["do"] == "change" else None))
     return sorted(actions, key=lambda action: (action.at, action.line))
 
 
@@ -249,7 +272,10 @@ class Member:
         self.api = api_url
         self.http = requests.Session()
 
-    def act(self, member: Mapping[str, Any], action: Action) -> str:
+    def act(self, member: Mapping[str, Any] | None, action: Action) -> str:
+        if action.do in BUSINESS_ACTIONS:
+            return self._business(action)
+        assert member is not None, "read_actions names only members of the file, or joined ones"
         if action.do == "watch":
             return record_viewing(self.cloud, action.member_id, action.at)
         if action.do == "app_keep":
@@ -273,6 +299,22 @@ class Member:
         )
         return str(answer.status_code)
 
+    def _business(self, action: Action) -> str:
+        """The business's own systems telling the product, through the inbound bus."""
+        kind = {"join": "MemberJoined", "change": "MemberChanged", "cancel_elsewhere": "MembershipEnded",
+                "rejoin_elsewhere": "MemberRejoined", "play": "ViewingRecorded"}[action.do]
+        detail = _joined(action.member) if action.member else dict(action.fields or {})
+        if action.do == "join" and action.member and action.member.get("profiles"):  # the service's own data
+            item = {"member_id": action.member_id, "profiles": action.member["profiles"]}
+            _batch_put(self.cloud, self.cloud.table_name("MemberDataTable"),
+                       [{k: TypeSerializer().serialize(v) for k, v in item.items()}])
+        answer = self.cloud.client("events").put_events(Entries=[{
+            "Source": "rehearsal.business", "DetailType": kind,
+            "EventBusName": self.cloud.outputs["InboundEventBusName"],
+            "Detail": json.dumps({"member_id": action.member_id, "occurred_at": _iso(action.at), **detail})}])
+        self.cloud.settle()
+        return "sent" if not answer.get("FailedEntryCount") else "refused"
+
     @staticmethod
     def _again_if_failed(request: Callable[[], requests.Response]) -> requests.Response:
         """A person whose click fails with a server error clicks again, once."""
@@ -294,6 +336,11 @@ class Member:
             lambda: self.http.request(method, self.api + path, data=data, headers=headers, auth=auth, timeout=30)
         )
         return str(answer.status_code)
+
+
+def _joined(member: Mapping[str, Any]) -> dict[str, Any]:
+    detail = {name: member[name] for name in ("email", "locale", "monthly_price", "currency")}
+    return {**detail, "joined_at": _iso(member["joined_at"])}
 
 
 def load_members(cloud: Any, members: Sequence[dict[str, Any]]) -> None:
@@ -415,7 +462,7 @@ def rehearse(
             cloud.advance_to(action.at)
             billing.answer()
             mailbox.refresh()
-            log.record(action, member_side.act(by_id[action.member_id], action))
+            log.record(action, member_side.act(by_id.get(action.member_id), action))
         while day < plan.end:
             day = min(day + timedelta(days=1), plan.end)
             cloud.advance_to(day)
@@ -463,8 +510,12 @@ def mailbox(address: str) -> str:
 def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, Any]:
     from ops.funnel import funnel
 
-    members = {member["member_id"]: member for member in plan.members}
-    by_address = {mailbox(member["email"]): member["member_id"] for member in plan.members}
+    joined = [action.member for action in plan.actions if action.member is not None]
+    members = {member["member_id"]: member for member in [*plan.members, *joined]}
+    by_address = {mailbox(member["email"]): member["member_id"] for member in members.values()}
+    for action in plan.actions:  # mail goes to an address the business changed, too
+        if action.fields and "email" in action.fields:
+            by_address[mailbox(action.fields["email"])] = action.member_id
     made = _scan(cloud, "MemberDataTable")
     rows = {
         member_id: {**_member_row(item), "profiles": made.get(member_id, {}).get("profiles")}

@@ -254,3 +254,43 @@ def test_the_billing_delay_must_be_hours_or_never(tmp_path):
     assert run.returncode == 2 and "'soon' is not a number of hours or 'never'" in run.stderr
     assert not (tmp_path / "report.json").exists()
 
+
+@pytest.mark.slow
+def test_the_business_joins_changes_cancels_rejoins_and_plays_through_the_inbound_bus(tmp_path):
+    # GIVEN two inactive members, and what the business's own systems send during the campaign
+    members = [member("m-plays"), member("m-leaves", locale="fr-FR", currency="EUR")]
+    new = {**member("cus_NffrFeUfNV2Hib", locale="de-AT", currency="EUR", monthly_price="12.99"),
+           "joined_at": "2026-06-02T08:00:00Z", "last_watched_at": None}
+    del new["status"]
+    actions = [
+        {"member_id": "cus_NffrFeUfNV2Hib", "at": "2026-06-02T08:00:00Z", "do": "join", "member": new},
+        {"member_id": "cus_NffrFeUfNV2Hib", "at": "2026-06-09T10:00:00Z", "do": "change",
+         "fields": {"monthly_price": "14.99", "locale": "de-DE"}},
+        {"member_id": "m-plays", "at": "2026-06-05T21:00:00Z", "do": "play"},
+        {"member_id": "m-leaves", "at": "2026-06-06T12:00:00Z", "do": "cancel_elsewhere"},
+        {"member_id": "m-leaves", "at": "2026-06-20T12:00:00Z", "do": "rejoin_elsewhere"},
+    ]
+    run = rehearse_members(tmp_path, members, actions, "--start", START, "--end", "2026-07-10T00:00:00Z")
+    # THEN each went through the inbound bus and shows in the report
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    rows = report["members"]
+    assert (rows["cus_NffrFeUfNV2Hib"]["status"], rows["cus_NffrFeUfNV2Hib"]["monthly_price"]) == ("active", "14.99")
+    assert (rows["m-plays"]["notice_outcome"], rows["m-plays"]["last_watched_at"]) == (
+        "kept_by_watching", "2026-06-05T21:00:00Z")
+    assert (rows["m-leaves"]["status"], rows["m-leaves"]["cancel_reason"], rows["m-leaves"]["rejoined_at"]) == (
+        "active", "elsewhere", "2026-06-20T12:00:00Z")
+    assert [e["kind"] for e in rows["m-leaves"]["emails"]] == ["notice"] and rows["m-leaves"]["billing_events"] == []
+    assert report["summary"]["actions"] == {"cancel_elsewhere:sent": 1, "change:sent": 1, "join:sent": 1,
+                                            "play:sent": 1, "rejoin_elsewhere:sent": 1}
+
+
+def test_a_business_action_must_say_what_it_carries(tmp_path):
+    change = {"member_id": "m-1", "at": "2026-06-09T10:00:00Z", "do": "change", "fields": {"plan": "x"}}
+    run = rehearse_members(tmp_path, [member("m-1")], [change], "--start", START, "--end", END)
+    assert run.returncode == 2 and "field fields: expected an object of email, locale, monthly_price" in run.stderr
+    run = rehearse_members(tmp_path, [member("m-1")],
+                           [{"member_id": "m-1", "at": "2026-06-09T10:00:00Z", "do": "join", "member": member("m-1")}],
+                           "--start", START, "--end", END)
+    assert run.returncode == 2 and "must be the new member's own id, and not one of the members file" in run.stderr
+
