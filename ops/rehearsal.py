@@ -398,7 +398,7 @@ class BillingSide:
         if self.ack is None:
             return
         now, due = self.cloud.now, []
-        for event in self.cloud.bus_events():
+        for event in self.cloud.bus_events("BillingEventBus"):
             detail = event.detail if isinstance(event.detail, dict) else {}
             kind, changed = {"MembershipCancelled": ("BillingStopped", "cancelled_at"),
                              "MembershipRejoined": ("BillingResumed", "rejoined_at")}.get(event.detail_type, (None, ""))

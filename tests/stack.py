@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ from local import LocalCloud
 from local.cloud import APP_ROLE_ARN
 from local.sweeps import sweep_runs
 from ops.app_calls import SignedAsApp
+from ops.rehearsal import BillingSide
 
 START = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)  # the first sweep runs 1 June 2026 at 03:00 UTC
 FIRST_SWEEP = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -36,9 +37,15 @@ def iso(moment: datetime) -> str:
 
 @dataclass
 class Stack:
-    """What a test sees of the deployed stack."""
+    """What a test sees of the deployed stack. The business's billing answers each
+    cancellation and rejoin an hour after it is told (``billing.ack``; None: never), as the
+    rehearsal's does, while the clock moves through ``run_until``."""
 
     cloud: LocalCloud
+    billing: BillingSide = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.billing = BillingSide(self.cloud, timedelta(hours=1))
 
     # -------------------------------------------------------------- members
     def add_member(
@@ -139,7 +146,8 @@ class Stack:
         return next(link for link in mail.links if link.endswith(f"choice={choice}"))
 
     def bus(self, detail_type: str | None = None) -> list:
-        return [e for e in self.cloud.bus_events() if detail_type in (None, e.detail_type)]
+        """What the product published on the billing bus."""
+        return [e for e in self.cloud.bus_events("BillingEventBus") if detail_type in (None, e.detail_type)]
 
     # ------------------------------------------------------- the business's events
     def publish(self, *events: tuple[str, dict[str, Any] | str], source: str = "streamly.accounts") -> None:
@@ -187,7 +195,10 @@ class Stack:
 
     # ------------------------------------------------------------ the clock
     def run_until(self, moment: datetime) -> None:
-        self.cloud.advance_to(moment)
+        """The clock moves to ``moment``, billing answering on the way (at most 6 hours late)."""
+        while self.cloud.now < moment:
+            self.cloud.advance_to(min(moment, self.cloud.now + timedelta(hours=6)))
+            self.billing.answer()
 
     def ttl_on_time(self) -> None:
         """DynamoDB TTL deleting expired items the moment they expire (AWS's best case)."""

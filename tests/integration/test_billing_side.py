@@ -14,7 +14,8 @@ DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)  # of the notices the first s
 
 
 def test_a_cancellation_billing_never_confirms_is_published_each_night_and_alarmed(stack, capsys):
-    # GIVEN two silent members, cancelled when their notices expire
+    # GIVEN two silent members, cancelled when their notices expire, and a billing side that answers nothing by itself
+    stack.billing.ack = None
     stack.ttl_on_time()
     for member_id in ("9b2f7c1e-4d3a-4f6b-8e2d-1a5c7b9e0f13", "cus_NffrFeUfNV2Hib"):
         stack.add_inactive_member(member_id)
