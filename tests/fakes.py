@@ -313,7 +313,9 @@ def _sweep_candidate(row: dict[str, str], cutoffs: PrefilterCutoffs) -> bool:
         or (cancelled and "cancelled_at" in row and "cancellation_announced_at" not in row)
         or (
             cancelled
-            and get("cancellation_announced_at", "~") <= iso(cutoffs.billing_told_before)
+            and iso(cutoffs.billing_told_after)
+            <= get("cancellation_announced_at", "~")
+            <= iso(cutoffs.billing_told_before)
             and "billing_confirmed_at" not in row
         )
         or (active and "cancelled_at" in row and ("rejoined_at" not in row or row["rejoined_at"] < row["cancelled_at"]))

@@ -33,6 +33,7 @@ def cancelled_member(tables: InMemoryTables, member_id: str, **extra: str) -> No
     (24, False, SweepAction.REPUBLISH_BILLING_STOP),
     (200, False, SweepAction.REPUBLISH_BILLING_STOP),
     (200, True, SweepAction.NOTHING),
+    (30 * 24, False, SweepAction.NOTHING),  # alarmed for weeks: left to a person
 ])
 def test_the_sweep_publishes_a_cancellation_again_only_while_billing_has_not_confirmed_it(hours, confirmed, action):
     tables = InMemoryTables()

@@ -19,7 +19,7 @@ from lifecycle.clock import iso
 from lifecycle.errors import AddressRefused, InvalidRequest, SendInProgress
 from lifecycle.membership import HOLD, NOTICE, Claim, Hold, LifecycleChange, Notice, RecordKind, SendLease, SendMark
 from lifecycle.observability import logger, metrics
-from lifecycle.policy import MemberView, billing_unconfirmed_for, link_expires_at
+from lifecycle.policy import MemberView, billing_unconfirmed_for, link_expires_at, republish_due
 from lifecycle.rendering import RenderedEmail, render_email
 from lifecycle.settings import Policy, Settings
 from lifecycle.store import Store
@@ -145,8 +145,7 @@ def republish_billing_stop(store: Store, member_id: str, now: datetime, policy: 
     member = store.members.snapshot(member_id)
     view = member.view
     unconfirmed = billing_unconfirmed_for(view, now)
-    if unconfirmed < timedelta(hours=policy.billing_ack_hours) or view.cancelled_at is None \
-            or view.retained_until is None:
+    if not republish_due(view, now, policy) or view.cancelled_at is None or view.retained_until is None:
         return False
     store.bus.publish("MembershipCancelled", _billing_stop(member_id, view.cancelled_at, member.cancel_reason,
                                                            view.retained_until))

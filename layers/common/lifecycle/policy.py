@@ -140,7 +140,7 @@ def plan(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
             and now >= utc(member.retained_until)
         ):
             return SweepDecision(SweepAction.PURGE_RETAINED_DATA, "retention ended")
-        if billing_unconfirmed_for(member, now) >= timedelta(hours=policy.billing_ack_hours):
+        if republish_due(member, now, policy):
             return SweepDecision(SweepAction.REPUBLISH_BILLING_STOP, "billing has not confirmed the cancellation")
         return SweepDecision(SweepAction.NOTHING, "cancelled")
     if member.status != "active":
@@ -155,6 +155,17 @@ def plan(member: MemberView, now: datetime, policy: Policy) -> SweepDecision:
     if rule is None:
         return SweepDecision(SweepAction.NOTHING, "active")
     return SweepDecision(SweepAction.OPEN_NOTICE, rule.value)
+
+
+# Billing confirms within hours; a cancellation still unconfirmed after this long has been
+# alarmed for weeks and is left to a person. It also bounds what an upgrade to billing
+# confirmations publishes again: cancellations made before it never had one.
+BILLING_REPUBLISH_FOR = timedelta(days=30)
+
+
+def republish_due(member: MemberView, now: datetime, policy: Policy) -> bool:
+    """Whether the sweep publishes the member's cancellation again tonight."""
+    return timedelta(hours=policy.billing_ack_hours) <= billing_unconfirmed_for(member, now) < BILLING_REPUBLISH_FOR
 
 
 def billing_unconfirmed_for(member: MemberView, now: datetime) -> timedelta:
@@ -194,7 +205,8 @@ class PrefilterCutoffs:
     never_watched_before: datetime
     dormant_before: datetime
     retention_ended_before: datetime
-    billing_told_before: datetime  # cancellations billing has not confirmed since
+    billing_told_before: datetime  # cancellations billing has not confirmed since,
+    billing_told_after: datetime  # and not for longer than BILLING_REPUBLISH_FOR
 
 
 def prefilter_cutoffs(now: datetime, policy: Policy) -> PrefilterCutoffs:
@@ -204,6 +216,7 @@ def prefilter_cutoffs(now: datetime, policy: Policy) -> PrefilterCutoffs:
         dormant_before=now - relativedelta(months=policy.inactive_months) + PREFILTER_MARGIN,
         retention_ended_before=now + PREFILTER_MARGIN,
         billing_told_before=now - timedelta(hours=policy.billing_ack_hours) + PREFILTER_MARGIN,
+        billing_told_after=now - BILLING_REPUBLISH_FOR - PREFILTER_MARGIN,
     )
 
 

@@ -780,6 +780,7 @@ def _sweep_candidates(cutoffs: PrefilterCutoffs) -> Condition:
     billing_unconfirmed = (
         (Path("status") == "cancelled")
         & (Path("cancellation_announced_at") <= iso(cutoffs.billing_told_before))
+        & (Path("cancellation_announced_at") >= iso(cutoffs.billing_told_after))
         & Path("billing_confirmed_at").does_not_exist()
     )
     return cast(
