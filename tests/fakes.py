@@ -450,23 +450,7 @@ class InMemoryLifecycle:
             replace(hold, cancelled_email_at=cancelled_at, billing_event_at=cancelled_at))
         return True
 
-    def rejoin_elsewhere(self, member_id: str, cancelled_at: datetime, rejoined_at: datetime) -> bool:
-        row = self._member(member_id)
-        if (
-            row is None
-            or row.get("status") != "cancelled"
-            or row.get("cancelled_at") != iso(cancelled_at)
-            or not self._hold_of(member_id, cancelled_at)
-        ):
-            return False
-        row.pop("retained_until", None)
-        when = iso(rejoined_at)
-        row.update(status="active", rejoined_at=when, engaged_at=when, billing_resumed_at=when,
-                   billing_confirmed_at=when)
-        self._drop(member_id, HOLD)
-        return True
-
-    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime, *, resumed_elsewhere: bool = False) -> bool:
         row = self._member(member_id)
         if (
             row is None
@@ -478,6 +462,8 @@ class InMemoryLifecycle:
         for name in ("retained_until", "billing_resumed_at", "billing_confirmed_at"):
             row.pop(name, None)
         row.update(status="active", rejoined_at=iso(now), engaged_at=iso(now))
+        if resumed_elsewhere:
+            row.update(billing_resumed_at=iso(now), billing_confirmed_at=iso(now))
         self._drop(member_id, HOLD)
         return True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -454,7 +455,7 @@ def test_a_cancellation_elsewhere_without_a_notice_and_one_older_than_a_rejoin(t
     assert tables.lifecycle.cancel_elsewhere(tables.members.snapshot("m-quiet"), a_hold("m-quiet", reason="elsewhere"),
                                              "cancelled_elsewhere")
     assert "notice_outcome" not in tables.row("m-quiet")
-    assert tables.lifecycle.rejoin_elsewhere("m-quiet", NOW, NOW + timedelta(days=3))
+    assert tables.lifecycle.rejoin("m-quiet", NOW, NOW + timedelta(days=3), resumed_elsewhere=True)
     # a cancellation from before that rejoin, delivered late, changes nothing
     late = a_hold("m-quiet", cancelled_at=NOW + timedelta(days=2), reason="elsewhere")
     assert not tables.lifecycle.cancel_elsewhere(tables.members.snapshot("m-quiet"), late, "cancelled_elsewhere")
@@ -463,14 +464,15 @@ def test_a_cancellation_elsewhere_without_a_notice_and_one_older_than_a_rejoin(t
 
 def test_a_rejoin_elsewhere_of_a_cancelled_member_ends_the_hold_once(tables):
     cancelled(tables, "m-sign-up")
-    assert not tables.lifecycle.rejoin_elsewhere("m-sign-up", NOW - timedelta(days=1), NOW + timedelta(days=9))
-    assert tables.lifecycle.rejoin_elsewhere("m-sign-up", NOW, NOW + timedelta(days=9))
+    rejoin = partial(tables.lifecycle.rejoin, resumed_elsewhere=True)
+    assert not rejoin("m-sign-up", NOW - timedelta(days=1), NOW + timedelta(days=9))
+    assert rejoin("m-sign-up", NOW, NOW + timedelta(days=9))
     row = tables.row("m-sign-up")
     assert (row["status"], row["rejoined_at"], row["engaged_at"], row["billing_resumed_at"]) == (
         "active", *[iso(NOW + timedelta(days=9))] * 3)
     assert "retained_until" not in row and tables.lifecycle.hold("m-sign-up") is None
     assert tables.members.profiles("m-sign-up") == PROFILES
-    assert not tables.lifecycle.rejoin_elsewhere("m-sign-up", NOW, NOW + timedelta(days=10))
+    assert not rejoin("m-sign-up", NOW, NOW + timedelta(days=10))
 
 
 def test_a_rejoin_of_an_active_member_is_marked_so_an_older_cancellation_is_refused(tables):

@@ -239,7 +239,7 @@ def rejoin_elsewhere(store: Store, member_id: str, rejoined_at: datetime) -> boo
         return store.members.mark_rejoined(member_id, rejoined_at)
     if view.cancelled_at is None or view.cancelled_at >= rejoined_at:
         return False
-    back = store.lifecycle.rejoin_elsewhere(member_id, view.cancelled_at, rejoined_at)
+    back = store.lifecycle.rejoin(member_id, view.cancelled_at, rejoined_at, resumed_elsewhere=True)
     if back:
         logger.info("member rejoined through the service's own flow", extra={"member_id": member_id})
     return back

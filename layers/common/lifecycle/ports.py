@@ -138,9 +138,10 @@ class Lifecycle(Protocol):
         activity marks are as read (activity recorded meanwhile wins)."""
         ...
 
-    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime, *, resumed_elsewhere: bool = False) -> bool:
         """Active again from ``now``, the hold of that cancellation ended; only while the member
-        is still cancelled from ``cancelled_at``."""
+        is still cancelled from ``cancelled_at``. Billing is to be told and to confirm, unless
+        the business's sign-up flow resumed it (``resumed_elsewhere``)."""
         ...
 
     def cancel_elsewhere(self, snapshot: MemberSnapshot, hold: Hold, outcome: str) -> bool:
@@ -149,12 +150,6 @@ class Lifecycle(Protocol):
         confirmed it and stopped billing), in place of an earlier cancellation's; only while the
         member is as read (active with its notice, or cancelled from the same time) and neither
         cancelled nor rejoined since ``hold.cancelled_at``."""
-        ...
-
-    def rejoin_elsewhere(self, member_id: str, cancelled_at: datetime, rejoined_at: datetime) -> bool:
-        """The business's sign-up flow brought the member back (billing resumed there): active
-        from ``rejoined_at``, the hold of that cancellation ended; only while the member is still
-        cancelled from ``cancelled_at``."""
         ...
 
     def record_rejoin_elsewhere(self, snapshot: MemberSnapshot, now: datetime) -> bool:

@@ -420,16 +420,7 @@ class DynamoDBLifecycle:
         condition = (MemberRecord.status == "active") & (MemberRecord.notice_id == view.notice_id)
         if require_no_activity:
             condition = condition & _unchanged(snapshot.marks)
-        record = LifecycleRecord(
-            hold.member_id,
-            HOLD,
-            expires_at=retained_until,
-            email=hold.email,
-            locale=hold.locale,
-            reason=reason,
-            cancelled_at=cancelled_at,
-            retained_until=retained_until,
-        )
+        record = _hold_record(hold)
 
         def build(tx: TransactWrite) -> None:
             tx.delete(LifecycleRecord(view.member_id, NOTICE), condition=_notice_is(view.notice_id))
@@ -460,19 +451,8 @@ class DynamoDBLifecycle:
         stamp = iso(cancelled_at)
         open_notice = MemberRecord.notice_id.does_not_exist() if view.notice_id is None else (
             MemberRecord.notice_id == view.notice_id)
-        record = LifecycleRecord(
-            hold.member_id,
-            HOLD,
-            expires_at=retained_until,
-            email=hold.email,
-            locale=hold.locale,
-            reason=reason,
-            cancelled_at=cancelled_at,
-            retained_until=retained_until,
-            # the business's own flow confirmed it to the member and stopped billing: nothing to send
-            cancelled_email_at=cancelled_at,
-            billing_event_at=cancelled_at,
-        )
+        # the business's own flow confirmed it to the member and stopped billing: nothing to send
+        record = _hold_record(hold, cancelled_email_at=cancelled_at, billing_event_at=cancelled_at)
 
         def build(tx: TransactWrite) -> None:
             if view.notice_id is not None:
@@ -505,25 +485,14 @@ class DynamoDBLifecycle:
 
         return self._transact(build)
 
-    def rejoin_elsewhere(self, member_id: str, cancelled_at: datetime, rejoined_at: datetime) -> bool:
-        def build(tx: TransactWrite) -> None:
-            tx.update(
-                MemberRecord(member_id),
-                actions=[
-                    MemberRecord.status.set("active"),
-                    MemberRecord.rejoined_at.set(rejoined_at),
-                    MemberRecord.engaged_at.set(rejoined_at),
-                    MemberRecord.billing_resumed_at.set(rejoined_at),  # by the business's own flow
-                    MemberRecord.billing_confirmed_at.set(rejoined_at),
-                    MemberRecord.retained_until.remove(),
-                ],
-                condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
-            )
-            tx.delete(LifecycleRecord(member_id, HOLD), condition=_hold_of(cancelled_at))
+    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime, *, resumed_elsewhere: bool = False) -> bool:
+        # billing resumed by the business's own flow, or to be told (MembershipRejoined) and to confirm
+        billing = (
+            [MemberRecord.billing_resumed_at.set(now), MemberRecord.billing_confirmed_at.set(now)]
+            if resumed_elsewhere
+            else [MemberRecord.billing_resumed_at.remove(), MemberRecord.billing_confirmed_at.remove()]
+        )
 
-        return self._transact(build)
-
-    def rejoin(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
         def build(tx: TransactWrite) -> None:
             tx.update(
                 MemberRecord(member_id),
@@ -532,8 +501,7 @@ class DynamoDBLifecycle:
                     MemberRecord.rejoined_at.set(now),
                     MemberRecord.engaged_at.set(now),
                     MemberRecord.retained_until.remove(),
-                    MemberRecord.billing_resumed_at.remove(),
-                    MemberRecord.billing_confirmed_at.remove(),
+                    *billing,
                 ],
                 condition=(MemberRecord.status == "cancelled") & (MemberRecord.cancelled_at == cancelled_at),
             )
@@ -721,6 +689,25 @@ def _hold(item: LifecycleRecord) -> Hold:
         retained_until=_optional(item, "retained_until"),
         billing_event_at=_optional(item, "billing_event_at"),
         cancelled_email_at=_optional(item, "cancelled_email_at"),
+    )
+
+
+def _hold_record(
+    hold: Hold, cancelled_email_at: datetime | None = None, billing_event_at: datetime | None = None
+) -> LifecycleRecord:
+    """The lifecycle item of a retention hold (TTL at its end), with what was already sent for it."""
+    reason, cancelled_at, retained_until = cancellation(hold)
+    return LifecycleRecord(
+        hold.member_id,
+        HOLD,
+        expires_at=retained_until,
+        email=hold.email,
+        locale=hold.locale,
+        reason=reason,
+        cancelled_at=cancelled_at,
+        retained_until=retained_until,
+        cancelled_email_at=cancelled_email_at,
+        billing_event_at=billing_event_at,
     )
 
 
