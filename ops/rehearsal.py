@@ -547,7 +547,9 @@ def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, 
         "members": rows,
         "summary": {},
     }
-    unconfirmed = sum(1 for row in rows.values() if row["status"] == "cancelled" and not row["billing_confirmed_at"])
+    # cancellations the product told billing of (members cancelled before the rehearsal never were)
+    unconfirmed = sum(1 for row in rows.values() if row["status"] == "cancelled" and not row["billing_confirmed_at"]
+                      and any(event["billing"] == "stop" for event in row["billing_events"]))
     report["summary"] = _json_safe({**funnel(report), "actions": dict(sorted(log.counts.items())),
                                     "billing_unconfirmed": unconfirmed})
     return report

@@ -236,14 +236,16 @@ def test_the_command_refuses_bad_input_with_exit_code_2_and_writes_no_report(tmp
 
 
 def test_a_billing_side_that_never_answers_leaves_every_cancellation_unconfirmed_and_published_again(tmp_path):
-    # GIVEN two silent members and a billing side that never confirms
+    # GIVEN two silent members, one cancelled before the rehearsal, and a billing side that never confirms
     report_path = tmp_path / "report.json"
-    run = rehearse_members(tmp_path, [member("m-silent"), member("m-too")], [], "--start", START,
+    before = member("m-left-before", status="cancelled")
+    run = rehearse_members(tmp_path, [member("m-silent"), member("m-too"), before], [], "--start", START,
                            "--end", "2026-07-08T00:00:00Z", "--billing-ack", "never")
     # THEN both are cancelled, unconfirmed, and their cancellation was published again each night after a day
     assert run.returncode == 0, run.stderr
     report = json.loads(report_path.read_text())
-    assert report["summary"]["billing_unconfirmed"] == 2
+    assert report["summary"]["billing_unconfirmed"] == 2  # the member who left before was never the product's to tell
+    assert report["members"].pop("m-left-before")["billing_events"] == []
     for row in report["members"].values():
         assert (row["status"], row["billing_confirmed_at"]) == ("cancelled", None)
         assert len(row["billing_events"]) > 1 and {e["billing"] for e in row["billing_events"]} == {"stop"}
