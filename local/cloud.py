@@ -18,15 +18,12 @@ import itertools
 import json
 import logging
 import os
-import random
-import secrets
-import string
 import sys
 import threading
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -68,7 +65,9 @@ APP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service/local-app"
 APP_PRINCIPALS_PARAMETER = "AppPrincipalArns"
 APP_SESSION_SECONDS = 43_200  # 12 hours, the longest STS session a role can allow
 SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cloud can move it
-_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+# what GenerateSecretString passes on to GetRandomPassword
+_RANDOM_PASSWORD_OPTIONS = ("PasswordLength", "ExcludeCharacters", "ExcludeNumbers", "ExcludePunctuation",
+                            "ExcludeUppercase", "ExcludeLowercase", "IncludeSpace", "RequireEachIncludedType")
 
 
 class _MotoServer:
@@ -183,37 +182,6 @@ class _AsyncRetry:
     event: Any = None
     trigger: str = ""
     attempt: int = 1
-
-
-def generate_secret_string(spec: Mapping[str, Any], rng: random.Random) -> str:
-    """A secret made the way CloudFormation's ``GenerateSecretString`` makes one."""
-    groups = [group for group, excluded in ((string.ascii_lowercase, "ExcludeLowercase"),
-                                             (string.ascii_uppercase, "ExcludeUppercase"),
-                                             (string.digits, "ExcludeNumbers"),
-                                             (_PUNCTUATION, "ExcludePunctuation"))
-              if not _true(spec.get(excluded))]
-    if _true(spec.get("IncludeSpace")):
-        groups.append(" ")
-    excluded_characters = str(spec.get("ExcludeCharacters", ""))
-    groups = [g for g in ("".join(c for c in g if c not in excluded_characters) for g in groups) if g]
-    if not groups:
-        raise TemplateError("GenerateSecretString excludes every character")
-    length = int(spec.get("PasswordLength", 32))
-    pool = "".join(groups)
-    chars = [rng.choice(pool) for _ in range(length)]
-    if _true(spec.get("RequireEachIncludedType", True)) and len(groups) <= length:
-        for position, group in zip(rng.sample(range(length), len(groups)), groups, strict=False):
-            chars[position] = rng.choice(group)
-    value = "".join(chars)
-    if "SecretStringTemplate" not in spec:
-        return value
-    document = json.loads(spec["SecretStringTemplate"])
-    document[spec.get("GenerateStringKey") or "password"] = value
-    return json.dumps(document)
-
-
-def _true(value: Any) -> bool:
-    return str(value).lower() == "true"
 
 
 class LocalCloud:
@@ -361,7 +329,12 @@ class LocalCloud:
         os.environ.update(variables)
 
     def _moto_reset(self) -> None:
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        self._moto_api("reset")
+        if self.seed is not None:  # moto's ids and random passwords, the same for the same seed
+            self._moto_api(f"seed?a={self.seed}")
+
+    def _moto_api(self, path: str) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/{path}", method="POST")
         with urllib.request.urlopen(request, timeout=30):
             pass
 
@@ -473,15 +446,28 @@ class LocalCloud:
 
     def _create_secret(self, logical_id: str, name: str, description: str | None, secret_string: str | None,
                        generate: Mapping[str, Any]) -> None:
+        client = self.client("secretsmanager")
         if secret_string is None:
-            rng: random.Random = (random.Random(f"{self.seed}|{logical_id}") if self.seed is not None
-                                  else secrets.SystemRandom())
-            secret_string = generate_secret_string(generate, rng)
+            secret_string = self._generated_secret(generate)
         request = {"Name": name, "SecretString": secret_string}
         if description:
             request["Description"] = description
-        arn = self.client("secretsmanager").create_secret(**request)["ARN"]
+        arn = client.create_secret(**request)["ARN"]
         self._deployed[logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
+
+    def _generated_secret(self, spec: Mapping[str, Any]) -> str:
+        """What CloudFormation's ``GenerateSecretString`` makes: Secrets Manager's own
+        GetRandomPassword with the same options, put in ``SecretStringTemplate`` when there is one."""
+        options = {key: spec[key] for key in _RANDOM_PASSWORD_OPTIONS if key in spec}
+        for key, value in options.items():
+            options[key] = int(value) if key == "PasswordLength" else (
+                value if key == "ExcludeCharacters" else str(value).lower() == "true")
+        value = self.client("secretsmanager").get_random_password(**options)["RandomPassword"]
+        if "SecretStringTemplate" not in spec:
+            return str(value)
+        document = json.loads(spec["SecretStringTemplate"])
+        document[spec.get("GenerateStringKey") or "password"] = value
+        return json.dumps(document)
 
     def _create_rules(self, stack: StackModel) -> None:
         """The template's rules that feed its queues: moto's EventBridge delivers to SQS targets."""
@@ -779,7 +765,7 @@ class LocalCloud:
     def sent_emails(self) -> list[SentEmail]:
         """Every email SES accepted, as the moto server keeps them."""
         self._require_started()
-        return read_sent_emails_in_process(ACCOUNT_ID, REGION, self.client("ses"), self._parsed_emails)
+        return read_sent_emails_in_process(ACCOUNT_ID, REGION, self._parsed_emails)
 
     def bus_events(self, bus: str | None = None) -> list[BusEvent]:
         """Events published on the template's buses (``bus``: a logical id or name to keep one)."""
@@ -899,26 +885,4 @@ class LocalCloud:
                                     or key.expires_at - datetime.now(UTC) > timedelta(minutes=5))
 
 
-def iter_queue_messages(sqs: Any, queue_url: str, *, delete: bool = False) -> Iterator[dict[str, Any]]:
-    """Every message in a queue (bodies parsed when they are JSON), for tests and reports."""
-    seen: set[str] = set()
-    while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30)
-        batch = messages.get("Messages", [])
-        if not batch:
-            return
-        for message in batch:
-            if message["MessageId"] in seen:
-                continue
-            seen.add(message["MessageId"])
-            try:
-                body = json.loads(message["Body"])
-            except ValueError:
-                body = message["Body"]
-            if delete:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            yield body
-
-
-__all__ = ["ACCOUNT_ID", "APP_ROLE_ARN", "REGION", "Invocation", "LocalCloud", "generate_secret_string",
-           "iter_queue_messages"]
+__all__ = ["ACCOUNT_ID", "APP_ROLE_ARN", "REGION", "Invocation", "LocalCloud"]

@@ -149,8 +149,9 @@ class FaultInjector:
             with self._lock:
                 self._armed = False
 
-    def _api_call(self, call: Callable[[], Any], operation: str) -> Any:
+    def _api_call(self, call: Callable[[], Any], what: aws_calls.HandlerCall) -> Any:
         # only a handler's calls come here: the cloud's own (deploy, pump, reaper, reports) never do
+        operation = what.operation
         if operation in ("SendRawEmail", "SendEmail") and self._draw(self.faults.ses_throttle):
             self.faults.injected["ses-throttle"] += 1
             raise ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, operation)

@@ -8,8 +8,7 @@ targets something). Both are the local cloud's own instruments, never part of th
 What moto keeps of a sent email (moto 5.2): for ``SendEmail`` (SES v1 and v2 "Simple") the
 source, destinations, subject and ONE body - the HTML part when there is one, else the text
 part; no tags, no configuration set. ``SendRawEmail`` keeps the whole MIME message (parsed
-here into its parts); templated sends keep the template name and data (rendered here
-through SES ``TestRenderTemplate``).
+here into its parts). The stack sends no templated email, and templated sends are not read.
 """
 from __future__ import annotations
 
@@ -41,9 +40,7 @@ class SentEmail:
     subject: str | None = None
     html: str | None = None
     text: str | None = None
-    kind: str = "simple"  # simple | raw | template
-    template: str | None = None
-    template_data: Mapping[str, Any] | None = None
+    kind: str = "simple"  # simple | raw
     raw: str | None = field(default=None, repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # of a raw message
 
@@ -99,13 +96,13 @@ def moto_data(endpoint_url: str) -> dict[str, Any]:
         return json.load(response)
 
 
-def read_sent_emails(endpoint_url: str, ses_client: Any = None) -> list[SentEmail]:
-    """Every email the moto server at ``endpoint_url`` accepted (simple sends first, then raw,
-    then templated: moto keeps no send time to order them across kinds)."""
-    return sent_emails_from(moto_data(endpoint_url).get("ses", {}), ses_client)
+def read_sent_emails(endpoint_url: str) -> list[SentEmail]:
+    """Every email the moto server at ``endpoint_url`` accepted (simple sends first, then raw:
+    moto keeps no send time to order them across kinds)."""
+    return sent_emails_from(moto_data(endpoint_url).get("ses", {}))
 
 
-def read_sent_emails_in_process(account_id: str, region: str, ses_client: Any = None,
+def read_sent_emails_in_process(account_id: str, region: str,
                                 parsed: dict[int, list[SentEmail]] | None = None) -> list[SentEmail]:
     """The same, in the order they were sent, from a moto server running in this process: its
     SES backend read directly (the dashboard's JSON dump costs a tenth of a second, and a
@@ -116,12 +113,12 @@ def read_sent_emails_in_process(account_id: str, region: str, ses_client: Any = 
     sent: list[SentEmail] = []
     for message in ses_backends[account_id][region].sent_messages:
         if id(message) not in parsed:
-            parsed[id(message)] = sent_emails_from({type(message).__name__: [vars(message)]}, ses_client)
+            parsed[id(message)] = sent_emails_from({type(message).__name__: [vars(message)]})
         sent.extend(parsed[id(message)])
     return sent
 
 
-def sent_emails_from(ses: Mapping[str, Any], ses_client: Any = None) -> list[SentEmail]:
+def sent_emails_from(ses: Mapping[str, Any]) -> list[SentEmail]:
     """SentEmails from moto's SES messages grouped by kind (its dashboard's ``ses`` section)."""
     sent: list[SentEmail] = []
     for message in ses.get("Message", []):
@@ -135,33 +132,7 @@ def sent_emails_from(ses: Mapping[str, Any], ses_client: Any = None) -> list[Sen
         sent.append(SentEmail(message["id"], message.get("source", ""), to, parts["cc"], (), parts["subject"],
                               parts["html"], parts["text"], kind="raw", raw=message.get("raw_data"),
                               headers=parts["headers"]))
-    for message in ses.get("TemplateMessage", []):
-        sent.append(_templated(message["id"], message, message.get("destinations"), ses_client))
-    for message in ses.get("BulkTemplateMessage", []):
-        for message_id, destination in zip(message.get("ids", []), message.get("destinations", []), strict=False):
-            target = destination.get("Destination", destination) if isinstance(destination, Mapping) else destination
-            sent.append(_templated(message_id, message, target, ses_client))
     return sent
-
-
-def _templated(message_id: str, message: Mapping[str, Any], destinations: Any, ses_client: Any) -> SentEmail:
-    to, cc, bcc = _destinations(destinations)
-    data_text = message.get("template_data") or "{}"
-    try:
-        data = json.loads(data_text) if isinstance(data_text, str) else dict(data_text)
-    except ValueError:
-        data = None
-    subject = html = text = None
-    if ses_client is not None and data is not None:
-        try:
-            rendered = ses_client.test_render_template(TemplateName=message["template"],
-                                                       TemplateData=json.dumps(data))["RenderedTemplate"]
-            parts = _parse_mime(rendered)
-            subject, html, text = parts["subject"], parts["html"], parts["text"]
-        except Exception:
-            pass
-    return SentEmail(message_id, message.get("source", ""), to, cc, bcc, subject, html, text, kind="template",
-                     template=message.get("template"), template_data=data)
 
 
 # ------------------------------------------------------------------------------ event buses

@@ -184,23 +184,12 @@ def emails_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def emails(args: argparse.Namespace) -> int:
-    import boto3
-
-    from local.cloud import CREDENTIALS
     from local.outbox import read_sent_emails
-    from local.template import REGION
 
     if not args.endpoint:
         print("give --endpoint (the moto URL `python -m ops serve` printed)", file=sys.stderr)
         return 2
-    ses = boto3.client(
-        "ses",
-        region_name=REGION,
-        endpoint_url=args.endpoint,
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-    sent = read_sent_emails(args.endpoint, ses)[-args.last :] if args.last > 0 else []
+    sent = read_sent_emails(args.endpoint)[-args.last :] if args.last > 0 else []
     if args.json:
         print(
             json.dumps(

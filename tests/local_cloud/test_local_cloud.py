@@ -315,8 +315,8 @@ def test_call_hooks_see_the_aws_calls_of_handlers_and_never_the_clouds_own(cloud
     # GIVEN a call hook noting each operation
     operations = []
 
-    def note(call, operation):
-        operations.append(operation)
+    def note(call, what):
+        operations.append(what.operation)
         return call()
 
     aws_calls.add_call_hook(note)

@@ -53,6 +53,24 @@ def test_tables_are_created_from_the_template(make_cloud):
     )
 
 
+def test_a_generated_secret_is_the_same_for_the_same_seed_and_differs_for_another(make_cloud):
+    # GIVEN the real template, whose link key is a GenerateSecretString
+    def link_key(seed: int) -> str:
+        cloud = make_cloud(template=DEFAULT_TEMPLATE, seed=seed)
+        try:
+            arn = cloud.deploy({"Stage": "it"}).outputs["LinkSigningSecretArn"]
+            return json.loads(cloud.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])["current"]
+        finally:
+            cloud.stop()
+
+    # WHEN it is deployed twice with one seed and once with another
+    first, again, other = link_key(7), link_key(7), link_key(8)
+    # THEN a rehearsal's links are the same from run to run of one seed, and only of that seed
+    assert first == again
+    assert other != first
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", other)
+
+
 def test_the_rest_of_the_stack_exists_with_the_values_moto_gave(make_cloud):
     # GIVEN the real template deployed
     cloud = make_cloud(template=DEFAULT_TEMPLATE)

@@ -6,8 +6,6 @@ import json
 
 from local_cloud_support import delivered_batches
 
-from local.cloud import iter_queue_messages
-
 TABLE = "local-items-test"
 
 
@@ -28,8 +26,14 @@ def _sequence_numbers(cloud) -> dict[str, str]:
 
 
 def _failures(cloud) -> list[dict]:
-    sqs = cloud.client("sqs")
-    return list(iter_queue_messages(sqs, cloud.outputs["FailureQueueUrl"], delete=True))
+    """The failure queue's messages, parsed, taken off the queue."""
+    sqs, url = cloud.client("sqs"), cloud.outputs["FailureQueueUrl"]
+    bodies = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
 
 
 def test_records_arrive_in_batches_of_the_batch_size_in_order_once_each(cloud):

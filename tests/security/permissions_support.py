@@ -5,7 +5,7 @@ two sides they compare, both as ``{function logical id: {resource: {IAM actions}
   transform generates for it (the template's ``Policies`` and what SAM adds for its events),
   resolved with ``local.template``, every resource ARN named by the logical id it belongs to
   (``!GetAtt LifecycleTable.Arn`` -> ``LifecycleTable``);
-* what each function's handler needed on the local cloud, as ``local.aws_calls`` recorded it,
+* what each function's handler needed on the local cloud, as ``tests.security.permissions`` recorded it,
   plus what Lambda itself does with a stream function's role (its event source mapping sends
   the records that keep failing to the ``OnFailure`` destination; the handler never does).
 
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from local import LocalCloud
-from local.aws_calls import ArnBuilder, CallLog
 from local.template import StackModel, Template, resolver_for
+from tests.security.permissions import ArnBuilder, CallLog
 
 Grants = dict[str, dict[str, set[str]]]
 """function logical id -> resource (logical id, or the parameter naming an SES resource) -> IAM actions"""

@@ -4,7 +4,7 @@ Every handler runs on the local cloud through every path by which it reaches AWS
 opening notices, requesting reminders, keeping members who watched, settling what a lost stream
 record left open and catching up the emails and events it owed; the emails and billing events;
 a bounce reported by SES; TTL expiry settling notices; keep, cancel and rejoin from the page and
-the apps; the purge when retention ends - while ``local.aws_calls`` records each call as the IAM
+the apps; the purge when retention ends - while ``tests.security.permissions`` records each call as the IAM
 action and resource it needs. Each function's role must grant exactly those, per resource,
 plus what Lambda itself does with a stream function's role (send the records that keep failing
 to the failure queue).
@@ -38,9 +38,10 @@ from permissions_support import (
     stream_records_lost_to,
 )
 
-from local.aws_calls import ArnBuilder, Permission, attributed_to, permissions_needed, record_calls
+from local.aws_calls import attributed_to
 from local.faults import FaultInjector, Faults
 from local.template import Template
+from tests.security.permissions import ArnBuilder, Permission, permissions_needed, record_calls
 from tests.stack import FIRST_SWEEP, iso
 
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)  # of the notices the first sweep opens
