@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -34,11 +34,12 @@ from lifecycle.membership import (
     ScanPage,
     SendLease,
     SendMark,
+    ViewingState,
     cancellation,
     membership_from_attributes,
     opening,
 )
-from lifecycle.policy import PrefilterCutoffs
+from lifecycle.policy import PrefilterCutoffs, viewing_day_start
 from lifecycle.rendering import RenderedEmail
 from lifecycle.store import Store
 from local.aws_rules import EVENTS_MAX_REQUEST_BYTES, event_entry_size
@@ -211,13 +212,26 @@ class InMemoryMembers:
             if not start_key:
                 return
 
-    def record_watch(self, member_id: str, watched_at: datetime) -> bool:
+    def viewing_states(self, member_ids: Collection[str]) -> dict[str, ViewingState]:
+        states = {}
+        for member_id in member_ids:
+            row = self.tables.members.get(member_id)
+            if row is not None:
+                try:
+                    stored = parse_iso(row["last_watched_at"]) if row.get("last_watched_at") else None
+                except ValueError:  # as the adapter: a badly written row is left to the conditional write
+                    stored = None
+                states[member_id] = ViewingState(stored, bool(row.get("notice_id")))
+        return states
+
+    def record_watch(self, member_id: str, watched_at: datetime) -> ViewingState | None:
         row = self._row(member_id)
-        stamp = iso(watched_at)
-        if "last_watched_at" in row and not row["last_watched_at"] < stamp:
-            return False
+        stamp, day_began = iso(watched_at), iso(viewing_day_start(watched_at))
+        stored = row.get("last_watched_at")
+        if stored is not None and not (stored < day_began or (row.get("notice_id") and stored <= stamp)):
+            return None
         row["last_watched_at"] = stamp
-        return True
+        return ViewingState(parse_iso(stamp), bool(row.get("notice_id")))
 
     def join(self, member: NewMember, occurred_at: datetime) -> bool:
         if member.member_id in self.tables.members:

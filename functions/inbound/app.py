@@ -18,7 +18,8 @@ from lifecycle.store import Store
 from lifecycle.tracing import tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
-METRIC_OF = {inbound.PARKED: "InboundEventsRejected", inbound.COALESCED: "InboundViewingsCoalesced"}
+METRIC_OF = {inbound.PARKED: "InboundEventsRejected", inbound.COALESCED: "InboundViewingsCoalesced",
+             inbound.UNCHANGED: "InboundViewingsAlreadyRecorded"}
 
 
 @logger.inject_lambda_context

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
@@ -17,7 +18,7 @@ from boto3.dynamodb.types import TypeSerializer
 from lifecycle.adapters.dynamodb import DynamoDBLifecycle, DynamoDBMembers
 from lifecycle.clock import iso
 from lifecycle.errors import InvalidRequest, MemberNotFound
-from lifecycle.membership import HOLD, NOTICE, Claim, Hold, NewMember, Notice, SendLease
+from lifecycle.membership import HOLD, NOTICE, Claim, Hold, NewMember, Notice, SendLease, ViewingState
 from lifecycle.policy import prefilter_cutoffs
 from lifecycle.ports import Lifecycle, Members
 from lifecycle.settings import Policy, Settings
@@ -219,6 +220,45 @@ def test_a_viewing_moves_the_last_viewing_forward_never_back(tables):
     assert tables.row("m-watch")["last_watched_at"] == "2024-05-01T00:00:00Z"
     with pytest.raises(MemberNotFound):
         tables.members.record_watch("m-nobody", NOW)
+
+
+def test_a_viewing_is_written_once_a_day_and_every_later_one_while_a_notice_is_open(tables):
+    # GIVEN a member with no notice open, whose last viewing is from 30 April (UTC)
+    tables.add_inactive("m-daily", last_watched_at="2024-04-30T22:00:00Z")
+    # WHEN plays of 1 May arrive: the day's first is written, the later ones of that day are not
+    assert tables.members.record_watch("m-daily", datetime(2024, 5, 1, 0, 5, tzinfo=UTC))
+    assert not tables.members.record_watch("m-daily", datetime(2024, 5, 1, 23, 59, 59, tzinfo=UTC))
+    assert tables.row("m-daily")["last_watched_at"] == "2024-05-01T00:05:00Z"
+    # AND the next day's first play is written again (UTC days, whatever the viewer's zone)
+    in_tokyo = datetime(2024, 5, 2, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # 00:00 UTC on 2 May
+    assert tables.members.record_watch("m-daily", in_tokyo)
+    assert tables.row("m-daily")["last_watched_at"] == "2024-05-02T00:00:00Z"
+
+    # GIVEN a member with a notice open, who watched this morning
+    tables.add_inactive("m-noticed", notice_id="n-1", last_watched_at="2024-05-01T06:00:00Z")
+    # THEN each later play that day is written (it may close the notice), a retry of one too,
+    assert tables.members.record_watch("m-noticed", datetime(2024, 5, 1, 20, 0, tzinfo=UTC))
+    assert tables.members.record_watch("m-noticed", datetime(2024, 5, 1, 20, 0, tzinfo=UTC))
+    # AND never an earlier one
+    assert not tables.members.record_watch("m-noticed", datetime(2024, 5, 1, 19, 0, tzinfo=UTC))
+    assert tables.row("m-noticed")["last_watched_at"] == "2024-05-01T20:00:00Z"
+
+
+def test_the_viewing_states_of_a_batch_are_read_at_once_unknown_members_left_out(tables):
+    # GIVEN members of many id shapes, one never seen watching, one with a notice open; and
+    # more members than one BatchGetItem call takes
+    ids = [f"auth0|{n:024x}" for n in range(120)]
+    for member_id in ids:
+        tables.add_inactive(member_id, last_watched_at="2024-05-01T06:00:00+02:00")
+    tables.add_inactive("Zoë-ünïcode-42", notice_id="n-7")
+    tables.add("m-never", status="active", joined_at="2020-01-01T00:00:00Z")
+    # WHEN their states are read, with a member unknown among them (and one asked twice)
+    states = tables.members.viewing_states([*ids, "Zoë-ünïcode-42", "m-never", "m-nobody", ids[0]])
+    # THEN each known member is there, as stored, whatever the offset it was written with
+    assert set(states) == {*ids, "Zoë-ünïcode-42", "m-never"}
+    assert states[ids[119]] == ViewingState(datetime(2024, 5, 1, 4, 0, tzinfo=UTC), False)
+    assert states["Zoë-ünïcode-42"].notice_open
+    assert states["m-never"] == ViewingState(None, False)
 
 
 def test_a_member_joins_once_whatever_the_join_events_order(tables):

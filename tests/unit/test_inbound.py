@@ -84,6 +84,41 @@ def test_of_a_members_plays_in_one_batch_only_the_latest_is_written():
     assert tables.members["auth0|5f7c8ec7c33c6c004bbafe82"]["last_watched_at"] == iso(max(plays))
 
 
+def test_of_a_day_of_plays_over_many_batches_only_the_first_is_written_and_a_read_spares_the_rest():
+    # GIVEN a member last seen yesterday, and a member with a notice open
+    tables, member_id, noticed = InMemoryTables(), "google-oauth2|104857600391827364512", "m-noticed"
+    yesterday = iso(NOW - timedelta(days=1))
+    tables.add_member(member_id, **inactive_member(member_id, last_watched_at=yesterday))
+    tables.add_member(noticed, **inactive_member(noticed, notice_id="n-1", last_watched_at=yesterday))
+    store = in_memory_store(tables)
+    writes = []
+    record_watch = store.members.record_watch
+    store.members.record_watch = lambda *args: writes.append(args[0]) or record_watch(*args)  # type: ignore[method-assign]
+    morning = NOW.replace(hour=0, minute=5)
+    # WHEN today's plays arrive in three batches, as a viewing feed sends them
+    outcomes = [run(tables, [message("ViewingRecorded", member_id=m, occurred_at=iso(morning + timedelta(hours=h)))
+                             for m in (member_id, noticed)], store=store) for h in (0, 3, 6)]
+    # THEN the member without a notice is written once, at the day's first play; the later
+    # batches are answered by the batch's one read, never a write tried
+    assert [batch[0] for batch in outcomes] == ["applied", "recorded already", "recorded already"]
+    assert tables.members[member_id]["last_watched_at"] == iso(morning)
+    # AND the member with a notice open has it closed by the first play (kept by watching):
+    # with no notice left, the later plays of the day are not written either
+    assert [batch[1] for batch in outcomes] == ["applied", "recorded already", "recorded already"]
+    assert not tables.members[noticed].get("notice_id")
+    assert tables.members[noticed]["notice_outcome"] == "kept_by_watching"
+    assert writes == [member_id, noticed]
+
+
+def test_a_play_from_far_ahead_is_parked_even_for_a_member_whose_day_is_recorded():
+    tables, parking = InMemoryTables(), InMemoryParking()
+    tables.add_member("m-1", **inactive_member("m-1", last_watched_at=iso(NOW)))
+    outcomes = run(tables, [message("ViewingRecorded", member_id="m-1", occurred_at=iso(NOW + timedelta(days=2)))],
+                   parking)
+    assert outcomes == ["parked"]
+    assert tables.members["m-1"]["last_watched_at"] == iso(NOW)
+
+
 def test_times_are_read_in_every_form_rfc_3339_allows():
     tables = InMemoryTables()
     for member_id in ("m-go", "m-lower", "m-offset"):

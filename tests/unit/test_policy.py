@@ -2,8 +2,10 @@
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +21,8 @@ from lifecycle.policy import (
     reminder_due,
     respond_by,
     retained_until,
+    viewing_day_start,
+    watched_through,
 )
 from lifecycle.settings import Policy, SettingsError
 
@@ -92,10 +96,25 @@ def test_naive_times_are_refused_rather_than_guessed():
 
 
 # ------------------------------------------------------------------ dormant
-def test_dormant_after_exactly_twenty_four_months_without_watching():
+def test_dormant_twenty_four_months_after_the_day_of_the_last_viewing_ended():
+    # GIVEN a member whose last recorded viewing was at noon on 1 June 2024 (UTC), the day's
+    # first: later viewings that day are not written
     last = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-    assert inactivity(member(last_watched_at=last), NOW, POLICY) is Inactivity.DORMANT
-    assert inactivity(member(last_watched_at=last + timedelta(seconds=1)), NOW, POLICY) is None
+    day_ended = datetime(2024, 6, 2, tzinfo=UTC)
+    # THEN they are dormant 24 months after that day ended, not a second before (never early)
+    assert inactivity(member(last_watched_at=last), day_ended + relativedelta(months=24), POLICY) is Inactivity.DORMANT
+    assert inactivity(member(last_watched_at=last), day_ended + relativedelta(months=24, seconds=-1), POLICY) is None
+    # AND any viewing on that day counts the same, the first second of it as the last
+    for watched in (datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 6, 1, 23, 59, 59, tzinfo=UTC)):
+        assert inactivity(member(last_watched_at=watched), NOW + timedelta(days=1), POLICY) is Inactivity.DORMANT
+        assert inactivity(member(last_watched_at=watched), NOW + timedelta(hours=11), POLICY) is None
+
+
+def test_watched_through_is_the_end_of_the_viewing_s_utc_day_whatever_its_zone():
+    tokyo = ZoneInfo("Asia/Tokyo")
+    # 08:30 in Tokyo on 2 June is 23:30 UTC on 1 June
+    assert watched_through(datetime(2024, 6, 2, 8, 30, tzinfo=tokyo)) == datetime(2024, 6, 2, tzinfo=UTC)
+    assert viewing_day_start(datetime(2024, 6, 2, 8, 30, tzinfo=tokyo)) == datetime(2024, 6, 1, tzinfo=UTC)
 
 
 def test_keep_restarts_the_clock():

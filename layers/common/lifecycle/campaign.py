@@ -160,7 +160,11 @@ def record_activity(
         raise InvalidRequest("watched_at is in the future")
     if watched_at < EARLIEST_VIEWING:
         raise InvalidRequest("watched_at is before 1970")
-    store.members.record_watch(member_id, watched_at)
+    recorded = store.members.record_watch(member_id, watched_at)
+    if recorded is None:
+        return None  # a viewing as late is recorded already, and closed the notice if it could
+    if not recorded.notice_open:
+        return None  # no notice to close: no read needed
     for _ in range(MAX_ATTEMPTS):
         view = store.members.snapshot(member_id).view
         if view.notice_id is None or view.status != "active" or notice_still_stands(view, policy):

@@ -39,6 +39,14 @@ class ActivityMarks:
 
 
 @dataclass(frozen=True)
+class ViewingState:
+    """What a viewing's write depends on, read cheaply before it (eventually consistent)."""
+
+    last_watched_at: datetime | None
+    notice_open: bool
+
+
+@dataclass(frozen=True)
 class MemberSnapshot:
     """What one read of a member gave: the policy's view, the raw activity marks, and how to
     reach the member."""

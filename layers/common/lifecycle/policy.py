@@ -94,6 +94,30 @@ def months_before(now: datetime, months: int) -> datetime:
     return utc(now) - relativedelta(months=months)
 
 
+def viewing_day_start(moment: datetime) -> datetime:
+    """The start of the UTC day ``moment`` is in: viewing is recorded once a member a day."""
+    return datetime.combine(utc(moment).date(), time(), UTC)
+
+
+def watched_through(last_watched_at: datetime) -> datetime:
+    """Until when a member is known to have been watching: the end of the UTC day of the
+    recorded viewing, since later viewings of that day are not written. Judging inactivity
+    from it never calls a member inactive early; at most a day late."""
+    return viewing_day_start(last_watched_at) + timedelta(days=1)
+
+
+def viewing_worth_writing(stored: datetime | None, notice_open: bool, watched_at: datetime) -> bool:
+    """Whether a viewing changes what is recorded: the day's first (the stored one is from an
+    earlier UTC day), or, while a notice is open, any at or after the stored one (it may close
+    the notice; the same one again finishes a delivery that failed midway). The activity
+    table's write condition says the same (``Members.record_watch``)."""
+    if stored is None:
+        return True
+    if notice_open:
+        return utc(watched_at) >= utc(stored)
+    return utc(stored) < viewing_day_start(watched_at)
+
+
 def inactivity(member: MemberView, now: datetime, policy: Policy) -> Inactivity | None:
     """The rule that makes this member inactive now, or None.
 
@@ -106,7 +130,7 @@ def inactivity(member: MemberView, now: datetime, policy: Policy) -> Inactivity 
         if anchor + relativedelta(months=policy.never_watched_months) <= now:
             return Inactivity.NEVER_WATCHED
         return None
-    anchor = _latest(member.last_watched_at, member.engaged_at)
+    anchor = _latest(watched_through(member.last_watched_at), member.engaged_at)
     if anchor + relativedelta(months=policy.inactive_months) <= now:
         return Inactivity.DORMANT
     return None

@@ -11,7 +11,7 @@ run twice changes nothing twice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from lifecycle.membership import (
     ScanPage,
     SendLease,
     SendMark,
+    ViewingState,
 )
 from lifecycle.policy import PrefilterCutoffs
 from lifecycle.rendering import RenderedEmail
@@ -66,9 +67,18 @@ class Members(Protocol):
         """Every page of one scan segment (see ``scan_page``)."""
         ...
 
-    def record_watch(self, member_id: str, watched_at: datetime) -> bool:
-        """Move ``last_watched_at`` forward, never back (feeds deliver out of order): False when
-        it is already later. ``MemberNotFound`` for nobody."""
+    def viewing_states(self, member_ids: Collection[str]) -> dict[str, ViewingState]:
+        """What each member's next viewing write depends on, read in one eventually consistent
+        batch (half a read unit a member, where a write tried and refused costs a whole write
+        unit); members unknown are left out."""
+        ...
+
+    def record_watch(self, member_id: str, watched_at: datetime) -> ViewingState | None:
+        """Move ``last_watched_at`` forward, never back (feeds deliver out of order), at most
+        once a UTC day, as :func:`policy.viewing_worth_writing` says (a later viewing of the
+        same day changes no decision: :func:`policy.watched_through`), but every one while a
+        notice is open. The state as written, or None when nothing was. ``MemberNotFound`` for
+        nobody."""
         ...
 
     def join(self, member: NewMember, occurred_at: datetime) -> bool:

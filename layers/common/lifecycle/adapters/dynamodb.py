@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+import random
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date, datetime
 from functools import partial
 from typing import Any, cast
@@ -22,7 +24,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from lifecycle.clock import iso
+from lifecycle.clock import iso, parse_iso
 from lifecycle.conditional import conditional_write
 from lifecycle.errors import ConcurrentChange, DeliveryFailed, InvalidRequest, MemberNotFound
 from lifecycle.membership import (
@@ -44,12 +46,13 @@ from lifecycle.membership import (
     ScanPage,
     SendLease,
     SendMark,
+    ViewingState,
     cancellation,
     membership_from_attributes,
     opening,
 )
 from lifecycle.models import LifecycleRecord, LinkRecord, MemberDataRecord, MemberRecord
-from lifecycle.policy import PrefilterCutoffs
+from lifecycle.policy import PrefilterCutoffs, viewing_day_start
 
 # The attributes the sweep's policy reads: the scan fetches these and nothing else.
 SWEEP_PROJECTION = (
@@ -82,6 +85,25 @@ def snapshot_from_item(item: dict[str, Any]) -> Membership:
     return membership_from_attributes(
         {name: value["S"] if isinstance(value, dict) and "S" in value else value for name, value in item.items()}
     )
+
+
+BATCH_GET_KEYS = 100  # BatchGetItem's limit a call
+BATCH_ATTEMPTS = 8
+_VIEWING_ATTRIBUTES = ("member_id", "last_watched_at", "notice_id")
+
+
+def backoff_seconds(attempt: int, base: float = 0.05, cap: float = 5.0) -> float:
+    """Full-jitter exponential backoff, as AWS advises for unprocessed batch items."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+def _viewing_state(item: Mapping[str, Any]) -> ViewingState:
+    stored = (item.get("last_watched_at") or {}).get("S")
+    try:
+        last = parse_iso(stored) if stored else None
+    except ValueError:  # a row the feed wrote badly: let the conditional write decide
+        last = None
+    return ViewingState(last, "notice_id" in item)
 
 
 # what MemberRecord fills in for an attribute an item lacks (locale, status, price, currency)
@@ -180,20 +202,46 @@ class DynamoDBMembers:
             if not start_key:
                 return
 
-    def record_watch(self, member_id: str, watched_at: datetime) -> bool:
-        stamp = iso(watched_at)
+    def viewing_states(self, member_ids: Collection[str]) -> dict[str, ViewingState]:
+        connection, states = MemberRecord._get_connection(), {}
+        wanted = list(dict.fromkeys(member_ids))
+        for start in range(0, len(wanted), BATCH_GET_KEYS):
+            keys = wanted[start : start + BATCH_GET_KEYS]
+            for attempt in range(BATCH_ATTEMPTS):
+                try:
+                    # each key as an attribute map (PynamoDB's hint says text; its code wants the map)
+                    request = cast(Any, [{"member_id": {"S": key}} for key in keys])
+                    answer = connection.batch_get_item(request, attributes_to_get=list(_VIEWING_ATTRIBUTES))
+                except GetError as exc:
+                    raise DeliveryFailed(f"could not read members: {exc}") from exc
+                for item in answer.get("Responses", {}).get(MemberRecord.Meta.table_name, []):
+                    states[item["member_id"]["S"]] = _viewing_state(item)
+                unprocessed = answer.get("UnprocessedKeys", {}).get(MemberRecord.Meta.table_name, {})
+                keys = [key["member_id"]["S"] for key in unprocessed.get("Keys", [])]
+                if not keys:
+                    break
+                time.sleep(backoff_seconds(attempt))  # AWS: unprocessed keys are retried with backoff
+            else:
+                raise DeliveryFailed(f"{len(keys)} members still unread after {BATCH_ATTEMPTS} tries")
+        return states
+
+    def record_watch(self, member_id: str, watched_at: datetime) -> ViewingState | None:
+        stamp, day_began = iso(watched_at), iso(viewing_day_start(watched_at))
+        last = Path("last_watched_at")
         moved = conditional_write(
             lambda: MemberRecord(member_id).update(
                 actions=[MemberRecord.last_watched_at.set(watched_at)],
+                # once a day; and while a notice is open, every later viewing (it may close it)
                 condition=MemberRecord.member_id.exists()
-                & (MemberRecord.last_watched_at.does_not_exist() | (Path("last_watched_at") < stamp)),
+                & (MemberRecord.last_watched_at.does_not_exist() | (last < day_began)
+                   | (MemberRecord.notice_id.exists() & (last <= stamp))),
             ),
             "recording activity",
         )
         if moved is None:
             self._record(member_id)  # raises MemberNotFound for an unknown member
-            return False
-        return True
+            return None
+        return _viewing_state(moved["Attributes"])  # UpdateItem answers with the item as written
 
     def join(self, member: NewMember, occurred_at: datetime) -> bool:
         record = MemberRecord(
