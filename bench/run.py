@@ -8,7 +8,12 @@
   calls to the progress table and the queue per page;
 * peak memory of the sweep's page processing for 10 thousand and 1 million members;
 * cold-start import time of every handler, beside ``import boto3`` and one client;
-* the local rehearsal's wall time per thousand members per simulated month.
+* the local rehearsal's wall time per thousand members per simulated month;
+* a day of plays of 100,000 members through the inbound consumer: DynamoDB writes, write units
+  and read units, beside one write per play and beside one conditional write per member of a
+  batch (``bench.viewing_writes``);
+* the first load (``python -m ops load``): members a second into the stack on the local cloud,
+  beside one PutItem a member (``bench.first_load_speed``).
 
 ``python -m bench.run`` prints the figures and writes them to ``bench/results.json``.
 """
@@ -30,7 +35,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import PROJECT_ROOT, cold_start, page_memory, rehearsal_speed, sweep_reads
+from bench import PROJECT_ROOT, cold_start, first_load_speed, page_memory, rehearsal_speed, sweep_reads, viewing_writes
 from bench.item_sizes import item_bytes, pages_of, scan_read_units
 from bench.moto_process import moto_server
 from bench.population_items import POPULATION_SEED, POPULATION_START, population_rows, table_items
@@ -45,6 +50,8 @@ MEMORY_SIZES = [10_000, 1_000_000]
 MEMORY_SIZES_EVERY_MEMBER = [10_000, 50_000]  # every member returned: tracemalloc makes this one slow
 MEMORY_GROWTH_TARGET_BYTES = 10 * MEBIBYTE
 REHEARSAL_MEMBERS, REHEARSAL_MONTHS = 1_000, 2
+VIEWING_MEMBERS = 100_000
+FIRST_LOAD_MEMBERS = 20_000
 TABLE_WIDTH = 132  # the table's natural width; narrower terminals wrap it
 
 
@@ -264,6 +271,16 @@ def measure_rehearsal(console: Console) -> dict[str, Any]:
     }
 
 
+def measure_viewing_feed(members: int, console: Console) -> dict[str, Any]:
+    console.log(f"viewing feed: a day of plays of {members:,} members through the inbound consumer")
+    return viewing_writes.run(members, console.log)
+
+
+def measure_first_load(members: int, console: Console) -> dict[str, Any]:
+    console.log(f"first load: {members:,} members from MEMBERS.jsonl into the stack on the local cloud")
+    return first_load_speed.measure(members)
+
+
 # ------------------------------------------------------------------ the table
 def _mib(size: float) -> str:
     return f"{size / MEBIBYTE:.2f} MB"
@@ -405,6 +422,33 @@ def render(results: dict[str, Any], console: Console) -> None:
         f"{rehearsal['baseline_one_member_seconds_per_month']:.1f} s/month",
         "",
     )
+    feed = results.get("viewing_feed")
+    if feed:
+        ours, naive, coalesced = feed["ours"], feed["naive"], feed["coalesced_only"]
+        table.add_row(
+            f"[bold]A day of plays[/] ({feed['members']:,} members, {feed['viewers']:,} watching, "
+            f"{feed['plays']:,} plays in {feed['batches']:,} batches of {feed['batch_size']}; "
+            f"baseline: one write per play)"
+        )
+        for name, ours_value, baseline_value in (
+            ("writes (done)", ours["writes"], naive["writes"]),
+            ("write units (a refused write is paid too)", ours["write_units"], naive["write_units"]),
+            ("read units", ours["read_units"], naive["read_units"]),
+        ):
+            table.add_row(f"  {name}", f"{ours_value:,.0f}", f"{baseline_value:,.0f}",
+                          _times(ours_value / baseline_value) if baseline_value else "")
+        table.add_row(
+            "  write units / one conditional write per member of a batch (no read first)",
+            f"{ours['write_units']:,.0f}", f"{coalesced['write_units']:,.0f}",
+            _times(ours["write_units"] / coalesced["write_units"]),
+        )
+    first_load = results.get("first_load")
+    if first_load:
+        table.add_row(f"[bold]First load[/] ({first_load['members']:,} members, {first_load['with_profiles']:,} "
+                      f"with profiles, every row checked first; local cloud; baseline: one PutItem a member)")
+        table.add_row("  members a second", f"{first_load['members_per_second']:,.0f}",
+                      f"{first_load['baseline_members_per_second']:,.0f}",
+                      _times(first_load["members_per_second"] / first_load["baseline_members_per_second"]))
     console.print(table)
     console.print(
         "passes: "
@@ -425,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000, help="members in the activity table (default 20000)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes of the sweep's read path (default 3)")
+    parser.add_argument("--viewing-members", type=int, default=VIEWING_MEMBERS,
+                        help=f"members whose day of plays is sent through the consumer (default {VIEWING_MEMBERS})")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where the figures go (JSON)")
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, TABLE_WIDTH))
@@ -433,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results["cold_start"] = measure_cold_starts(console)
     results["rehearsal"] = measure_rehearsal(console)
+    results["viewing_feed"] = measure_viewing_feed(args.viewing_members, console)
+    results["first_load"] = measure_first_load(FIRST_LOAD_MEMBERS, console)
 
     console.log(f"population: {args.members:,} synthetic members (seed {POPULATION_SEED})")
     activity_items, member_data_items = table_items(population_rows(args.members, POPULATION_SEED))

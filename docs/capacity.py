@@ -65,6 +65,10 @@ MEMBERS_PER_SEGMENT_COMPARED = (200_000_000, 25_000_000, 6_000_000, 3_200_000, 3
 ASSUMED_CLIENT_CPU_SECONDS_PER_MILLION = 5.0
 ASSUMED_PAGE_BYTES_PER_MEMBER_SENT = 3700.0
 ASSUMED_ACTIVITY_ITEM_BYTES = 250.0
+ASSUMED_PLAYS_PER_VIEWER = 12.0
+ASSUMED_VIEWING_WRITE_UNITS_PER_VIEWER = 1.0
+ASSUMED_VIEWING_READ_UNITS_PER_PLAY = 0.5
+SQS_REQUESTS_PER_INBOUND_MESSAGE = 1 + 2 / 10  # sent by the rule; received and deleted ten to a request
 
 
 @dataclass(frozen=True)
@@ -100,11 +104,28 @@ class CapacityInputs:
     point_in_time_recovery_price_per_gb_month: float = 0.20  # an export needs PITR on the table
     storage_overhead_bytes_per_item: int = 100  # DynamoDB counts 100 bytes per item in a table's size
     nights_per_month: int = 30
+    # the viewing feed (lifecycle.inbound): one ViewingRecorded per play, through the inbound bus and queue
+    daily_viewers: int = 100_000_000
+    plays_per_viewer: float = ASSUMED_PLAYS_PER_VIEWER
+    viewing_write_units_per_viewer: float = ASSUMED_VIEWING_WRITE_UNITS_PER_VIEWER
+    viewing_read_units_per_play: float = ASSUMED_VIEWING_READ_UNITS_PER_PLAY
+    inbound_batch_size: int = 100  # InboundFunction's BatchSize
+    inbound_lambda_gb_seconds_per_batch: float = 0.5 * 0.5  # 512 MB for an assumed half second a batch
+    eventbridge_price_per_million_events: float = 1.00  # custom events, 64 KB each
 
 
 INPUT_NOTES: dict[str, tuple[str, str]] = {
     # field: (unit and meaning, source)
     "members": ("members in the activity table", "the issue"),
+    "daily_viewers": ("members who watch something on a given day", "the issue"),
+    "plays_per_viewer": ("plays a viewer starts a day, each one ViewingRecorded event", "bench.viewing_writes"),
+    "viewing_write_units_per_viewer": ("write units the consumer spends per viewer a day", "measured"),
+    "viewing_read_units_per_play": ("read units the consumer spends per play (a batch's viewers read once)",
+                                    "measured"),
+    "inbound_batch_size": ("InboundFunction's BatchSize: messages an invocation takes", "template"),
+    "inbound_lambda_gb_seconds_per_batch": ("GB-seconds one batch of plays takes (512 MB × 0.5 s)",
+                                            "assumed; measure on Lambda"),
+    "eventbridge_price_per_million_events": ("USD per million custom events put on a bus", "us-east-1 price"),
     "activity_item_bytes": ("average activity item, bytes as DynamoDB counts them", "measured"),
     "inactive_share": ("share of members inactive on the first night", "the issue"),
     "max_notice_share": ("MaxNoticeShare: the guard opens no notice above this share", "template default"),
@@ -327,6 +348,55 @@ def compute(inputs: CapacityInputs | Mapping[str, Any]) -> dict[str, Any]:
         "pitr_dollars_per_month": pitr_dollars_per_month,
         "export_dollars_per_month": export_dollars_per_month,
         "export_to_sweep_cost_ratio": export_dollars_per_night / sweep_dollars,
+        **viewing_feed(inputs),
+    }
+
+
+def viewing_feed(inputs: CapacityInputs) -> dict[str, Any]:
+    """A day of the viewing feed: one event per play, beside one write per play, beside one
+    event per viewer a day (a feed that sends each member's day once)."""
+
+    def delivery(events: float) -> dict[str, float]:
+        batches = events / inputs.inbound_batch_size
+        return {
+            "events": events,
+            "eventbridge_dollars": events / 1e6 * inputs.eventbridge_price_per_million_events,
+            "sqs_dollars": events * SQS_REQUESTS_PER_INBOUND_MESSAGE / 1e6 * inputs.sqs_price_per_million_requests,
+            "lambda_invocations": batches,
+            "lambda_dollars": batches / 1e6 * inputs.lambda_price_per_million_requests
+            + batches * inputs.inbound_lambda_gb_seconds_per_batch * inputs.lambda_price_per_gb_second,
+        }
+
+    def dynamodb(write_units: float, read_units: float) -> dict[str, float]:
+        return {
+            "write_units": write_units,
+            "read_units": read_units,
+            "dynamodb_dollars": write_units / 1e6 * inputs.write_request_price_per_million
+            + read_units / 1e6 * inputs.read_request_price_per_million,
+        }
+
+    plays = inputs.daily_viewers * inputs.plays_per_viewer
+    ours = dynamodb(inputs.daily_viewers * inputs.viewing_write_units_per_viewer,
+                    plays * inputs.viewing_read_units_per_play)
+    naive = dynamodb(plays, 0.0)
+    per_play, per_viewer = delivery(plays), delivery(inputs.daily_viewers)
+    # a feed that sends one event a viewer a day: one read and at most one write each
+    daily = dynamodb(inputs.daily_viewers * inputs.viewing_write_units_per_viewer,
+                     inputs.daily_viewers * EVENTUALLY_CONSISTENT_SHARE)
+
+    def total(store: dict[str, float], sent: dict[str, float]) -> float:
+        return store["dynamodb_dollars"] + sent["eventbridge_dollars"] + sent["sqs_dollars"] + sent["lambda_dollars"]
+
+    return {
+        "viewing_plays_per_day": plays,
+        "viewing_ours": ours,
+        "viewing_naive": naive,
+        "viewing_daily_events": daily,
+        "viewing_delivery_per_play": per_play,
+        "viewing_delivery_per_viewer": per_viewer,
+        "viewing_dollars_per_day": total(ours, per_play),
+        "viewing_naive_dollars_per_day": total(naive, per_play),
+        "viewing_daily_events_dollars_per_day": total(daily, per_viewer),
     }
 
 
@@ -360,11 +430,27 @@ def measured_inputs(results_path: Path = BENCH_RESULTS) -> tuple[CapacityInputs,
         else ASSUMED_CLIENT_CPU_SECONDS_PER_MILLION,
         page_bytes_per_member_sent=per_member or ASSUMED_PAGE_BYTES_PER_MEMBER_SENT,
     )
-    return inputs, {
+    sources = {
         "activity_item_bytes": where,
         "client_cpu_seconds_per_million_members": where if sweep_run else stale,
         "page_bytes_per_member_sent": f"{where}: the peak of a page of every member" if per_member else stale,
     }
+    feed = results.get("viewing_feed")
+    if feed:
+        inputs = replace(
+            inputs,
+            plays_per_viewer=feed["plays"] / feed["viewers"],
+            viewing_write_units_per_viewer=feed["ours"]["write_units"] / feed["viewers"],
+            viewing_read_units_per_play=feed["ours"]["read_units"] / feed["plays"],
+        )
+        measured = (f"bench/results.json ({results.get('date', 'undated')}, "
+                    f"a day of plays of {feed['members']:,} members)")
+        sources.update(plays_per_viewer=f"{measured}: the bench's day", viewing_write_units_per_viewer=measured,
+                       viewing_read_units_per_play=measured)
+    else:
+        sources.update(viewing_write_units_per_viewer="assumed (run python -m bench.run to measure it)",
+                       viewing_read_units_per_play="assumed (run python -m bench.run to measure it)")
+    return inputs, sources
 
 
 def _population_item_bytes(members: int = 20_000) -> float:
@@ -550,6 +636,46 @@ def render(inputs: CapacityInputs, sources: Mapping[str, str], today: str) -> st
         f"({figures['export_to_sweep_cost_ratio']:.1f}× the sweep) |",
         f"| export to S3, per month (with PITR at {_dollars(figures['pitr_dollars_per_month'])}) | "
         f"{_dollars(figures['export_dollars_per_month'])} |",
+        "",
+        "## The viewing feed: 100 million daily viewers",
+        "",
+        "Each play the business sends is one `ViewingRecorded` event on the inbound bus, delivered to the "
+        "inbound queue and read by the consumer in batches. The consumer coalesces a batch's plays per member, "
+        "reads the batch's viewers at once (BatchGetItem, eventually consistent: half a read unit a member) and "
+        "writes a member at most once a UTC day, while a notice is open every later play (one that may close it). "
+        "The naive consumer writes every play (a conditional write the condition refuses is paid for too). The "
+        "write and read units per viewer and per play are those `make bench` measured; the delivery (EventBridge, "
+        "SQS, Lambda) is the same for both consumers, and is most of the bill: a feed that sends each member's "
+        "day once (or each session) pays it per viewer instead of per play.",
+        "",
+        "| a day of the feed | events | write units | read units | DynamoDB $ | EventBridge $ | SQS $ | "
+        "Lambda $ (invocations) | **total $ a day** | a month |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, store, sent, dollars in (
+        ("one event a play, one write a play (naive)", figures["viewing_naive"], figures["viewing_delivery_per_play"],
+         figures["viewing_naive_dollars_per_day"]),
+        ("one event a play, this consumer", figures["viewing_ours"], figures["viewing_delivery_per_play"],
+         figures["viewing_dollars_per_day"]),
+        ("one event a viewer a day, this consumer", figures["viewing_daily_events"],
+         figures["viewing_delivery_per_viewer"], figures["viewing_daily_events_dollars_per_day"]),
+    ):
+        lines.append(
+            f"| {label} | {_number(sent['events'])} | {_number(store['write_units'])} | "
+            f"{_number(store['read_units'])} | {_dollars(store['dynamodb_dollars'])} | "
+            f"{_dollars(sent['eventbridge_dollars'])} | {_dollars(sent['sqs_dollars'])} | "
+            f"{_dollars(sent['lambda_dollars'])} ({_number(sent['lambda_invocations'])}) | **{_dollars(dollars)}** | "
+            f"{_dollars(dollars * inputs.nights_per_month)} |"
+        )
+    lines += [
+        "",
+        f"Beside the sweep: one night's sweep costs {_dollars(figures['sweep_dollars'])}, a day of the feed "
+        f"{_dollars(figures['viewing_dollars_per_day'])} with one event a play "
+        f"({figures['viewing_dollars_per_day'] / figures['sweep_dollars']:,.0f}× the sweep) and "
+        f"{_dollars(figures['viewing_daily_events_dollars_per_day'])} with one event a viewer a day. "
+        f"DynamoDB alone: {_dollars(figures['viewing_ours']['dynamodb_dollars'])} a day for this consumer, "
+        f"{_dollars(figures['viewing_naive']['dynamodb_dollars'])} for one write a play "
+        f"({figures['viewing_ours']['dynamodb_dollars'] / figures['viewing_naive']['dynamodb_dollars']:.2f}×).",
         "",
         "## Segment sizes",
         "",

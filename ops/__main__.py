@@ -8,7 +8,9 @@ function that runs it and returns the exit code.
   real time (schedules, TTL, streams every second) until Ctrl-C;
 * ``emails``   - the latest emails a running ``serve`` sent, with their links;
 * ``rehearse`` - a campaign on the operator's own members and actions, REPORT.json out;
-* ``demo``     - the same on a synthetic population, with the funnel and an HTML report.
+* ``demo``     - the same on a synthetic population, with the funnel and an HTML report;
+* ``load``     - the first load: members from JSONL or CSV into a stack's activity table;
+* ``schemas``  - the inbound events' JSON Schemas, written to ``docs/events/``.
 """
 
 from __future__ import annotations
@@ -430,6 +432,59 @@ def schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ load
+
+
+def load_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="MEMBERS.jsonl, or a .csv with the same fields as columns")
+    parser.add_argument("--stack", help="the deployed stack: its ActivityTableName and MemberDataTableName outputs")
+    parser.add_argument("--activity-table", help="the activity table's name (instead of --stack)")
+    parser.add_argument("--member-data-table", help="the member-data table's name (instead of --stack)")
+    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
+                        help="another DynamoDB endpoint, e.g. the local cloud's moto (default: $AWS_ENDPOINT_URL)")
+    parser.add_argument("--check-only", action="store_true", help="check every row and stop, writing nothing")
+
+
+def load_command(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.config import Config
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ops.first_load import LoadError, Unprocessed, check, load
+    from ops.rehearsal import RehearsalInputError
+
+    try:
+        rows, _ = check(args.file)
+    except (LoadError, RehearsalInputError) as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    if args.check_only:
+        print(f"{args.file}: {rows:,} members, every row good")
+        return 0
+    # botocore retries throttled requests itself (adaptive mode paces them); unprocessed items are ours
+    config = Config(retries={"max_attempts": 10, "mode": "adaptive"})
+    tables = (args.activity_table, args.member_data_table)
+    if args.stack:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in boto3.client(
+            "cloudformation", endpoint_url=args.endpoint_url).describe_stacks(StackName=args.stack)["Stacks"][0][
+            "Outputs"]}
+        tables = (outputs["ActivityTableName"], outputs["MemberDataTableName"])
+    if not all(tables):
+        print("give --stack, or both --activity-table and --member-data-table", file=sys.stderr)
+        return 2
+    dynamodb = boto3.client("dynamodb", endpoint_url=args.endpoint_url, config=config)
+    with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(f"loading {args.file.name}", total=rows)
+        try:
+            summary = load(args.file, dynamodb, tables[0], tables[1], lambda done: bar.update(task, completed=done))
+        except Unprocessed as problem:
+            print(f"{problem}", file=sys.stderr)
+            return 1
+    print(json.dumps(summary.as_dict(), indent=2))
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the stack locally with its API until Ctrl-C", serve_arguments, serve),
     "emails": Command("print the latest emails a running `serve` sent", emails_arguments, emails),
@@ -438,6 +493,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "demo": Command("rehearse a synthetic campaign of a few thousand members over 14 months", demo_arguments, demo),
     "schemas": Command("write the inbound events' JSON Schemas (docs/events/)", schemas_arguments, schemas),
+    "load": Command("load members from JSONL or CSV into the activity table (checked first, resumable)",
+                    load_arguments, load_command),
 }
 
 

@@ -155,3 +155,25 @@ def test_the_sweep_costs_less_than_exporting_the_table_to_s3_each_night():
         + figures["progress_dollars_per_sweep"]
     )
     assert figures["export_to_sweep_cost_ratio"] > 1
+
+
+def test_a_day_of_plays_is_priced_per_unit_and_per_event():
+    # GIVEN a million viewers, ten plays each, a write a viewer and a tenth of a read unit a play
+    figures = compute({"daily_viewers": 1_000_000, "plays_per_viewer": 10.0, "viewing_write_units_per_viewer": 1.0,
+                       "viewing_read_units_per_play": 0.1})
+    # THEN the naive consumer pays ten million write units; this one a million, and a million reads
+    assert figures["viewing_plays_per_day"] == 10_000_000
+    assert figures["viewing_naive"]["write_units"] == 10_000_000
+    assert figures["viewing_ours"]["write_units"] == 1_000_000
+    assert figures["viewing_ours"]["read_units"] == pytest.approx(1_000_000)
+    # AND in dollars: $0.625 a million write units, $0.125 a million read units
+    assert figures["viewing_naive"]["dynamodb_dollars"] == pytest.approx(6.25)
+    assert figures["viewing_ours"]["dynamodb_dollars"] == pytest.approx(0.625 + 0.125)
+    # AND every play is an EventBridge event ($1 a million) and 1.2 SQS requests ($0.40 a million)
+    assert figures["viewing_delivery_per_play"]["eventbridge_dollars"] == pytest.approx(10.0)
+    assert figures["viewing_delivery_per_play"]["sqs_dollars"] == pytest.approx(12 * 0.40)
+    assert figures["viewing_delivery_per_play"]["lambda_invocations"] == 100_000
+    # AND a feed sending one event a viewer a day pays the delivery a tenth as often
+    assert figures["viewing_delivery_per_viewer"]["eventbridge_dollars"] == pytest.approx(1.0)
+    assert figures["viewing_daily_events_dollars_per_day"] < figures["viewing_dollars_per_day"]
+    assert figures["viewing_dollars_per_day"] < figures["viewing_naive_dollars_per_day"]
