@@ -46,7 +46,7 @@ bench: setup  ## the sweep at scale, measured (about 3 minutes), then docs/capac
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml examples/billing-consumer/template.yaml
 
 typecheck: setup  ## mypy, strict, on the layer and the handlers
 	$(BIN)/mypy
@@ -69,8 +69,9 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip check
 	touch $@
 
-validate: $(SAM_VENV)/.installed  ## sam validate --lint
+validate: $(SAM_VENV)/.installed  ## sam validate --lint (the product, and the example billing consumer)
 	$(SAM_VENV)/bin/sam validate --lint
+	$(SAM_VENV)/bin/sam validate --lint --template-file examples/billing-consumer/template.yaml
 
 build: $(SAM_VENV)/.installed  ## sam build (needs python3.12 for the layer)
 	PATH="$$(dirname $$($(PYTHON312) -c 'import sys; print(sys.executable)')):$$PATH" $(SAM_VENV)/bin/sam build
