@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.population_items import population_rows
+from lifecycle.aws import forget_clients
 from ops.first_load import items_of, load
 
 BASELINE_MEMBERS = 2_000
@@ -49,6 +50,7 @@ def measure(members: int) -> dict[str, Any]:
             if profiles is not None:
                 dynamodb.put_item(TableName=made, Item=profiles)
         baseline_seconds = time.perf_counter() - started
+    forget_clients()  # the layer's cached clients were this cloud's
     return {
         "members": members,
         "members_per_second": members / seconds,

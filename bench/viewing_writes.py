@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from collections import Counter
@@ -42,9 +43,11 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from bench.item_sizes import item_bytes
+from bench.moto_process import FAKE_CREDENTIALS, REGION
 from bench.population_items import POPULATION_START, population_rows, table_items
 from bench.sweep_reads import BENCH_SETTINGS, create_activity_table, quiet_sweep_logs, write_items
 from lifecycle import campaign, inbound
+from lifecycle.aws import forget_clients
 from lifecycle.clock import iso
 from lifecycle.policy import inactivity
 from lifecycle.store import Store
@@ -192,8 +195,28 @@ def run(members: int, console_log: Callable[[str], None]) -> dict[str, Any]:
     """Loads ``members`` members on moto (in this process: its HTTP server would only add time
     to every call, not change what is called), opens notices, then sends a day of their plays
     through the consumer; the counts beside the baselines."""
-    with mock_aws(), quiet_sweep_logs():
-        return _run(members, console_log)
+    with mock_aws(), _environment(AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION, **FAKE_CREDENTIALS), \
+            quiet_sweep_logs():
+        forget_clients()  # the layer's clients, made for another endpoint, are made again for moto's
+        try:
+            return _run(members, console_log)
+        finally:
+            forget_clients()
+
+
+@contextmanager
+def _environment(**variables: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in [*variables, "AWS_ENDPOINT_URL"]}
+    os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto, not a server
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _run(members: int, console_log: Callable[[str], None]) -> dict[str, Any]:
