@@ -40,7 +40,7 @@ test: setup chromium  ## every test: unit, integration on moto, browser
 unit: setup  ## the fast tier: the pure domain, settings, locks and contracts (seconds, no cloud)
 	$(BIN)/pytest tests/unit
 
-bench: setup  ## the sweep at scale, measured (about 3 minutes), then docs/capacity.md from the figures
+bench: setup  ## the sweep, the viewing feed and the first load, measured (about 12 minutes), then docs/capacity.md
 	$(BIN)/python -m bench.run
 	$(BIN)/python docs/capacity.py
 
