@@ -421,14 +421,48 @@ def schemas_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=EVENT_SCHEMAS, help="folder (default: docs/events)")
 
 
+TEMPLATE_SCHEMAS_BEGIN = "  # BEGIN inbound event schemas: `python -m ops schemas` writes this block"
+TEMPLATE_SCHEMAS_END = "  # END inbound event schemas"
+
+
+def registry_block() -> str:
+    """The template's schema registry and one schema a kind, as YAML lines between the markers."""
+    from lifecycle.inbound import SCHEMAS, registry_schema
+
+    lines = [TEMPLATE_SCHEMAS_BEGIN,
+             "  InboundEventSchemaRegistry:",
+             "    Type: AWS::EventSchemas::Registry",
+             "    Properties:",
+             '      RegistryName: !Sub "membership-inbound-${Stage}"',
+             "      Description: The events the business publishes on the inbound bus (docs/events/).",
+             ""]
+    for kind in SCHEMAS:
+        content = json.dumps(registry_schema(kind), ensure_ascii=False)  # one line: docs/events/ is for reading
+        lines += [f"  {kind}EventSchema:",
+                  "    Type: AWS::EventSchemas::Schema",
+                  "    Properties:",
+                  "      RegistryName: !GetAtt InboundEventSchemaRegistry.RegistryName",
+                  f"      SchemaName: {kind}",
+                  "      Type: JSONSchemaDraft4",
+                  "      Content: |",
+                  *(f"        {line}" for line in content.splitlines()),
+                  ""]
+    return "\n".join([*lines, TEMPLATE_SCHEMAS_END])
+
+
 def schemas(args: argparse.Namespace) -> int:
-    """Writes each inbound event's JSON Schema, as the consumer validates it, one file a kind."""
+    """Writes each inbound event's JSON Schema, as the consumer validates it, one file a kind,
+    and the same schemas into template.yaml's schema registry."""
     from lifecycle.inbound import SCHEMAS
 
     args.out.mkdir(parents=True, exist_ok=True)
     for kind, schema in SCHEMAS.items():
         (args.out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
         print(args.out / f"{kind}.schema.json")
+    text = DEFAULT_TEMPLATE.read_text(encoding="utf-8")
+    start, end = text.index(TEMPLATE_SCHEMAS_BEGIN), text.index(TEMPLATE_SCHEMAS_END) + len(TEMPLATE_SCHEMAS_END)
+    DEFAULT_TEMPLATE.write_text(text[:start] + registry_block() + text[end:], encoding="utf-8")
+    print(f"{DEFAULT_TEMPLATE} (the schema registry)")
     return 0
 
 

@@ -36,3 +36,35 @@ def test_another_validator_reads_the_samples_as_the_consumer_does():
                                                format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
         verdicts.append(validator.is_valid(event["detail"]))
     assert verdicts == [True, True, True, False]  # the last one's price has a comma
+
+
+def test_the_template_s_schema_registry_holds_the_same_schemas():
+    from local.template import DEFAULT_TEMPLATE, Template
+    from ops.__main__ import TEMPLATE_SCHEMAS_BEGIN, TEMPLATE_SCHEMAS_END, registry_block
+
+    text = DEFAULT_TEMPLATE.read_text(encoding="utf-8")
+    block = text[text.index(TEMPLATE_SCHEMAS_BEGIN): text.index(TEMPLATE_SCHEMAS_END) + len(TEMPLATE_SCHEMAS_END)]
+    assert block == registry_block(), "template.yaml's schema registry is stale: run `python -m ops schemas`"
+    resources = Template.load(DEFAULT_TEMPLATE).resources
+    in_registry = {r["Properties"]["SchemaName"]: json.loads(r["Properties"]["Content"])
+                   for r in resources.values() if r["Type"] == "AWS::EventSchemas::Schema"}
+    assert set(in_registry) == set(SCHEMAS)
+    for kind, schema in in_registry.items():
+        # a draft-04 schema of the whole event, whose detail is the consumer's schema
+        jsonschema.Draft4Validator.check_schema(schema)
+        assert {k: v for k, v in schema["properties"]["detail"].items()} == {
+            k: v for k, v in SCHEMAS[kind].items() if k not in ("$schema", "$id")}
+
+
+def test_the_registry_schemas_read_the_sample_events():
+    from lifecycle.inbound import registry_schema
+
+    sample = json.loads((ROOT / "events" / "inbound-batch.json").read_text())
+    kinds = set()
+    for record in sample["Records"]:
+        event = json.loads(record["body"])
+        if event.get("detail-type") in SCHEMAS:
+            kinds.add(event["detail-type"])
+            valid = jsonschema.Draft4Validator(registry_schema(event["detail-type"])).is_valid(event)
+            assert valid == jsonschema.Draft7Validator(SCHEMAS[event["detail-type"]]).is_valid(event["detail"])
+    assert len(kinds) >= 3  # the sample carries several kinds

@@ -81,6 +81,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                               {"rejoined_at": _TIME}, ["rejoined_at"]),
 }
 KINDS = tuple(SCHEMAS)
+def registry_schema(kind: str) -> dict[str, Any]:
+    """The whole EventBridge event of a kind, for the EventBridge schema registry (which takes
+    JSON Schema draft 4): its ``detail`` is the kind's schema, unchanged but for the draft."""
+    detail = {key: value for key, value in SCHEMAS[kind].items() if key not in ("$schema", "$id")}
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": kind,
+        "description": f"The EventBridge event that carries a {kind} on the inbound bus.",
+        "type": "object",
+        "properties": {"detail-type": {"type": "string", "enum": [kind]}, "source": {"type": "string"},
+                       "time": {"type": "string", "format": "date-time"}, "detail": detail},
+        "required": ["detail-type", "source", "detail"],
+    }
+
+
 _VALIDATORS = {kind: fastjsonschema.compile(schema) for kind, schema in SCHEMAS.items()}
 
 
