@@ -482,6 +482,7 @@ def load_arguments(parser: argparse.ArgumentParser) -> None:
 def load_command(args: argparse.Namespace) -> int:
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ops.first_load import LoadError, Unprocessed, check, load
@@ -499,10 +500,14 @@ def load_command(args: argparse.Namespace) -> int:
     config = Config(retries={"max_attempts": 10, "mode": "adaptive"})
     tables = (args.activity_table, args.member_data_table)
     if args.stack:
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in boto3.client(
-            "cloudformation", endpoint_url=args.endpoint_url).describe_stacks(StackName=args.stack)["Stacks"][0][
-            "Outputs"]}
-        tables = (outputs["ActivityTableName"], outputs["MemberDataTableName"])
+        try:
+            stack = boto3.client("cloudformation", endpoint_url=args.endpoint_url).describe_stacks(
+                StackName=args.stack)["Stacks"][0]
+        except (BotoCoreError, ClientError) as problem:
+            print(f"cannot read the stack {args.stack}: {problem}", file=sys.stderr)
+            return 2
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        tables = (outputs.get("ActivityTableName"), outputs.get("MemberDataTableName"))
     if not all(tables):
         print("give --stack, or both --activity-table and --member-data-table", file=sys.stderr)
         return 2
@@ -514,6 +519,10 @@ def load_command(args: argparse.Namespace) -> int:
             summary = load(args.file, dynamodb, tables[0], tables[1], lambda done: bar.update(task, completed=done))
         except Unprocessed as problem:
             print(f"{problem}", file=sys.stderr)
+            return 1
+        except (BotoCoreError, ClientError) as problem:  # no credentials, no such table, no endpoint...
+            print(f"DynamoDB refused the load: {problem} (run it again: it carries on from its checkpoint)",
+                  file=sys.stderr)
             return 1
     print(json.dumps(summary.as_dict(), indent=2))
     return 0

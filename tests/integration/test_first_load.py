@@ -196,3 +196,13 @@ def test_any_member_id_and_address_loads_and_reads_back(stack, tmp_path_factory,
                    stack.cloud.table_name("MemberDataTable"))
     assert summary.members_written == len(ids)
     assert set(ids) <= stored_ids(stack)
+
+
+def test_a_table_that_does_not_exist_is_a_clear_error_and_a_stack_without_the_outputs_too(stack, tmp_path, capsys):
+    export = write_jsonl(tmp_path / "members.jsonl", [member_line("m-1", 1)])
+    assert main(["load", str(export), "--activity-table", "membership-activity-typo",
+                 "--member-data-table", "membership-member-data-typo"]) == 1
+    assert "DynamoDB refused the load" in capsys.readouterr().err
+    assert main(["load", str(export), "--stack", "no-such-stack"]) == 2
+    assert "cannot read the stack no-such-stack" in capsys.readouterr().err
+    assert stored_ids(stack) == set()
