@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from collections import Counter
@@ -51,6 +50,7 @@ from lifecycle.aws import forget_clients
 from lifecycle.clock import iso
 from lifecycle.policy import inactivity
 from lifecycle.store import Store
+from local.lambda_runtime import environment
 
 DAY = POPULATION_START + timedelta(days=1)  # the day of plays: the population's second day
 VIEWER_SHARE = 0.5  # 100 million daily viewers of 200 million members
@@ -195,28 +195,14 @@ def run(members: int, console_log: Callable[[str], None]) -> dict[str, Any]:
     """Loads ``members`` members on moto (in this process: its HTTP server would only add time
     to every call, not change what is called), opens notices, then sends a day of their plays
     through the consumer; the counts beside the baselines."""
-    with mock_aws(), _environment(AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION, **FAKE_CREDENTIALS), \
-            quiet_sweep_logs():
+    # in-process moto, not a server: no endpoint
+    settings = {"AWS_ENDPOINT_URL": None, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **FAKE_CREDENTIALS}
+    with mock_aws(), environment(settings), quiet_sweep_logs():
         forget_clients()  # the layer's clients, made for another endpoint, are made again for moto's
         try:
             return _run(members, console_log)
         finally:
             forget_clients()
-
-
-@contextmanager
-def _environment(**variables: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in [*variables, "AWS_ENDPOINT_URL"]}
-    os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto, not a server
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _run(members: int, console_log: Callable[[str], None]) -> dict[str, Any]:

@@ -92,10 +92,14 @@ def runtime_environment(spec: FunctionSpec) -> dict[str, str]:
 
 
 @contextmanager
-def environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` with ``variables`` set, restored afterwards."""
+def environment(variables: Mapping[str, str | None]) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set (None: unset), restored afterwards."""
     saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
+    for name, value in variables.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
