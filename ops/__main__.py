@@ -489,10 +489,11 @@ def load_command(args: argparse.Namespace) -> int:
     from ops.rehearsal import RehearsalInputError
 
     try:
-        rows, _ = check(args.file)
+        checked = check(args.file)  # once: load() is handed what it found
     except (LoadError, RehearsalInputError) as problem:
         print(problem, file=sys.stderr)
         return 2
+    rows = checked[0]
     if args.check_only:
         print(f"{args.file}: {rows:,} members, every row good")
         return 0
@@ -516,7 +517,8 @@ def load_command(args: argparse.Namespace) -> int:
                   transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(f"loading {args.file.name}", total=rows)
         try:
-            summary = load(args.file, dynamodb, tables[0], tables[1], lambda done: bar.update(task, completed=done))
+            summary = load(args.file, dynamodb, tables[0], tables[1], lambda done: bar.update(task, completed=done),
+                           checked)
         except Unprocessed as problem:
             print(f"{problem}", file=sys.stderr)
             return 1

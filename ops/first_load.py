@@ -19,16 +19,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
-from ops.rehearsal import KNOWN_MEMBER_FIELDS, RehearsalInputError, _iso, _member
+from lifecycle.adapters.dynamodb import backoff_seconds
+from ops.rehearsal import KNOWN_MEMBER_FIELDS, RehearsalInputError, _member, activity_item, jsonl_rows, member_data_item
 
 BATCH_ITEMS = 25  # BatchWriteItem's limit a request
 MAX_ATTEMPTS = 10  # of one request whose items keep coming back unprocessed
@@ -102,22 +100,7 @@ class Checkpoint:
 def rows_of(path: Path) -> Iterator[tuple[int, dict[str, Any] | RehearsalInputError]]:
     """(line number, row) of a JSONL or CSV file, as text; a line that cannot be read comes as
     the problem naming it, and the lines after it are read on."""
-    if path.suffix.lower() == ".csv":
-        yield from _csv_rows(path)
-        return
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, RehearsalInputError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                yield number, RehearsalInputError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-                continue
-            yield number, row
+    return _csv_rows(path) if path.suffix.lower() == ".csv" else jsonl_rows(path)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RehearsalInputError]]:
@@ -185,24 +168,10 @@ def _sha256(path: Path) -> str:
 
 
 # ------------------------------------------------------------------ writing
-_serializer = TypeSerializer()
-
-
 def items_of(member: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The activity item and, when the row has profiles, the member-data item (DynamoDB JSON)."""
-    activity = {key: value for key, value in member.items() if key != "profiles" and value is not None}
-    activity["joined_at"] = _iso(member["joined_at"])
-    if member["last_watched_at"] is not None:
-        activity["last_watched_at"] = _iso(member["last_watched_at"])
-    made = None
-    if "profiles" in member:
-        made = {"member_id": {"S": member["member_id"]}, "profiles": _serializer.serialize(member["profiles"])}
-    return {name: _serializer.serialize(value) for name, value in activity.items()}, made
-
-
-def backoff_seconds(attempt: int) -> float:
-    """Full-jitter exponential backoff."""
-    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+    """The activity item and, when the row has profiles, the member-data item (DynamoDB JSON),
+    as the rehearsal writes them."""
+    return activity_item(member), member_data_item(member) if "profiles" in member else None
 
 
 class BatchWriter:
@@ -230,17 +199,18 @@ class BatchWriter:
             requests = self.dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
             if requests:
                 self.summary.unprocessed_retried += sum(map(len, requests.values()))
-                self.sleep(backoff_seconds(attempt))
+                self.sleep(backoff_seconds(attempt, BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS))
         if requests:
             raise Unprocessed(f"{sum(map(len, requests.values()))} items still unprocessed after {MAX_ATTEMPTS} "
                               "requests: raise the table's write capacity, or load again later (it carries on)")
 
 
 def load(path: Path, dynamodb: Any, activity_table: str, member_data_table: str,
-         progress: Callable[[int], None] = lambda rows: None) -> Summary:
-    """Checks ``path``, then writes it from its checkpoint on; the summary of what was done.
-    ``progress(rows)`` is told of the rows handled so far."""
-    rows, sha256 = check(path)
+         progress: Callable[[int], None] = lambda rows: None, checked: tuple[int, str] | None = None) -> Summary:
+    """Checks ``path`` (unless ``checked`` is what ``check`` said of it already), then writes it
+    from its checkpoint on; the summary of what was done. ``progress(rows)`` is told of the rows
+    handled so far."""
+    rows, sha256 = checked or check(path)
     summary = Summary(str(path), rows=rows)
     checkpoint = Checkpoint.for_file(path, sha256)
     writer = BatchWriter(dynamodb, summary)

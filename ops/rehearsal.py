@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +36,7 @@ from ops.app_calls import SignedAsApp, member_path
 from ops.population import ACTIONS, BUSINESS_ACTIONS
 
 MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key
+_serializer = TypeSerializer()
 
 STATUSES = ("active", "cancelled")
 KNOWN_MEMBER_FIELDS = {
@@ -87,24 +88,35 @@ def parse_time(value: Any, where: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | RehearsalInputError]]:
+    """(line number, object) of each non-blank line, read as it goes; a line that is not a JSON
+    object comes as the problem naming it, and the lines after it are read on."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, RehearsalInputError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(row, dict):
+                yield number, RehearsalInputError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+                continue
+            yield number, row
+
+
 def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    rows = []
     try:
-        text = path.read_text(encoding="utf-8")
+        for number, row in jsonl_rows(path):
+            if isinstance(row, RehearsalInputError):
+                raise row
+            rows.append((number, row))
     except FileNotFoundError:
         raise RehearsalInputError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise RehearsalInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RehearsalInputError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(row, dict):
-            raise RehearsalInputError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-        rows.append((number, row))
     return rows
 
 
@@ -343,22 +355,25 @@ def _joined(member: Mapping[str, Any]) -> dict[str, Any]:
     return {**detail, "joined_at": _iso(member["joined_at"])}
 
 
+def activity_item(member: Mapping[str, Any]) -> dict[str, Any]:
+    """A checked member's activity item, in DynamoDB's JSON, as the service keeps it."""
+    item = {key: value for key, value in member.items() if key != "profiles" and value is not None}
+    item["joined_at"] = _iso(member["joined_at"])
+    if member["last_watched_at"] is not None:
+        item["last_watched_at"] = _iso(member["last_watched_at"])
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def member_data_item(member: Mapping[str, Any]) -> dict[str, Any]:
+    """What the member made (profiles, My List, preferences), in DynamoDB's JSON."""
+    return {"member_id": {"S": member["member_id"]}, "profiles": _serializer.serialize(member.get("profiles", []))}
+
+
 def load_members(cloud: Any, members: Sequence[dict[str, Any]]) -> None:
     """Write the members into the activity table, and what they made (profiles, My List,
     preferences) into the member-data table, as the service's own data."""
-    serializer = TypeSerializer()
-    activity, made = [], []
-    for member in members:
-        item = {key: value for key, value in member.items() if key != "profiles" and value is not None}
-        item["joined_at"] = _iso(member["joined_at"])
-        if member["last_watched_at"] is not None:
-            item["last_watched_at"] = _iso(member["last_watched_at"])
-        activity.append({k: serializer.serialize(v) for k, v in item.items()})
-        made.append(
-            {"member_id": {"S": member["member_id"]}, "profiles": serializer.serialize(member.get("profiles", []))}
-        )
-    _batch_put(cloud, cloud.table_name("ActivityTable"), activity)
-    _batch_put(cloud, cloud.table_name("MemberDataTable"), made)
+    _batch_put(cloud, cloud.table_name("ActivityTable"), [activity_item(member) for member in members])
+    _batch_put(cloud, cloud.table_name("MemberDataTable"), [member_data_item(member) for member in members])
 
 
 def _batch_put(cloud: Any, table: str, items: Sequence[dict[str, Any]]) -> None:
