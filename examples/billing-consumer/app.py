@@ -27,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import boto3
@@ -49,19 +50,24 @@ def idempotency_key(member_id: str, change: str, change_at: str) -> str:
     return hashlib.sha256(f"{member_id}\x1f{change}\x1f{change_at}".encode()).hexdigest()
 
 
+@cache
+def _client(service: str) -> Any:
+    return boto3.client(service)  # one a cold start, not one a message
+
+
 def _token() -> str | None:
+    """The billing API's token, read once an invocation (a rotated token is used from the next)."""
     secret = os.environ.get("BILLING_API_TOKEN_SECRET_ARN", "")
     if not secret:
         return None
-    return str(boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"])
+    return str(_client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"])
 
 
-def call_billing(member_id: str, change: str, change_at: str) -> str:
+def call_billing(member_id: str, change: str, change_at: str, token: str | None) -> str:
     """Asks billing for the change; when it took effect (RFC 3339)."""
     member = urllib.parse.quote(member_id, safe="")  # an id may hold "/", "|" or any character
     url = f"{os.environ['BILLING_API_URL'].rstrip('/')}/members/{member}/billing/{change}"
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(member_id, change, change_at)}
-    token = _token()
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=json.dumps({"change_at": change_at}).encode(), headers=headers,
@@ -81,7 +87,7 @@ def call_billing(member_id: str, change: str, change_at: str) -> str:
 
 
 def confirm(kind: str, member_id: str, changed: str, change_at: str, effective_at: str) -> None:
-    answer = boto3.client("events").put_events(Entries=[{
+    answer = _client("events").put_events(Entries=[{
         "EventBusName": os.environ["INBOUND_EVENT_BUS_NAME"],
         "Source": SOURCE,
         "DetailType": kind,
@@ -91,19 +97,19 @@ def confirm(kind: str, member_id: str, changed: str, change_at: str, effective_a
         raise RuntimeError(f"the confirmation was not put on the bus: {answer['Entries']}")
 
 
-def handle(body: str) -> None:
+def handle(body: str, token: str | None) -> None:
     event = json.loads(body)
     change, changed, kind = CHANGES[event["detail-type"]]
     member_id, change_at = event["detail"]["member_id"], event["detail"][changed]
-    effective_at = call_billing(member_id, change, change_at)
+    effective_at = call_billing(member_id, change, change_at, token)
     confirm(kind, member_id, changed, change_at, effective_at)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    failures = []
+    failures, token = [], _token()
     for record in event.get("Records", []):
         try:
-            handle(record["body"])
+            handle(record["body"], token)
         except Exception as error:  # each message on its own: the others of the batch go on
             print(json.dumps({"level": "ERROR", "message": "billing event failed", "error": type(error).__name__,
                               "detail": str(error), "message_id": record["messageId"]}))
