@@ -1,26 +1,26 @@
 """Schedule expressions as EventBridge Scheduler evaluates them: when does a schedule fire.
 
-Owns the parsing of ``cron(...)`` (AWS's 6 fields: minutes hours day-of-month month
-day-of-week year, with ``?``, ``L``, ``W``, ``#`` and day-of-week 1-7 = SUN-SAT),
-``rate(N unit)`` and ``at(...)`` expressions, evaluated in the schedule's time zone, and the
-event the Scheduler hands the target (its Input with the ``<aws.scheduler.*>`` context
-attributes filled in). Nothing here invokes anything.
+Owns ``cron(...)`` (AWS's 6 fields: minutes hours day-of-month month day-of-week year, with
+``?``, ``L``, ``W``, ``#`` and day-of-week 1-7 = SUN-SAT; translated for croniter, which
+evaluates it), ``rate(N unit)`` and ``at(...)`` expressions, evaluated in the schedule's time
+zone, and the event the Scheduler hands the target (its Input with the ``<aws.scheduler.*>``
+context attributes filled in). Nothing here invokes anything.
 
 Deliberate simplifications: a ``FlexibleTimeWindow`` fires at its start; ``rate()``
-schedules count from their creation (deployment) or ``StartDate``; a wall time that a
-daylight-saving change skips fires at the same wall-clock time shifted forward by the gap.
+schedules count from their creation (deployment) or ``StartDate``.
 """
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from croniter import croniter, croniter_range
 
 from local.template import ACCOUNT_ID, REGION, ScheduleEvent
 
@@ -29,162 +29,61 @@ class ScheduleExpressionError(ValueError):
     """A schedule expression the Scheduler would reject."""
 
 
-_MONTHS = {name: i for i, name in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
-_WEEKDAYS = {name: i for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
+_WEEKDAY_NUMBER = re.compile(r"(?<![#\d])(\d+)")  # a day number, not the n of "6#3"
 
 
-def _aws_weekday(day: date) -> int:
-    """AWS numbering: 1 = Sunday ... 7 = Saturday (Python: Monday = 0)."""
-    return (day.weekday() + 1) % 7 + 1
+def _croniter_day_of_week(field: str) -> str:
+    """AWS's day-of-week field in croniter's terms: AWS counts 1-7 from Sunday, croniter 0-6;
+    AWS's "last Monday" is ``2L``, croniter's ``L1``; a lone ``L`` is the week's last day."""
+    if field == "L":
+        return "6"
 
+    def shifted(match: re.Match[str]) -> str:
+        day = int(match.group(1))
+        if not 1 <= day <= 7:
+            raise ScheduleExpressionError(f"day-of-week: {day} is outside 1-7")
+        return str(day - 1)
 
-def _parse_number(token: str, names: dict[str, int] | None, field: str) -> int:
-    token = token.strip().upper()
-    if names and token in names:
-        return names[token]
-    if not token.isdigit():
-        raise ScheduleExpressionError(f"{field}: {token!r} is not a value")
-    return int(token)
-
-
-def _parse_set(text: str, low: int, high: int, field: str, names: dict[str, int] | None = None) -> frozenset[int]:
-    """A cron field of ``*``, values, ranges ``a-b``, steps ``x/n`` and lists ``a,b``."""
-    values: set[int] = set()
-    for part in text.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = _parse_number(step_text, None, field)
-            if step < 1:
-                raise ScheduleExpressionError(f"{field}: step must be at least 1")
-        if part == "*":
-            start, end = low, high
-        elif "-" in part:
-            a, b = part.split("-", 1)
-            start, end = _parse_number(a, names, field), _parse_number(b, names, field)
-        else:
-            start = _parse_number(part, names, field)
-            end = high if step != 1 else start  # "5/10" runs from 5 to the end
-        if not (low <= start <= high and low <= end <= high) or start > end:
-            raise ScheduleExpressionError(f"{field}: {part!r} is outside {low}-{high}")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
+    return re.sub(r"^(\d)L$", r"L\1", _WEEKDAY_NUMBER.sub(shifted, field))
 
 
 @dataclass(frozen=True)
 class CronExpression:
-    """An AWS cron expression; :meth:`between` lists its occurrences as aware UTC datetimes."""
+    """An AWS cron expression (six fields: minutes hours day-of-month month day-of-week year),
+    evaluated by croniter; :meth:`between` lists its occurrences as aware UTC datetimes."""
 
     text: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    months: frozenset[int]
-    years: frozenset[int] | None
-    day_of_month: str  # kept as text: L, W and ? depend on the month
-    day_of_week: str
+    croniter_form: str  # minute hour day month weekday second year
 
     @classmethod
     def parse(cls, body: str) -> CronExpression:
-        fields = body.split()
+        fields = body.upper().split()
         if len(fields) != 6:
             raise ScheduleExpressionError(f"cron({body}) needs 6 fields (minutes hours day-of-month month "
                                           f"day-of-week year), got {len(fields)}")
         minute, hour, dom, month, dow, year = fields
         if (dom == "?") == (dow == "?"):
             raise ScheduleExpressionError(f"cron({body}): exactly one of day-of-month and day-of-week must be '?'")
-        expression = cls(
-            text=f"cron({body})",
-            minutes=_parse_set(minute, 0, 59, "minutes"),
-            hours=_parse_set(hour, 0, 23, "hours"),
-            months=_parse_set(month, 1, 12, "month", _MONTHS),
-            years=None if year == "*" else _parse_set(year, 1970, 2199, "year"),
-            day_of_month=dom.upper(),
-            day_of_week=dow.upper(),
-        )
-        # validate the day fields once, on some month
-        expression._day_matches(date(2024, 1, 1))
-        return expression
-
-    def _day_matches(self, day: date) -> bool:
-        if self.day_of_month != "?":
-            return _dom_matches(self.day_of_month, day)
-        return _dow_matches(self.day_of_week, day)
-
-    def _date_matches(self, day: date) -> bool:
-        if day.month not in self.months or (self.years is not None and day.year not in self.years):
-            return False
-        return self._day_matches(day)
+        if dow.count("#") > 1 or ("#" in dow and "," in dow):
+            raise ScheduleExpressionError(f"cron({body}): a day-of-week with '#' is one expression only")
+        dom, dow = ("*", _croniter_day_of_week(dow)) if dom == "?" else (dom, "*")
+        form = " ".join((minute, hour, dom, month, dow, "0", year))
+        if not croniter.is_valid(form):
+            raise ScheduleExpressionError(f"cron({body}) is not a valid cron expression")
+        return cls(f"cron({body})", form)
 
     def between(self, after: datetime, until: datetime, tz: ZoneInfo) -> Iterator[datetime]:
-        """Occurrences in (after, until], in order."""
-        local_start = after.astimezone(tz).date() - timedelta(days=1)
-        local_end = until.astimezone(tz).date() + timedelta(days=1)
-        day = local_start
-        times = sorted((h, m) for h in self.hours for m in self.minutes)
-        while day <= local_end:
-            if self._date_matches(day):
-                found = []
-                for hour, minute in times:
-                    # a wall time that does not exist (DST gap) maps forward, like zoneinfo does
-                    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).astimezone(UTC)
-                    if after < moment <= until:
-                        found.append(moment)
-                yield from sorted(set(found))
-            day += timedelta(days=1)
-
-
-def _dom_matches(spec: str, day: date) -> bool:
-    last = calendar.monthrange(day.year, day.month)[1]
-    for part in spec.split(","):
-        if part == "L":
-            if day.day == last:
-                return True
-        elif part.startswith("L-"):
-            if day.day == last - int(part[2:]):
-                return True
-        elif part == "LW":
-            if day.day == _nearest_weekday(day.year, day.month, last):
-                return True
-        elif part.endswith("W"):
-            target = int(part[:-1])
-            if not 1 <= target <= 31:
-                raise ScheduleExpressionError(f"day-of-month: {part!r} is outside 1-31")
-            if target <= last and day.day == _nearest_weekday(day.year, day.month, target):
-                return True
-        elif day.day in _parse_set(part, 1, 31, "day-of-month"):
-            return True
-    return False
-
-
-def _nearest_weekday(year: int, month: int, target: int) -> int:
-    """The weekday nearest to ``target`` within the same month (cron's ``W``)."""
-    last = calendar.monthrange(year, month)[1]
-    weekday = date(year, month, target).weekday()  # Monday = 0
-    if weekday == 5:  # Saturday -> Friday, or Monday when the Friday is in the previous month
-        return target - 1 if target > 1 else target + 2
-    if weekday == 6:  # Sunday -> Monday, or Friday when the Monday is in the next month
-        return target + 1 if target < last else target - 2
-    return target
-
-
-def _dow_matches(spec: str, day: date) -> bool:
-    weekday = _aws_weekday(day)
-    last = calendar.monthrange(day.year, day.month)[1]
-    for part in spec.split(","):
-        if "#" in part:
-            which_day, nth = part.split("#", 1)
-            if weekday == _parse_number(which_day, _WEEKDAYS, "day-of-week") and (day.day - 1) // 7 + 1 == int(nth):
-                return True
-        elif part.endswith("L") and part != "L":
-            if weekday == _parse_number(part[:-1], _WEEKDAYS, "day-of-week") and day.day + 7 > last:
-                return True
-        elif part == "L":
-            if weekday == 7:
-                return True
-        elif weekday in _parse_set(part, 1, 7, "day-of-week", _WEEKDAYS):
-            return True
-    return False
+        """Occurrences in (after, until], in order. The fields are matched on the zone's wall
+        clock: a wall time that a daylight-saving change skips does not happen (the Scheduler
+        skips it), one that happens twice fires once, the first time."""
+        start = after.astimezone(tz).replace(tzinfo=None) - timedelta(hours=3)  # DST moves at most 2 h
+        end = until.astimezone(tz).replace(tzinfo=None) + timedelta(hours=3)
+        for wall in croniter_range(start, end, self.croniter_form):
+            moment = wall.replace(tzinfo=tz)
+            if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
+                continue  # not a time on this day's clock
+            if after < moment.astimezone(UTC) <= until:
+                yield moment.astimezone(UTC)
 
 
 _RATE = re.compile(r"^\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*$")

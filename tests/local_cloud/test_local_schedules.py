@@ -72,6 +72,15 @@ def test_cron_in_a_time_zone_follows_daylight_saving():
     assert found == [_at(2025, 3, 1, 8), _at(2025, 4, 1, 7)]
 
 
+def test_a_wall_time_daylight_saving_skips_does_not_fire_and_one_it_repeats_fires_once():
+    # GIVEN 02:30 every day in Paris, which 30 March 2025 skips and 26 October 2025 has twice
+    spring = _cron("30 2 * * ? *", _at(2025, 3, 28, 12), _at(2025, 3, 31, 12), "Europe/Paris")
+    autumn = _cron("30 2 * * ? *", _at(2025, 10, 24, 12), _at(2025, 10, 27, 12), "Europe/Paris")
+    # THEN, as the Scheduler does, the skipped day has no invocation and the repeated hour one
+    assert spring == [_at(2025, 3, 29, 1, 30), _at(2025, 3, 31, 0, 30)]
+    assert autumn == [_at(2025, 10, 25, 0, 30), _at(2025, 10, 26, 0, 30), _at(2025, 10, 27, 1, 30)]
+
+
 def test_rate_counts_from_the_schedule_creation():
     rate = RateExpression.parse("6 hours")
     created = _at(2025, 1, 31, 1, 15)
@@ -93,6 +102,8 @@ def test_rate_counts_from_the_schedule_creation():
         "cron(0 3 * *)",  # too few fields
         "cron(61 3 * * ? *)",
         "cron(0 3 ? * 8 *)",
+        "cron(0 3 ? * 0 *)",  # day-of-week counts 1-7
+        "cron(0 3 ? * 3#1,6#3 *)",  # '#' takes one expression only
         "rate(0 minutes)",
         "rate(5 weeks)",
         "every day",
