@@ -9,9 +9,8 @@ or PynamoDB, in any thread - meets it, and it refuses with one of moto's own exc
 (or a small subclass), which moto's server serializes for the service's protocol: the error
 code, HTTP status and a message like AWS's.
 
-- SES ``SendRawEmail`` (and ``SendEmail`` / ``SendTemplatedEmail``, which take the same tags
-  and destinations): message tag characters and length, 7-bit ASCII destination addresses
-  of SES's syntax, the 10 MB message size of the v1 API.
+- SES ``SendRawEmail`` (the only send the template's roles allow): message tag characters and
+  length, 7-bit ASCII destination addresses of SES's syntax, the 10 MB message size of the v1 API.
 - DynamoDB ``PutItem`` and ``TransactWriteItems``: the 400 KB item size counted the DynamoDB
   way, the 4 MB aggregate of a transaction, and ``ClientRequestToken`` idempotency: 36
   characters at most, a replay within 10 minutes changes nothing, the same token on another
@@ -238,24 +237,6 @@ def _send_raw_email(self: EmailResponse) -> Any:
     return _ORIGINALS["ses_send_raw_email"](self)
 
 
-def _simple_send(original: str) -> Callable[[EmailResponse], Any]:
-    """SendEmail and SendTemplatedEmail: the same MessageTag and Destination rules."""
-
-    def send(self: EmailResponse) -> Any:
-        check_message_tags(self._get_param("Tags", []))
-        destination = self._get_param("Destination", {}) or {}
-        check_destinations(
-            [
-                address
-                for kind in ("ToAddresses", "CcAddresses", "BccAddresses")
-                for address in destination.get(kind, []) or []
-            ]
-        )
-        return _ORIGINALS[original](self)
-
-    return send
-
-
 # ============================================================================ DynamoDB
 
 # "DynamoDB item sizes and formats"
@@ -465,8 +446,6 @@ def _send_message_batch(self: SQSResponse) -> Any:
 
 _PATCHES: dict[str, tuple[type, str, Callable[..., Any]]] = {
     "ses_send_raw_email": (EmailResponse, "send_raw_email", _send_raw_email),
-    "ses_send_email": (EmailResponse, "send_email", _simple_send("ses_send_email")),
-    "ses_send_templated_email": (EmailResponse, "send_templated_email", _simple_send("ses_send_templated_email")),
     "dynamodb_put_item": (DynamoHandler, "put_item", _put_item),
     "dynamodb_transact_write_items": (DynamoHandler, "transact_write_items", _transact_write_items),
     "events_put_events": (EventsHandler, "put_events", _put_events),

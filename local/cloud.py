@@ -98,42 +98,33 @@ class _MotoServer:
         self._thread.join()
 
 
-def _moto_stream_length(table_name: str) -> int | None:
-    """How many records moto's stream of a table ever had, read in-process (the moto server runs
-    in this process); None when moto's internals are not what this expects (then the stream is
-    simply polled over HTTP)."""
-    try:
-        from moto.dynamodb.models import dynamodb_backends
-
-        shard = dynamodb_backends[ACCOUNT_ID][REGION].tables[table_name].stream_shard
-        return len(shard.items) if shard is not None else None
-    except Exception:
-        return None
+# moto's state read in-process (its server runs in this process): no HTTP round trip for what
+# the event sources ask at every step of the clock
 
 
-def _moto_ttl_items(table: TableSpec) -> list[dict[str, Any]] | None:
-    """The key and TTL attributes of every item of a table, read in-process; None when moto's
-    internals are not what this expects (then the table is scanned over HTTP)."""
-    try:
-        from moto.dynamodb.models import dynamodb_backends
+def _moto_stream_length(table_name: str) -> int:
+    """How many records the table's stream ever had."""
+    from moto.dynamodb.models import dynamodb_backends
 
-        wanted = (*table.key_names, table.ttl_attribute)
-        items = dynamodb_backends[ACCOUNT_ID][REGION].tables[table.name].all_items()
-        return [{name: item.attrs[name].to_json() for name in wanted if name in item.attrs} for item in items]
-    except Exception:
-        return None
+    shard = dynamodb_backends[ACCOUNT_ID][REGION].tables[table_name].stream_shard
+    return len(shard.items) if shard is not None else 0
 
 
-def _moto_queue_has_messages(queue_name: str) -> bool | None:
-    """Whether ReceiveMessage on a queue would return a message now, read in-process; None
-    when moto's internals are not what this expects (then the queue is simply polled)."""
-    try:
-        from moto.sqs.models import sqs_backends
+def _moto_ttl_items(table: TableSpec) -> list[dict[str, Any]]:
+    """The key and TTL attributes of every item of a table."""
+    from moto.dynamodb.models import dynamodb_backends
 
-        queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(queue_name)
-        return any(message.visible and not message.delayed for message in queue._messages)
-    except Exception:
-        return None
+    wanted = (*table.key_names, table.ttl_attribute)
+    items = dynamodb_backends[ACCOUNT_ID][REGION].tables[table.name].all_items()
+    return [{name: item.attrs[name].to_json() for name in wanted if name in item.attrs} for item in items]
+
+
+def _moto_queue_has_messages(queue_name: str) -> bool:
+    """Whether ReceiveMessage on a queue would return a message now."""
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(queue_name)
+    return any(message.visible and not message.delayed for message in queue._messages)
 
 
 def _forget_dashboard_copies() -> None:
@@ -255,7 +246,7 @@ class LocalCloud:
         self.stream_record_hooks: list[RecordHook] = []
         self._api: Any = None
         self._parsed_emails: dict[int, list[SentEmail]] = {}  # moto message (by identity) -> parsed
-        self._identities: dict[str, Credentials] = {}  # role ARN or user name -> credentials last made
+        self._identities: dict[str, Credentials] = {}  # role ARN -> the session last made
         self._identities_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -417,7 +408,7 @@ class LocalCloud:
         else:
             arn = events.describe_event_bus(Name=name)["Arn"]
         self._deployed[logical_id] = {"Ref": name, "Name": name, "Arn": arn}
-        self._taps[name] = BusTap(events, self.client("sqs"), name)
+        self._taps[name] = BusTap(events, self.client("sqs"), name, peek=_moto_queue_has_messages)
 
     def _create_table(self, table: TableSpec) -> None:
         dynamodb = self.client("dynamodb")
@@ -489,10 +480,10 @@ class LocalCloud:
     def _wire(self, stack: StackModel) -> None:
         """Event sources: stream mappings, queue mappings, the TTL reaper, schedules."""
         self._reaper = TtlReaper(self.client("dynamodb"), stack.tables, max_delay=self.max_ttl_delay,
-                                 read_items=_moto_ttl_items,
+                                 read_items=_moto_ttl_items, writes=moto_speedups.write_counts.__getitem__,
                                  seed=self.seed or 0)
-        reader = StreamReader(self.client("dynamodbstreams"), stack.tables, self.clock.now, ttl=self._reaper,
-                              peek=_moto_stream_length)
+        reader = StreamReader(self.client("dynamodbstreams"), stack.tables, self.clock.now, peek=_moto_stream_length,
+                              ttl=self._reaper)
         self._mappings = [
             EventSourceMapping(function.logical_id, function.arn, source, invoke=self._invoke_from_source,
                                send_failure=self._send_failure, now=self.clock.now)
@@ -699,13 +690,6 @@ class LocalCloud:
                 self._queue_pump.release()
             _forget_dashboard_copies()
 
-    def reap_expired(self) -> int:
-        """Lets TTL delete what is due now (without pumping); returns how many items it deleted."""
-        with self._cloud_lock:
-            self._require_stack()
-            self._pump_sources()  # the reaper learns TTL values from the stream
-            return self._reaper.reap(self.now) if self._reaper else 0
-
     # ------------------------------------------------------------------ looking at the stack
 
     @property
@@ -723,10 +707,6 @@ class LocalCloud:
     @property
     def queue_sources(self) -> list[QueueEventSource]:
         return list(self._queue_sources)
-
-    @property
-    def schedules(self) -> list[Schedule]:
-        return list(self._schedules)
 
     @property
     def ttl_reaper(self) -> TtlReaper | None:
@@ -800,11 +780,6 @@ class LocalCloud:
             self._api.start()
         return self._api.url
 
-    def stop_api(self) -> None:
-        if self._api is not None:
-            self._api.stop()
-            self._api = None
-
     @property
     def api_url(self) -> str | None:
         return self._api.url if self._api else None
@@ -836,27 +811,6 @@ class LocalCloud:
                                                     DurationSeconds=APP_SESSION_SECONDS)["Credentials"]
             credentials = Credentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"])
             self._identities[role_arn] = credentials
-            return credentials
-
-    def stray_credentials(self, user_name: str = "stray") -> Credentials:
-        """The access key of an IAM user of this account whose own policy allows
-        ``execute-api:Invoke`` on every API of the account: an identity nobody admitted to the
-        app routes (made in moto's IAM when missing)."""
-        with self._identities_lock:
-            known = self._identities.get(user_name)
-            if known is not None and self._still_valid(known):
-                return known
-            iam = self.client("iam")
-            try:
-                iam.get_user(UserName=user_name)
-            except iam.exceptions.NoSuchEntityException:
-                iam.create_user(UserName=user_name)
-            iam.put_user_policy(UserName=user_name, PolicyName="InvokeEveryApi", PolicyDocument=json.dumps({
-                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke",
-                                                        "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:*"}]}))
-            key = iam.create_access_key(UserName=user_name)["AccessKey"]
-            credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
-            self._identities[user_name] = credentials
             return credentials
 
     def _ensure_role(self, role_arn: str, statement: Mapping[str, Any]) -> None:

@@ -120,6 +120,9 @@ def module_name_for(spec: FunctionSpec, project_root: Path) -> str:
     return re.sub(r"\W", "_", f"{where.as_posix()}/{module_path}".strip("/").replace("/", "_"))
 
 
+_CLASSIFIED: dict[frozenset[str], tuple[set[str], set[str]]] = {}  # roots -> (the project's names, names seen)
+
+
 class WarmFunction:
     """One function's warm container: its handler and its own copy of the project's modules."""
 
@@ -143,7 +146,9 @@ class WarmFunction:
         self._logger_name = spec.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
         self._logger: logging.Logger | None = None
         self._handler: Any = None
-        self._where: dict[int, tuple[ModuleType, bool]] = {}  # module id -> (module, isolated?)
+        # which module names are the project's (under the roots) is the same for every copy:
+        # decided once per name for all functions of the stack, not per module at every call
+        self._isolated_names, self._classified = _CLASSIFIED.setdefault(frozenset(self._roots), (set(), set()))
 
     @property
     def cold(self) -> bool:
@@ -159,19 +164,17 @@ class WarmFunction:
 
     # -- modules
 
-    def _is_isolated(self, name: str, module: ModuleType | None) -> bool:
-        if name in self._shared or module is None:
-            return False
-        known = self._where.get(id(module))
-        if known is not None and known[0] is module:
-            return known[1]
-        location = getattr(module, "__file__", None)
-        if location:
-            isolated = location.startswith(self._roots)
-        else:  # a namespace package has no file, only directories (each listing stats the disk)
-            isolated = any((str(p) + os.sep).startswith(self._roots) for p in (getattr(module, "__path__", None) or []))
-        self._where[id(module)] = (module, isolated)  # a module never moves: decide once
-        return isolated
+    def _isolated_in_sys_modules(self) -> list[str]:
+        for name in sys.modules.keys() - self._classified:
+            module = sys.modules[name]
+            if module is None:
+                continue  # a placeholder: decided once a module is there
+            location = getattr(module, "__file__", None)
+            paths = [location] if location else [str(p) + os.sep for p in getattr(module, "__path__", None) or []]
+            if any(path.startswith(self._roots) for path in paths):  # a namespace package has only paths
+                self._isolated_names.add(name)
+            self._classified.add(name)
+        return [name for name in self._isolated_names & sys.modules.keys() if name not in self._shared]
 
     @contextmanager
     def _namespace(self) -> Iterator[None]:
@@ -179,7 +182,7 @@ class WarmFunction:
         sys.path.insert(0, code_dir)  # Lambda's task root is on the path
         host: dict[str, ModuleType] = {}
         if self._isolate:
-            host = {n: m for n, m in list(sys.modules.items()) if self._is_isolated(n, m)}
+            host = {name: sys.modules[name] for name in self._isolated_in_sys_modules()}
             for name in host:
                 del sys.modules[name]
             sys.modules.update(self._modules)
@@ -188,7 +191,7 @@ class WarmFunction:
             yield
         finally:
             if self._isolate:
-                mine = {n: m for n, m in list(sys.modules.items()) if self._is_isolated(n, m)}
+                mine = {name: sys.modules[name] for name in self._isolated_in_sys_modules()}
                 for name in mine:
                     del sys.modules[name]
                 self._modules = mine

@@ -5,10 +5,8 @@ Owns :func:`read_sent_emails` (SES messages as the moto server keeps them, read 
 that matches every event of a bus - moto keeps PutEvents entries nowhere unless a rule
 targets something). Both are the local cloud's own instruments, never part of the template.
 
-What moto keeps of a sent email (moto 5.2): for ``SendEmail`` (SES v1 and v2 "Simple") the
-source, destinations, subject and ONE body - the HTML part when there is one, else the text
-part; no tags, no configuration set. ``SendRawEmail`` keeps the whole MIME message (parsed
-here into its parts). The stack sends no templated email, and templated sends are not read.
+The stack sends only raw mail (``SendRawEmail``, the one send its roles allow): moto keeps
+the whole MIME message, parsed here into its parts. Other sends are not read.
 """
 from __future__ import annotations
 
@@ -18,12 +16,11 @@ import html as html_lib
 import json
 import re
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9-]*|!DOCTYPE)[^>]*>")
 _HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _URL = re.compile(r"""https?://[^\s<>"')\]]+""")
 
@@ -40,9 +37,8 @@ class SentEmail:
     subject: str | None = None
     html: str | None = None
     text: str | None = None
-    kind: str = "simple"  # simple | raw
     raw: str | None = field(default=None, repr=False)
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # of a raw message
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def body(self) -> str:
@@ -60,18 +56,6 @@ class SentEmail:
     @property
     def recipients(self) -> tuple[str, ...]:
         return self.to + self.cc + self.bcc
-
-
-def _destinations(value: Any) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    if isinstance(value, Mapping):
-        return (tuple(value.get("ToAddresses") or ()), tuple(value.get("CcAddresses") or ()),
-                tuple(value.get("BccAddresses") or ()))
-    return tuple(value or ()), (), ()
-
-
-def _split_body(body: str) -> tuple[str | None, str | None]:
-    # moto keeps the HTML part when a message has one: tell which it kept by its content
-    return (body, None) if _TAG.search(body or "") else (None, body)
 
 
 def _parse_mime(raw: str) -> dict[str, Any]:
@@ -97,8 +81,7 @@ def moto_data(endpoint_url: str) -> dict[str, Any]:
 
 
 def read_sent_emails(endpoint_url: str) -> list[SentEmail]:
-    """Every email the moto server at ``endpoint_url`` accepted (simple sends first, then raw:
-    moto keeps no send time to order them across kinds)."""
+    """Every raw email the moto server at ``endpoint_url`` accepted."""
     return sent_emails_from(moto_data(endpoint_url).get("ses", {}))
 
 
@@ -119,19 +102,13 @@ def read_sent_emails_in_process(account_id: str, region: str,
 
 
 def sent_emails_from(ses: Mapping[str, Any]) -> list[SentEmail]:
-    """SentEmails from moto's SES messages grouped by kind (its dashboard's ``ses`` section)."""
+    """SentEmails from moto's raw SES messages (its dashboard's ``ses`` section)."""
     sent: list[SentEmail] = []
-    for message in ses.get("Message", []):
-        to, cc, bcc = _destinations(message.get("destinations"))
-        html, text = _split_body(message.get("body") or "")
-        sent.append(SentEmail(message["id"], message.get("source", ""), to, cc, bcc, message.get("subject"),
-                              html, text))
     for message in ses.get("RawMessage", []):
         parts = _parse_mime(message.get("raw_data") or "")
         to = parts["to"] or tuple(message.get("destinations") or ())
         sent.append(SentEmail(message["id"], message.get("source", ""), to, parts["cc"], (), parts["subject"],
-                              parts["html"], parts["text"], kind="raw", raw=message.get("raw_data"),
-                              headers=parts["headers"]))
+                              parts["html"], parts["text"], raw=message.get("raw_data"), headers=parts["headers"]))
     return sent
 
 
@@ -160,10 +137,11 @@ class BusTap:
 
     MATCH_EVERYTHING = json.dumps({"source": [{"prefix": ""}]})
 
-    def __init__(self, events_client: Any, sqs_client: Any, bus_name: str):
+    def __init__(self, events_client: Any, sqs_client: Any, bus_name: str, peek: Callable[[str], bool]):
         self.bus_name = bus_name
         self._sqs = sqs_client
-        name = tap_queue_name(bus_name)
+        self._peek = peek  # peek(queue name) -> whether a receive would find a message (no request)
+        name = self.queue_name = tap_queue_name(bus_name)
         self.queue_url = sqs_client.create_queue(QueueName=name)["QueueUrl"]
         queue_arn = sqs_client.get_queue_attributes(QueueUrl=self.queue_url,
                                                     AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -174,11 +152,9 @@ class BusTap:
 
     def drain(self) -> list[BusEvent]:
         """Every event published so far (each read from the queue once, kept here)."""
-        while True:
+        while self._peek(self.queue_name):
             messages = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
                                                  VisibilityTimeout=60).get("Messages", [])
-            if not messages:
-                return list(self.events)
             for message in messages:
                 body = json.loads(message["Body"])
                 detail = body.get("detail")
@@ -189,3 +165,4 @@ class BusTap:
                                             body.get("detail-type", ""), detail, body.get("time", ""),
                                             tuple(body.get("resources") or ())))
                 self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return list(self.events)

@@ -148,7 +148,7 @@ class QueueEventSource:
         queue_url: str,
         invoke: Invoke,
         now: Callable[[], datetime],
-        peek: Callable[[str], bool | None] | None = None,
+        peek: Callable[[str], bool],
     ):
         self.function_id = function_id
         self.source = source
@@ -157,8 +157,8 @@ class QueueEventSource:
         self._sqs = sqs
         self._invoke = invoke
         self._now = now
-        # peek(queue name) -> whether a receive would find a message, when known without a
-        # request: draining an empty queue then costs nothing
+        # peek(queue name) -> whether a receive would find a message, known without a request:
+        # draining an empty queue then costs nothing
         self._peek = peek
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn", "RedrivePolicy"])
         self.queue_arn: str = attributes["Attributes"]["QueueArn"]
@@ -187,7 +187,7 @@ class QueueEventSource:
         """Delivers messages until the queue has none visible (failed ones are tried again
         meanwhile) or ``max_invocations`` were made; returns how many invocations it took."""
         before = self.invocations
-        if not self.source.enabled or (self._peek is not None and self._peek(self.queue_name) is False):
+        if not self.source.enabled:
             return 0
         try:
             while max_invocations is None or self.invocations - before < max_invocations:
@@ -217,7 +217,7 @@ class QueueEventSource:
 
     def _receive(self) -> list[dict[str, Any]]:
         batch: list[dict[str, Any]] = []
-        while len(batch) < self.source.batch_size:
+        while len(batch) < self.source.batch_size and self._peek(self.queue_name):
             response = self._sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(_RECEIVE_LIMIT, self.source.batch_size - len(batch)),

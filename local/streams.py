@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
 from moto.events.models import EventPattern
 
 from local.template import REGION, StreamEventSource, TableSpec
@@ -126,19 +125,19 @@ class StreamReader:
         streams_client: Any,
         tables: Mapping[str, TableSpec],
         now: Callable[[], datetime],
+        *,
+        peek: Callable[[str], int],
         ttl: TtlReaper | None = None,
-        peek: Callable[[str], int | None] | None = None,
     ):
         self._client = streams_client
         self._tables = {t.stream_arn: t for t in tables.values() if t.stream_arn}
         self._now = now
         self._ttl = ttl
-        # peek(table name) -> how many records the table's stream has ever had, when known
-        # without a request: a poll that would find nothing then costs nothing
+        # peek(table name) -> how many records the table's stream has ever had, known without a
+        # request: a poll reads until it has them all, and makes no call when there are none new
         self._peek = peek
-        self._shards: dict[str, list[str]] = {}
-        self._iterators: dict[tuple[str, str], str | None] = {}
-        self._last_sequence: dict[tuple[str, str], str] = {}
+        self._shards: dict[str, str] = {}  # stream ARN -> its shard's id
+        self._iterators: dict[str, str] = {}  # stream ARN -> where the next read starts
         self._read_per_stream: dict[str, int] = {}
         self.records_read = 0
 
@@ -146,72 +145,36 @@ class StreamReader:
     def stream_arns(self) -> list[str]:
         return list(self._tables)
 
-    def _discover(self, arn: str) -> list[str]:
-        shards, start = [], None
-        while True:
-            kwargs = {"StreamArn": arn} | ({"ExclusiveStartShardId": start} if start else {})
-            description = self._client.describe_stream(**kwargs)["StreamDescription"]
-            shards += [s["ShardId"] for s in description.get("Shards", [])]
-            start = description.get("LastEvaluatedShardId")
-            if not start:
-                return shards
-
-    def _iterator(self, arn: str, shard: str) -> str:
-        position = (arn, shard)
-        current = self._iterators.get(position)
-        if current:
-            return current
-        last = self._last_sequence.get(position)
-        kwargs: dict[str, Any] = {"StreamArn": arn, "ShardId": shard}
-        if last is None:
-            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
-        else:
-            kwargs |= {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
-        iterator = self._client.get_shard_iterator(**kwargs)["ShardIterator"]
-        self._iterators[position] = iterator
-        return iterator
+    def _iterator(self, arn: str) -> str:
+        # moto gives a table's stream one shard, never closed; its iterators never expire and its
+        # NextShardIterator keeps pointing after the last record read: one iterator serves for good
+        if arn not in self._iterators:
+            [shard] = self._client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+            self._shards[arn] = shard["ShardId"]
+            self._iterators[arn] = self._client.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        return self._iterators[arn]
 
     def poll(self) -> list[StreamRecord]:
-        """Every record written since the last poll, in order within each shard."""
+        """Every record written since the last poll, in order."""
         found: list[StreamRecord] = []
         for arn, table in self._tables.items():
-            if self._peek is not None and self._peek(table.name) == self._read_per_stream.get(arn, 0):
-                continue
-            if arn not in self._shards:
-                self._shards[arn] = self._discover(arn)
-            for shard in self._shards[arn]:
-                records = self._read_shard(arn, shard, table)
+            written = self._peek(table.name)
+            while self._read_per_stream.get(arn, 0) < written:
+                response = self._client.get_records(ShardIterator=self._iterator(arn), Limit=1000)
+                self._iterators[arn] = response["NextShardIterator"]
+                records = response.get("Records", [])
+                for raw in records:
+                    if self._ttl is not None:
+                        self._ttl.observe_record(table.name, raw)
+                    ttl_deletion = self._ttl is not None and self._ttl.claim_ttl_removal(table.name, raw)
+                    event = shape_record(raw, stream_arn=arn, created_at=self._now(), ttl_deletion=ttl_deletion)
+                    found.append(StreamRecord(arn, self._shards[arn], table.name, event))
                 self._read_per_stream[arn] = self._read_per_stream.get(arn, 0) + len(records)
-                found += records
+                if not records:
+                    break
         self.records_read += len(found)
         return found
-
-    def _read_shard(self, arn: str, shard: str, table: TableSpec) -> list[StreamRecord]:
-        position = (arn, shard)
-        found: list[StreamRecord] = []
-        renewed = False
-        while True:
-            try:
-                response = self._client.get_records(ShardIterator=self._iterator(arn, shard), Limit=1000)
-            except ClientError as exc:
-                # an expired iterator is renewed once from the last record read
-                if not renewed and exc.response["Error"]["Code"] == "ExpiredIteratorException":
-                    self._iterators[position] = None
-                    renewed = True
-                    continue
-                raise
-            records = response.get("Records", [])
-            # moto's NextShardIterator keeps pointing after the last record read: reuse it
-            self._iterators[position] = response.get("NextShardIterator")
-            for raw in records:
-                if self._ttl is not None:
-                    self._ttl.observe_record(table.name, raw)
-                ttl_deletion = self._ttl is not None and self._ttl.claim_ttl_removal(table.name, raw)
-                event = shape_record(raw, stream_arn=arn, created_at=self._now(), ttl_deletion=ttl_deletion)
-                found.append(StreamRecord(arn, shard, table.name, event))
-                self._last_sequence[position] = raw["dynamodb"]["SequenceNumber"]
-            if not records or self._iterators[position] is None:
-                return found
 
 
 class RecordFilter:

@@ -9,7 +9,7 @@ deletions (``userIdentity``), which moto's records never are.
 
 It learns items' TTL values from the table's stream (records of every write, already read by
 the pump) so no scan is needed; a TTL table without a stream that carries new images (the sweep's progress
-table) is read again at every step: in-process from moto when it can, else with a Scan.
+table) is read again, in-process from moto, at each step after a write to it.
 """
 from __future__ import annotations
 
@@ -92,10 +92,13 @@ class _TableIndex:
 class TtlReaper:
     """Deletes expired items of every TTL table, late, the way DynamoDB does."""
 
-    def __init__(self, dynamodb: Any, tables: Mapping[str, TableSpec], *, max_delay: timedelta, seed: int = 0,
-                 read_items: Callable[[TableSpec], list[Mapping[str, Any]] | None] | None = None):
+    def __init__(self, dynamodb: Any, tables: Mapping[str, TableSpec], *, max_delay: timedelta,
+                 read_items: Callable[[TableSpec], list[Mapping[str, Any]]], writes: Callable[[str], int],
+                 seed: int = 0):
         self._dynamodb = dynamodb
-        self._read_items = read_items
+        self._read_items = read_items  # every item's key and TTL attributes, read from moto in-process
+        self._writes = writes  # table name -> how many writes it has had
+        self._read_at: dict[str, int] = {}  # table name -> its write count when last read
         self.max_delay = max_delay
         self.seed = seed
         self._tables = {t.name: t for t in tables.values() if t.ttl_attribute}
@@ -128,24 +131,17 @@ class TtlReaper:
         keys = data.get("Keys") or {}
         index.observe(keys, None if record.get("eventName") == "REMOVE" else data.get("NewImage"))
 
-    def _items_of(self, spec: TableSpec) -> list[Mapping[str, Any]]:
-        """Every item's key and TTL attributes: read in-process when the moto server runs in
-        this process (a Scan over HTTP costs tens of milliseconds, and this runs at every step
-        of the clock), else scanned."""
-        items = self._read_items(spec) if self._read_items else None
-        if items is not None:
-            return items
-        names = {f"#k{i}": k for i, k in enumerate(spec.key_names)} | {"#ttl": spec.ttl_attribute}
-        pages = self._dynamodb.get_paginator("scan").paginate(
-            TableName=spec.name, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
-        return [item for page in pages for item in page.get("Items", [])]
-
     def _rescan(self) -> None:
+        # this runs at every step of the clock: a table nothing wrote to since is not read again
         for name in self._scanned:
+            writes = self._writes(name)
+            if self._read_at.get(name) == writes:
+                continue
+            self._read_at[name] = writes
             index = self._indexes[name]
             spec = self._tables[name]
             seen: set[str] = set()
-            for item in self._items_of(spec):
+            for item in self._read_items(spec):
                 keys = {k: item[k] for k in spec.key_names}
                 seen.add(key_id(keys))
                 index.observe(keys, item)

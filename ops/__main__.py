@@ -120,7 +120,7 @@ def serve(args: argparse.Namespace) -> int:
             load_members(cloud, members)
             print(f"members      {len(members):,} loaded from {args.members}")
         if args.sweep_now:
-            from local.sweeps import sweep_runs
+            from ops.sweep_runs import sweep_runs
 
             started = cloud.invoke("SweepFunction", {"job": "nightly-sweep"})
             cloud.settle()  # the segment workers take the queued tasks, notify sends the emails

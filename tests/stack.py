@@ -20,9 +20,9 @@ from botocore.credentials import Credentials
 from lifecycle.aws import forget_clients
 from local import LocalCloud
 from local.cloud import APP_ROLE_ARN
-from local.sweeps import sweep_runs
 from ops.app_calls import SignedAsApp
 from ops.rehearsal import BillingSide
+from ops.sweep_runs import sweep_runs
 
 START = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)  # the first sweep runs 1 June 2026 at 03:00 UTC
 FIRST_SWEEP = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)

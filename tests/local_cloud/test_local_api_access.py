@@ -7,6 +7,7 @@ token."""
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import re
@@ -81,9 +82,21 @@ def test_the_app_role_is_admitted_to_every_app_route(stack):
     assert APP_ROLE_ARN in stack.cloud.parameters["AppPrincipalArns"]
 
 
+def stray_user_credentials(cloud) -> Credentials:
+    """The access key of an IAM user of the account whose own policy allows execute-api:Invoke
+    on every API of the account: an identity nobody admitted to the app routes."""
+    iam = cloud.client("iam")
+    iam.create_user(UserName="stray")
+    iam.put_user_policy(UserName="stray", PolicyName="InvokeEveryApi", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke",
+                                                "Resource": "arn:aws:execute-api:us-east-1:123456789012:*"}]}))
+    key = iam.create_access_key(UserName="stray")["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
 STRAYS = {
     # an IAM user of the account whose own policy allows execute-api:Invoke on every API
-    "an IAM user": (lambda cloud: cloud.stray_credentials(), "arn:aws:iam::123456789012:user/stray"),
+    "an IAM user": (stray_user_credentials, "arn:aws:iam::123456789012:user/stray"),
     # a session of another role of the account, allowed execute-api:Invoke by its own policy
     "another role": (
         lambda cloud: cloud.app_credentials(OTHER_ROLE, session_name="other"),

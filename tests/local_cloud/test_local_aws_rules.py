@@ -274,26 +274,6 @@ def test_a_message_of_10_mb_is_sent_and_one_byte_more_is_refused(cloud):
     assert sent_count() == before + 1
 
 
-def test_send_email_checks_the_same_tags_and_destinations(cloud):
-    # GIVEN SendEmail (not raw) with a bad tag, then with a bad destination
-    ses, before = cloud.client("ses"), sent_count()
-    message = {"Subject": {"Data": "hi"}, "Body": {"Text": {"Data": "body"}}}
-    # WHEN they are sent
-    with pytest.raises(ClientError) as bad_tag:
-        ses.send_email(
-            Source=SENDER,
-            Destination={"ToAddresses": ["member-1@members.example"]},
-            Message=message,
-            Tags=[{"Name": "member", "Value": "acct:42"}],
-        )
-    with pytest.raises(ClientError) as bad_address:
-        ses.send_email(Source=SENDER, Destination={"CcAddresses": ["member-1"]}, Message=message)
-    # THEN both are refused
-    assert refusal(bad_tag)[:2] == ("InvalidParameterValue", 400)
-    assert refusal(bad_address) == ("InvalidParameterValue", 400, "Missing final '@domain'")
-    assert sent_count() == before
-
-
 # ============================================================================ DynamoDB
 
 

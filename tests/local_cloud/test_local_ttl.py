@@ -160,3 +160,30 @@ def test_immediate_ttl_deletes_at_the_deadline_exactly(make_cloud):
     # WHEN the clock passes it THEN the removal happened at the deadline's second
     cloud.advance_to(deadline + timedelta(days=1))
     assert _removals(cloud)["item-sharp"]["dynamodb"]["ApproximateCreationDateTime"] == epoch(deadline)
+
+
+def test_a_table_without_a_stream_has_every_kind_of_write_seen(make_cloud):
+    # GIVEN immediate TTL on a table without a stream, whose TTL values the reaper reads itself
+    cloud = make_cloud(max_ttl_delay=timedelta(0))
+    cloud.deploy()
+    table, ddb = "local-unstreamed-test", cloud.client("dynamodb")
+
+    def ttl(at: datetime) -> dict:
+        return {"N": str(epoch(at))}
+
+    ddb.put_item(TableName=table, Item={"pk": {"S": "put"}, "expires_at": ttl(START + timedelta(hours=1))})
+    ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": "batched"}}}}]})
+    cloud.advance_to(START + timedelta(minutes=30))  # the reaper has read the table
+    # WHEN later writes of every kind change TTL values: an update brings one forward, another
+    # puts one off, a transaction adds one
+    ddb.update_item(TableName=table, Key={"pk": {"S": "batched"}}, UpdateExpression="SET expires_at = :t",
+                    ExpressionAttributeValues={":t": ttl(START + timedelta(minutes=40))})
+    ddb.update_item(TableName=table, Key={"pk": {"S": "put"}}, UpdateExpression="SET expires_at = :t",
+                    ExpressionAttributeValues={":t": ttl(START + timedelta(days=10))})
+    ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {
+        "pk": {"S": "transacted"}, "expires_at": ttl(START + timedelta(minutes=50))}}}])
+    cloud.advance_to(START + timedelta(hours=2))
+    # THEN each is deleted as its newest value says, and the one put off stays
+    remaining = {item["pk"]["S"] for item in ddb.scan(TableName=table)["Items"]}
+    assert remaining == {"put"}
+    assert cloud.ttl_reaper.deleted_count == 2

@@ -218,8 +218,7 @@ def test_the_local_clouds_own_calls_belong_to_no_function(stack):
         stack.add_member("m-other", joined_at=datetime(2026, 1, 1, tzinfo=UTC), last_watched_at=None)
         stack.member("m-own")
         stack.lifecycle("m-own")
-        stack.cloud.settle()
-        stack.cloud.reap_expired()
+        stack.cloud.settle()  # streams, queues, and TTL's deletions
         stack.cloud.sent_emails()
         stack.bus()
         # THEN nothing was recorded
