@@ -34,8 +34,7 @@ import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from waitress import wasyncore
-from waitress.server import create_server
+from moto.server import ThreadedMotoServer
 
 from local import aws_calls, aws_rules, moto_speedups
 from local.api_server import ApiServer, GatewayWiring, moto_signing_key
@@ -68,34 +67,6 @@ SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cl
 # what GenerateSecretString passes on to GetRandomPassword
 _RANDOM_PASSWORD_OPTIONS = ("PasswordLength", "ExcludeCharacters", "ExcludeNumbers", "ExcludePunctuation",
                             "ExcludeUppercase", "ExcludeLowercase", "IncludeSpace", "RequireEachIncludedType")
-
-
-class _MotoServer:
-    """moto's server application behind waitress, which keeps each client's connection open
-    (HTTP/1.1 keep-alive). werkzeug's development server, what ``moto_server`` uses, closes
-    every connection, so each AWS call paid for a new TCP connection and a new thread."""
-
-    def __init__(self, host: str, port: int):
-        app = DomainDispatcherApplication(create_backend_app)
-        # every boto3 client (the cloud's, each function copy's, the tests', an operator's tools on
-        # `make serve`) keeps its connections open - 21 after a 40-night story; beyond waitress's
-        # default limit of 100 a new client would wait for a free slot: the limit is set far above that
-        self._server: Any = create_server(app, host=host, port=port, threads=8, connection_limit=10_000,
-                                          asyncore_use_poll=True, clear_untrusted_proxy_headers=True)
-        self._thread = threading.Thread(target=self._server.run, name="moto-server", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def get_host_and_port(self) -> tuple[str, int]:
-        return self._server.effective_host, self._server.effective_port
-
-    def stop(self) -> None:
-        # the requests in hand answered first (a worker wakes the loop when it is done), then,
-        # from the server's own loop, the listening socket and every kept-alive connection closed
-        self._server.task_dispatcher.shutdown()
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
-        self._thread.join()
 
 
 # moto's state read in-process (its server runs in this process): no HTTP round trip for what
@@ -262,10 +233,13 @@ class LocalCloud:
         werkzeug_logger.setLevel(logging.WARNING)  # moto's per-request lines drown everything else
         moto_speedups.install()  # moto's answers and botocore's models, a fraction of the time
         aws_rules.install(self.clock.now)  # refuse what AWS refuses; token windows in virtual time
-        self._server = _MotoServer(self._host, self._port)
+        # moto's own server for other processes (an operator's tools on `make serve`); this
+        # process's clients are answered by moto's application in-process (see moto_speedups)
+        self._server = ThreadedMotoServer(self._host, self._port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        moto_speedups.serve_in_process(self.endpoint_url, DomainDispatcherApplication(create_backend_app))
         self._set_environment()
         self._previous_clock = self._clock_module.use(self.clock)
         LocalCloud._running = self
