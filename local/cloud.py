@@ -38,7 +38,7 @@ from moto.server import ThreadedMotoServer
 
 from local import aws_calls, aws_rules, moto_speedups
 from local.api_server import ApiServer, GatewayWiring, moto_signing_key
-from local.lambda_runtime import WarmFunction, as_json, log_timeout, make_context
+from local.lambda_runtime import FunctionLog, WarmFunction, as_json, log_timeout, make_context
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
 from local.schedules import Schedule
@@ -169,6 +169,7 @@ class LocalCloud:
         isolate_functions: bool = True,
         sender_parameter: str = "SenderAddress",
         invocation_log_size: int = 10_000,
+        function_logs: Path | None = None,
     ):
         self.template = template if isinstance(template, Template) else Template.load(template)
         start = start or datetime.now(UTC).replace(microsecond=0)
@@ -201,6 +202,9 @@ class LocalCloud:
         self._deployed: dict[str, dict[str, Any]] = {}
         self.stack: StackModel | None = None
         self._warm: dict[str, WarmFunction] = {}
+        # a folder: each function's prints go to <logical id>.jsonl there; None: to stdout
+        self.function_logs = function_logs
+        self._log_files: dict[str, FunctionLog] = {}
         self._mappings: list[EventSourceMapping] = []
         self._pump: StreamPump | None = None
         self._queue_sources: list[QueueEventSource] = []
@@ -268,6 +272,8 @@ class LocalCloud:
         if self._saved_werkzeug_level is not None:
             logging.getLogger("werkzeug").setLevel(self._saved_werkzeug_level)
         self._clients.clear()
+        for log_file in self._log_files.values():
+            log_file.close()
         if LocalCloud._running is self:
             LocalCloud._running = None
 
@@ -511,6 +517,7 @@ class LocalCloud:
                     isolated_roots=self._isolated_roots(stack),
                     shared_modules={name: sys.modules[name] for name in SHARED_MODULES if name in sys.modules},
                     isolate=self.isolate_functions,
+                    log_file=self._log_file(logical_id),
                 )
             context = make_context(spec, self.clock.now())
             started = time.monotonic()
@@ -527,6 +534,13 @@ class LocalCloud:
             self.invocations.append(Invocation(logical_id, trigger, self.clock.now(), context.aws_request_id,
                                                event, result=result))
             return result
+
+    def _log_file(self, logical_id: str) -> FunctionLog | None:
+        if self.function_logs is None:
+            return None
+        if logical_id not in self._log_files:
+            self._log_files[logical_id] = FunctionLog(self.function_logs / f"{logical_id}.jsonl", self.clock.now)
+        return self._log_files[logical_id]
 
     def _isolated_roots(self, stack: StackModel) -> list[Path]:
         roots = {PROJECT_ROOT / "layers" / "common"}

@@ -21,13 +21,13 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from local.template import FunctionSpec
 
@@ -123,6 +123,41 @@ def module_name_for(spec: FunctionSpec, project_root: Path) -> str:
 _CLASSIFIED: dict[frozenset[str], tuple[set[str], set[str]]] = {}  # roots -> (the project's names, names seen)
 
 
+class FunctionLog:
+    """One function's log, as its CloudWatch log group would hold it, in a JSONL file: every
+    line the handler prints (Powertools' log lines, its metric blobs) with the virtual time of
+    the print first, since the line's own timestamp is the wall clock's."""
+
+    def __init__(self, path: Path, now: Callable[[], datetime]):
+        self.path, self._now = path, now
+        self._file: TextIO | None = None
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in filter(None, lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                record = {"message": line}
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("w", encoding="utf-8")  # a new cloud, a new log
+            self._file.write(json.dumps({"virtual_time": f"{self._now():%Y-%m-%dT%H:%M:%SZ}", **record}) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class WarmFunction:
     """One function's warm container: its handler and its own copy of the project's modules."""
 
@@ -134,8 +169,10 @@ class WarmFunction:
         isolated_roots: Sequence[Path],
         shared_modules: Mapping[str, ModuleType],
         isolate: bool = True,
+        log_file: FunctionLog | None = None,
     ):
         self.spec = spec
+        self._log_file = log_file  # where its prints go; None: this process's stdout
         self._project_root = project_root
         self._roots = tuple(str(root) + os.sep for root in {*isolated_roots, spec.code_uri})
         self._shared = dict(shared_modules)
@@ -157,7 +194,8 @@ class WarmFunction:
     def call(self, event: Any, context: LambdaContext) -> Any:
         """Runs the handler (importing it first on a cold start). Not thread-safe: the caller
         serializes calls, since os.environ, sys.modules and the logging module are process-wide."""
-        with environment(runtime_environment(self.spec)), self._namespace(), self._own_logger():
+        printed = redirect_stdout(self._log_file) if self._log_file else nullcontext()  # type: ignore[type-var]
+        with environment(runtime_environment(self.spec)), self._namespace(), self._own_logger(), printed:
             if self._handler is None:
                 self._handler = self._load_handler()
             return self._handler(event, context)

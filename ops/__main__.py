@@ -265,6 +265,8 @@ def rehearse_arguments(parser: argparse.ArgumentParser) -> None:
         help="inject a fault (repeatable): duplicate-delivery, ses-throttle:R, lost-stream:R, crash:R",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--verbose", action="store_true",
+                        help="stream every function's log lines and metrics here instead of to files")
     parser.add_argument(
         "--billing-ack",
         type=billing_ack,
@@ -285,6 +287,7 @@ def rehearse_command(args: argparse.Namespace) -> int:
     except (RehearsalInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    logs = _function_logs(args.report.parent / "logs", args.verbose)
     with _progress(plan.start, plan.end, args.quiet) as on_progress:
         report = rehearse(
             plan,
@@ -294,10 +297,26 @@ def rehearse_command(args: argparse.Namespace) -> int:
             on_progress=on_progress,
             faults=faults,
             billing_ack=args.billing_ack,
+            function_logs=logs,
         )
     write_report(report, args.report)
     print(f"report: {args.report}")
+    if logs:
+        print(f"logs:   {logs} (a JSONL file a function, with the virtual time in each line)")
     return 0
+
+
+def _function_logs(folder: Path, verbose: bool) -> Path | None:
+    """Where the functions' log lines go: files in ``folder`` (None when ``verbose``: stdout).
+    The local cloud's own notes go to ``local-cloud.log`` there too, or to stderr."""
+    local_cloud = logging.getLogger("local")
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    local_cloud.addHandler(logging.FileHandler(folder / "local-cloud.log", mode="w", encoding="utf-8"))
+    local_cloud.propagate = False
+    return folder
 
 
 def _template(args: argparse.Namespace):
@@ -345,6 +364,8 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", default="2026-01-01T00:00:00Z", help="virtual start (default 2026-01-01)")
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="where to write files (default out/demo)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--verbose", action="store_true",
+                        help="stream every function's log lines and metrics here instead of to files")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -373,6 +394,7 @@ def demo(args: argparse.Namespace) -> int:
     template = _template(args)
     plan = read_input(out / "members.jsonl", out / "actions.jsonl", args.start, _iso(end), {}, template)
     emails: list[tuple[str, str]] = []
+    logs = _function_logs(out / "logs", args.verbose)
 
     with _progress(start, end, args.quiet) as on_progress:
         report = rehearse(
@@ -381,13 +403,16 @@ def demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             on_progress=on_progress,
             keep_emails=lambda mails: emails.extend(_write_emails(mails, members, out)),
+            function_logs=logs,
         )
     write_report(report, out / "report.json")
     html = write_html_report(report, out, emails)
     print_funnel(report, console)
     console.print(
         f"report   {html}\nemails   {out / 'emails'} ({len(emails)} files)\n"
-        f"data     {out / 'report.json'}\ntook     {time.perf_counter() - started:.0f} s"
+        f"data     {out / 'report.json'}\n"
+        + (f"logs     {logs}/*.jsonl (a file a function, in virtual time)\n" if logs else "")
+        + f"took     {time.perf_counter() - started:.0f} s"
     )
     return 0
 

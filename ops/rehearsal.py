@@ -444,9 +444,11 @@ def rehearse(
     keep_emails: Callable[[list], None] | None = None,
     faults: Faults | None = None,
     billing_ack: timedelta | None = timedelta(hours=1),
+    function_logs: Path | None = None,
 ) -> dict[str, Any]:
     """Run the campaign and return the report (``keep_emails`` gets every email sent; billing
-    confirms each cancellation and rejoin ``billing_ack`` after it hears of it, or never)."""
+    confirms each cancellation and rejoin ``billing_ack`` after it hears of it, or never; each
+    function's log lines go to a JSONL file in ``function_logs``, or to stdout when None)."""
     from local.cloud import LocalCloud
 
     faults = faults or Faults()
@@ -455,6 +457,7 @@ def rehearse(
         plan.start,
         seed=seed,
         max_ttl_delay=timedelta(hours=ttl_delay_hours),
+        function_logs=function_logs,
         **({"template": template} if template else {}),
     ) as cloud:
         api_url = cloud.start_api()

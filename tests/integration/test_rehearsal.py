@@ -118,6 +118,17 @@ def test_a_rehearsal_reports_each_members_outcome_from_the_aws_side(tmp_path):
         "subject": rows["m-keep"]["emails"][0]["subject"],
     }
     assert rows["m-cancel"]["billing_stopped_at"] == "2026-06-04T09:30:00Z"
+    # AND the terminal shows a few lines: every function's log lines and metrics are in a JSONL
+    # file a function beside the report, each line stamped with the campaign's virtual time
+    assert len(run.stdout.splitlines()) == 2 and "{" not in run.stdout, run.stdout
+    logs = {path.stem: [json.loads(line) for line in path.read_text().splitlines()]
+            for path in (tmp_path / "logs").glob("*.jsonl")}
+    assert {"SweepFunction", "SweepSegmentFunction", "NotifyFunction", "MemberApiFunction"} <= logs.keys()
+    assert all(START <= line["virtual_time"] <= END for lines in logs.values() for line in lines)
+    opened = [line for line in logs["SweepSegmentFunction"] if line.get("message") == "notice opened"]
+    assert sorted(line["member_id"] for line in opened) == sorted(m for m in rows if m not in ("m-active", "m-free"))
+    assert {line["virtual_time"] for line in opened} == {"2026-06-01T03:00:00Z"}
+    assert any("MembersScanned" in line for line in logs["SweepSegmentFunction"])  # the metric blobs too
     assert [e["billing"] for e in rows["m-back"]["billing_events"]] == ["stop", "resume"]
     # AND what members made is kept for the cancelled and the rejoined
     assert rows["m-back"]["profiles"][0]["my_list"] == ["Dune"]
@@ -249,6 +260,17 @@ def test_a_billing_side_that_never_answers_leaves_every_cancellation_unconfirmed
     for row in report["members"].values():
         assert (row["status"], row["billing_confirmed_at"]) == ("cancelled", None)
         assert len(row["billing_events"]) > 1 and {e["billing"] for e in row["billing_events"]} == {"stop"}
+
+
+def test_verbose_streams_the_functions_log_lines_instead_of_writing_files(tmp_path):
+    # WHEN an operator rehearses one night with --verbose
+    run = rehearse_members(tmp_path, [member("m-1")], [], "--start", START, "--end", "2026-06-01T06:00:00Z",
+                           "--verbose")
+    # THEN the functions' JSON log lines are printed as they happen, and no log file is written
+    assert run.returncode == 0, run.stderr
+    printed = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert any(line.get("message") == "notice opened" and line["member_id"] == "m-1" for line in printed)
+    assert not (tmp_path / "logs").exists()
 
 
 def test_the_billing_delay_must_be_hours_or_never(tmp_path):
