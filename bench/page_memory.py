@@ -112,9 +112,10 @@ class InMemoryProgress:
                     totals.counts[name] = totals.counts.get(name, 0) + count
         return totals
 
-    def trip_guard(self, run_id: str) -> bool:
+    def trip_guard(self, run_id: str, reason: str, now: datetime, latch: bool = True) -> bool:
         run = self.runs[run_id]
         tripped_first, run.guard_tripped = not run.guard_tripped, True
+        run.guard_reason = run.guard_reason or reason
         return tripped_first
 
     def grant_notices(self, run_id: str, wanted: int, cap: int) -> int:
