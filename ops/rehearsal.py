@@ -18,7 +18,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -526,95 +525,15 @@ def mailbox(address: str) -> str:
 
 # ---------------------------------------------------------------- report
 def build_report(cloud: Any, plan: RehearsalInput, log: ActionLog) -> dict[str, Any]:
-    from ops.funnel import funnel
+    """REPORT.json, read back from the AWS side (:mod:`ops.campaign_report`, shared with the
+    stack's report)."""
+    from ops.campaign_report import rehearsal_report
 
-    joined = [action.member for action in plan.actions if action.member is not None]
-    members = {member["member_id"]: member for member in [*plan.members, *joined]}
-    by_address = {mailbox(member["email"]): member["member_id"] for member in members.values()}
-    for action in plan.actions:  # mail goes to an address the business changed, too
-        if action.fields and "email" in action.fields:
-            by_address[mailbox(action.fields["email"])] = action.member_id
-    made = _scan(cloud, "MemberDataTable")
-    rows = {
-        member_id: {**_member_row(item), "profiles": made.get(member_id, {}).get("profiles")}
-        for member_id, item in _scan(cloud, "ActivityTable").items()
-        if member_id in members
-    }
-    for row in rows.values():
-        row["emails"], row["billing_events"] = [], []
-    for mail in cloud.sent_emails():
-        for address in map(mailbox, mail.to):
-            if address in by_address:
-                rows[by_address[address]]["emails"].append(_email_row(mail))
-    for event in cloud.bus_events("BillingEventBus"):  # what the product told billing
-        detail = event.detail if isinstance(event.detail, dict) else {}
-        if detail.get("member_id") in rows:
-            rows[detail["member_id"]]["billing_events"].append(
-                {
-                    "type": event.detail_type,
-                    "billing": detail.get("billing"),
-                    "at": detail.get("cancelled_at") or detail.get("rejoined_at"),
-                }
-            )
-    for row in rows.values():
-        row["emails"].sort(key=lambda email: email["at"] or "")
-    report = {
-        "params": dict(cloud.parameters),
-        "start": _iso(plan.start),
-        "end": _iso(plan.end),
-        "members": rows,
-        "summary": {},
-    }
-    # cancellations the product told billing of (members cancelled before the rehearsal never were)
-    unconfirmed = sum(1 for row in rows.values() if row["status"] == "cancelled" and not row["billing_confirmed_at"]
-                      and any(event["billing"] == "stop" for event in row["billing_events"]))
-    report["summary"] = _json_safe({**funnel(report), "actions": dict(sorted(log.counts.items())),
-                                    "billing_unconfirmed": unconfirmed})
-    return report
-
-
-def _scan(cloud: Any, logical_id: str) -> dict[str, dict[str, Any]]:
-    return {item["member_id"]: _json_safe(item) for item in cloud.table_items(logical_id)}
-
-
-def _member_row(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "status": item.get("status"),
-        "cancelled_at": item.get("cancelled_at"),
-        "cancel_reason": item.get("cancel_reason"),
-        "billing_stopped_at": item.get("billing_stopped_at"),
-        "billing_confirmed_at": item.get("billing_confirmed_at"),
-        "purged_at": item.get("purged_at"),
-        "notice_outcome": item.get("notice_outcome"),
-        "rejoined_at": item.get("rejoined_at"),
-        "last_watched_at": item.get("last_watched_at"),
-        "monthly_price": item.get("monthly_price"),
-        "currency": item.get("currency"),
-    }
-
-
-def _email_row(mail: Any) -> dict[str, Any]:
-    date = mail.headers.get("Date")
-    return {
-        "kind": mail.headers.get("X-Membership-Email", "other"),
-        "at": _iso(parsedate_to_datetime(date)) if date else None,
-        "subject": mail.subject,
-        "lang": mail.headers.get("Content-Language"),
-    }
+    return rehearsal_report(cloud, plan, log)
 
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def write_report(report: Mapping[str, Any], path: Path) -> None:
