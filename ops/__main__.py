@@ -555,6 +555,28 @@ def load_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ report
+
+
+def report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="the deployed stack: its tables are named by its outputs")
+    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
+                        help="another AWS endpoint, e.g. the local cloud's moto (default: $AWS_ENDPOINT_URL)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write report.html")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from ops.stack_report import StackReportError, write_stack_report
+
+    try:
+        path = write_stack_report(args.stack, args.out, args.endpoint_url)
+    except StackReportError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    print(f"report: {path}")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the stack locally with its API until Ctrl-C", serve_arguments, serve),
     "emails": Command("print the latest emails a running `serve` sent", emails_arguments, emails),
@@ -565,6 +587,8 @@ COMMANDS: dict[str, Command] = {
     "schemas": Command("write the inbound events' JSON Schemas (docs/events/)", schemas_arguments, schemas),
     "load": Command("load members from JSONL or CSV into the activity table (checked first, resumable)",
                     load_arguments, load_command),
+    "report": Command("the campaign report of a deployed stack, as HTML (its tables and sweep runs read)",
+                      report_arguments, report_command),
 }
 
 

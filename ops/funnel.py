@@ -142,7 +142,9 @@ def notice_rule(member: Mapping[str, Any]) -> str:
 
     As recorded when the report knows it; otherwise from the viewing on record: none means
     never watched, one before the notice means inactive, and one since (the member who kept
-    by watching) hides which rule it was.
+    by watching) hides which rule it was. When the opening is not known (a stack's member
+    record forgets it), a viewing before a notice that watching did not end came before it:
+    watching while a notice is open ends it.
     """
     recorded = member.get("notice_rule")
     if recorded in (NEVER_WATCHED, DORMANT):
@@ -151,7 +153,10 @@ def notice_rule(member: Mapping[str, Any]) -> str:
     if watched is None:
         return NEVER_WATCHED
     opened = noticed_at(member)
-    if opened is not None and watched < opened:
+    if opened is not None:
+        return DORMANT if watched < opened else RULE_NOT_KNOWN
+    closed = parse_moment(member.get("notice_closed_at")) or parse_moment(member.get("cancelled_at"))
+    if closed is not None and notice_outcome(member) != KEPT_BY_WATCHING and watched < closed:
         return DORMANT
     return RULE_NOT_KNOWN
 
