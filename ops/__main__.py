@@ -555,6 +555,58 @@ def load_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ guard
+
+
+def guard_arguments(parser: argparse.ArgumentParser) -> None:
+    from ops.stack_access import endpoint_argument
+
+    parser.add_argument("action", choices=["status", "release"],
+                        help="status: whether the sweep's guard holds notices, and why; release: lift it")
+    parser.add_argument("--stack", required=True, help="the deployed stack (its SweepProgressTableName output)")
+    parser.add_argument("--by", help="who releases it (recorded with the release), e.g. your email address")
+    endpoint_argument(parser)
+
+
+def guard_command(args: argparse.Namespace) -> int:
+    from lifecycle.clock import iso
+    from lifecycle.errors import DeliveryFailed
+    from lifecycle.settings import SweepSettings
+    from lifecycle.sweep.progress import SweepProgress
+    from ops.stack_access import StackUnreadable, output, stack_outputs, use_endpoint
+
+    if args.action == "release" and not (args.by or "").strip():
+        print("release needs --by: who checked the activity feed and releases the guard", file=sys.stderr)
+        return 2
+    try:
+        table = output(stack_outputs(args.stack, args.endpoint_url), "SweepProgressTableName", args.stack)
+    except StackUnreadable as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    use_endpoint(args.endpoint_url)
+    progress = SweepProgress(SweepSettings(progress_table=table))
+    try:
+        state = progress.guard_state()
+        if args.action == "release":
+            released = progress.release_guard(args.by.strip(), datetime.now(UTC))
+            print(f"released: the guard run {released.run_id} tripped; tonight's sweep opens notices again"
+                  if released else "the guard is not held: nothing to release")
+            return 0
+    except DeliveryFailed as problem:
+        print(f"cannot read the sweep's progress table {table}: {problem}", file=sys.stderr)
+        return 1
+    if state.latch:
+        print(f"held: run {state.latch.run_id} tripped the guard at {iso(state.latch.at)}: {state.latch.reason}\n"
+              "no notice opens until it is released (python -m ops guard release --stack ... --by ...)")
+    else:
+        released = f" (released by {state.released_by} at {iso(state.released_at)})" if state.released_at else ""
+        print(f"not held{released}: notices open as the policy says")
+    if state.baseline:
+        print(f"baseline: run {state.baseline.run_id} read {state.baseline.scanned:,} members and left "
+              f"{state.baseline.waiting:,} newly inactive waiting")
+    return 0
+
+
 # ------------------------------------------------------------------------------ report
 
 
@@ -579,6 +631,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the stack locally with its API until Ctrl-C", serve_arguments, serve),
+    "guard": Command("whether the sweep's guard holds notices, and release it", guard_arguments, guard_command),
     "emails": Command("print the latest emails a running `serve` sent", emails_arguments, emails),
     "rehearse": Command(
         "rehearse a campaign: members and actions in, REPORT.json out", rehearse_arguments, rehearse_command

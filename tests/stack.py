@@ -189,6 +189,17 @@ class Stack:
         return requests.request(method, url, data=data, headers=headers, auth=auth, timeout=30)
 
     # ------------------------------------------------------------ the sweep
+    def as_deployed_stack(self, name: str = "membership-prod") -> str:
+        """A CloudFormation stack named ``name`` whose outputs are this stack's, as `sam deploy`
+        leaves them, for the operator commands that take ``--stack`` (made once)."""
+        cloudformation = self.cloud.client("cloudformation")
+        if name in {stack["StackName"] for stack in cloudformation.describe_stacks()["Stacks"]}:
+            return name
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({
+            "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-outputs"}}},
+            "Outputs": {key: {"Value": str(value)} for key, value in self.cloud.outputs.items()}}))
+        return name
+
     def sweep_runs(self) -> list[dict]:
         """Every sweep run's totals, oldest first, as the progress table holds them."""
         return sweep_runs(self.cloud)

@@ -142,7 +142,7 @@ def test_segments_are_sized_from_describe_table_and_each_is_read_once_with_hand_
     worker.drain(seconds_left=0.0)
     # THEN DescribeTable's 40 members made 5 segments, every member was read in exactly one
     # committed page (the inactive ones handed to the policy once each), and the totals say so
-    assert started == {"run_id": RUN, "members": 40, "segments": 5, "dry_run": False}
+    assert started == {"run_id": RUN, "members": 40, "segments": 5, "dry_run": False, "guard_held": False}
     assert worker.committed_scanned == MEMBERS
     assert worker.committed == Counter(inactive_ids())
     totals = worker.totals()
@@ -205,9 +205,9 @@ def test_a_duplicate_task_finds_the_checkpoint_moved_and_stops(stack):
 
 
 def test_the_guard_stops_every_segments_notices_and_nothing_else(stack):
-    # GIVEN 40 members of whom 20 look inactive (a broken feed), the guard from 4 notices on,
-    # and one member whose reminder is due
-    add_members(stack, inactive=20)
+    # GIVEN 40 members of whom 30 look inactive (a broken load: more than MaxNoticeShare's half),
+    # the guard from 4 notices on, and one member whose reminder is due
+    add_members(stack, inactive=30)
     stack.add_member(
         "m-remind",
         joined_at=datetime(2020, 1, 1, tzinfo=UTC),

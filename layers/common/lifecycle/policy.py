@@ -118,22 +118,23 @@ def viewing_worth_writing(stored: datetime | None, notice_open: bool, watched_at
     return utc(stored) < viewing_day_start(watched_at)
 
 
-def inactivity(member: MemberView, now: datetime, policy: Policy) -> Inactivity | None:
-    """The rule that makes this member inactive now, or None.
+def inactive_from(member: MemberView, policy: Policy) -> tuple[Inactivity, datetime]:
+    """The rule that applies to this member as recorded, and the moment it makes them inactive.
 
     Saying "keep" or rejoining (``engaged_at``) restarts the clock as if the member had
     joined, or last watched, at that moment.
     """
-    now = utc(now)
     if member.last_watched_at is None:
         anchor = _latest(member.joined_at, member.engaged_at)
-        if anchor + relativedelta(months=policy.never_watched_months) <= now:
-            return Inactivity.NEVER_WATCHED
-        return None
+        return Inactivity.NEVER_WATCHED, anchor + relativedelta(months=policy.never_watched_months)
     anchor = _latest(watched_through(member.last_watched_at), member.engaged_at)
-    if anchor + relativedelta(months=policy.inactive_months) <= now:
-        return Inactivity.DORMANT
-    return None
+    return Inactivity.DORMANT, anchor + relativedelta(months=policy.inactive_months)
+
+
+def inactivity(member: MemberView, now: datetime, policy: Policy) -> Inactivity | None:
+    """The rule that makes this member inactive now, or None."""
+    rule, since = inactive_from(member, policy)
+    return rule if since <= utc(now) else None
 
 
 def used_since(member: MemberView, moment: datetime) -> bool:

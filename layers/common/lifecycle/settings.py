@@ -62,9 +62,15 @@ class Policy:
     # cancellation again after this long unconfirmed, and the alarm fires after the second limit
     billing_ack_hours: int = setting(24, env="BILLING_ACK_HOURS", parameter="BillingAckHours", minimum=1)
     billing_alarm_hours: int = setting(72, env="BILLING_ALARM_HOURS", parameter="BillingAlarmHours", minimum=1)
-    # guards of the sweep against mass mistakes and for SES reputation
+    # the guard against a broken activity feed or load (``lifecycle.sweep.guard``): more newly
+    # inactive than this share is implausible on any night, the first included...
     max_notice_share: float = setting(
-        0.01, env="MAX_NOTICE_SHARE", parameter="MaxNoticeShare", minimum=0.0001, maximum=1
+        0.5, env="MAX_NOTICE_SHARE", parameter="MaxNoticeShare", minimum=0.0001, maximum=1
+    )
+    # ...and more than this share inactive since before the last run, beyond what it left
+    # waiting, means recorded activity moved backwards or vanished
+    max_unexplained_share: float = setting(
+        0.01, env="MAX_UNEXPLAINED_SHARE", parameter="MaxUnexplainedShare", minimum=0.0001, maximum=1
     )
     guard_min_notices: int = setting(50, env="GUARD_MIN_NOTICES", parameter="GuardMinNotices", minimum=0)
     max_notices_per_run: int = setting(

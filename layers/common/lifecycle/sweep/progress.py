@@ -9,9 +9,13 @@ checkpoint moved and stops, and every page is counted exactly once.
 
 Progress items, one table (``SweepProgressTable``), kept 30 days:
 
-* ``(run_id, "run")``: the segment count, the guard's state and MaxNoticesPerRun's grants;
+* ``(run_id, "run")``: the segment count, the guard's state and MaxNoticesPerRun's grants, and
+  the baseline it judges by (what the last run saw);
 * ``(run_id, "segment#00007")``: pages done, the key the segment goes on from, the page whose
   counts are already added (``reserved``), whether the segment is done, and its counts.
+
+One item is kept for good, ``("guard", "state")``: the last finished run's baseline and the
+guard's latch (``lifecycle.sweep.guard``).
 
 Every write is one conditional write of one item, and each segment counts into its own
 item, so no item is written by more than one worker at a time (no hot key, no transaction
@@ -33,15 +37,17 @@ from typing import Any, cast
 from botocore.exceptions import ClientError
 
 from lifecycle import aws
-from lifecycle.clock import iso
+from lifecycle.clock import iso, parse_iso
 from lifecycle.conditional import conditional_write
 from lifecycle.errors import DeliveryFailed, InvalidRequest
 from lifecycle.settings import SweepSettings
+from lifecycle.sweep.guard import Baseline, GuardState, Latch
 
 RUN = "run"
+GUARD = ("guard", "state")  # no run is named "guard": run ids are ISO times
 KEEP_PROGRESS = timedelta(days=30)
 # totals a page adds once it is reserved (before its notices are opened, so the guard sees them)
-SEEN_COUNTS = ("scanned", "inactive_found", "malformed")
+SEEN_COUNTS = ("scanned", "inactive_found", "inactive_before_baseline", "malformed")
 
 
 def segment_count(item_count: int, sweep: SweepSettings) -> int:
@@ -126,8 +132,16 @@ class RunTotals:
     notices_granted: int = 0
     segments_done: int = 0
     guard_tripped: bool = False
+    guard_reason: str | None = None
+    baseline: Baseline | None = None  # what the last run saw, when the run started
     dry_run: bool = False
     finished_at: str | None = None
+
+    @property
+    def waiting(self) -> int:
+        """Members found newly inactive and left without a notice: deferred, or held by the guard."""
+        opened = self.count("open_notice") + self.count("lost_race_open_notice")
+        return self.count("inactive_found") if self.dry_run else max(0, self.count("inactive_found") - opened)
 
     def count(self, name: str) -> int:
         return self.counts.get(name, 0)
@@ -167,8 +181,10 @@ class SweepProgress:
 
     # ------------------------------------------------------------------ runs
     def start_run(self, run_id: str, total_segments: int, now: datetime, dry_run: bool = False) -> RunTotals:
-        """The run named ``run_id``: recorded now with ``total_segments``, or as recorded
-        before (a second start of the same run keeps its first segment count)."""
+        """The run named ``run_id``: recorded now with ``total_segments``, the last run's
+        baseline, and held from the start while the guard is latched; or as recorded before (a
+        second start of the same run keeps its first record)."""
+        guard = self.guard_state()
         item = {
             **self._key(run_id, RUN),
             "total_segments": {"N": str(total_segments)},
@@ -176,6 +192,12 @@ class SweepProgress:
             "dry_run": {"BOOL": dry_run},
             "expires_at": {"N": str(int((now + KEEP_PROGRESS).timestamp()))},
         }
+        if guard.baseline is not None:
+            item.update(_baseline_item(guard.baseline))
+        if guard.latch is not None:
+            item["guard_tripped"] = {"BOOL": True}
+            held = f"held since run {guard.latch.run_id} tripped the guard ({guard.latch.reason})"
+            item["guard_reason"] = {"S": f"{held}; release it with: python -m ops guard release"}
         conditional_write(  # refused: the run was started before, and keeps its first record
             lambda: self._db.put_item(
                 TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(run_id)"
@@ -214,9 +236,62 @@ class SweepProgress:
                     run.counts[name] = run.counts.get(name, 0) + count
         return run
 
-    def trip_guard(self, run_id: str) -> bool:
-        """Stop every segment of the run; True for the worker that tripped it first."""
-        return self._set_on_run_once(run_id, "guard_tripped", {"BOOL": True}, "tripping the sweep guard")
+    def trip_guard(self, run_id: str, reason: str, now: datetime, latch: bool = True) -> bool:
+        """Stop every segment of the run, and (unless a dry run) hold every later run until an
+        operator releases the guard; True for the worker that tripped it first."""
+        tripped = conditional_write(
+            lambda: self._db.update_item(
+                TableName=self.table,
+                Key=self._key(run_id, RUN),
+                UpdateExpression="SET guard_tripped = :yes, guard_reason = :why",
+                ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(guard_tripped)",
+                ExpressionAttributeValues={":yes": {"BOOL": True}, ":why": {"S": reason}},
+            ),
+            "tripping the sweep guard",
+        )
+        if tripped is not None and latch:
+            conditional_write(  # refused: latched already, by an earlier run
+                lambda: self._db.update_item(
+                    TableName=self.table,
+                    Key=self._key(*GUARD),
+                    UpdateExpression="SET latched_by = :run, latched_at = :at, latch_reason = :why",
+                    ConditionExpression="attribute_not_exists(latched_by)",
+                    ExpressionAttributeValues={":run": {"S": run_id}, ":at": {"S": iso(now)}, ":why": {"S": reason}},
+                ),
+                "latching the sweep guard",
+            )
+        return tripped is not None
+
+    def guard_state(self) -> GuardState:
+        item = self._get(*GUARD) or {}
+        text = {name: value["S"] for name, value in item.items() if "S" in value}
+        baseline = None
+        if "baseline_run_id" in text:
+            baseline = Baseline(text["baseline_run_id"], parse_iso(text["baseline_at"]),
+                                int(item["baseline_scanned"]["N"]), int(item["baseline_waiting"]["N"]))
+        latch = None
+        if "latched_by" in text:
+            latch = Latch(text["latched_by"], parse_iso(text["latched_at"]), text.get("latch_reason", ""))
+        released_at = text.get("released_at")
+        return GuardState(baseline, latch, parse_iso(released_at) if released_at else None, text.get("released_by"))
+
+    def release_guard(self, released_by: str, now: datetime) -> Latch | None:
+        """Lift the latch (an operator checked the feed): the latch it lifted, None when none was held."""
+        held = self.guard_state().latch
+        if held is None:
+            return None
+        released = conditional_write(
+            lambda: self._db.update_item(
+                TableName=self.table,
+                Key=self._key(*GUARD),
+                UpdateExpression="SET released_at = :at, released_by = :by REMOVE latched_by, latched_at, latch_reason",
+                ConditionExpression="latched_by = :run",
+                ExpressionAttributeValues={":at": {"S": iso(now)}, ":by": {"S": released_by},
+                                           ":run": {"S": held.run_id}},
+            ),
+            "releasing the sweep guard",
+        )
+        return held if released is not None else None
 
     def _set_on_run_once(self, run_id: str, name: str, value: dict[str, Any], doing: str) -> bool:
         """Set ``name`` on the run's item unless it is set already: True for the one caller that set it."""
@@ -265,6 +340,18 @@ class SweepProgress:
         if not self._set_on_run_once(run_id, "finished_at", {"S": iso(now)}, "finishing the sweep run"):
             return None  # another worker finished it
         run.finished_at = iso(now)
+        if not run.dry_run:  # a dry run changed nothing: the next run judges by the last real one
+            baseline = Baseline(run_id, parse_iso(run.started_at), run.count("scanned"), run.waiting)
+            conditional_write(  # refused: a later run finished first, and is the baseline
+                lambda: self._db.update_item(
+                    TableName=self.table,
+                    Key=self._key(*GUARD),
+                    UpdateExpression="SET " + ", ".join(f"{name} = :{name}" for name in _baseline_item(baseline)),
+                    ConditionExpression="attribute_not_exists(baseline_at) OR baseline_at < :baseline_at",
+                    ExpressionAttributeValues={f":{name}": value for name, value in _baseline_item(baseline).items()},
+                ),
+                "recording the guard's baseline",
+            )
         return run
 
     # ------------------------------------------------------------------ segments
@@ -352,12 +439,27 @@ _AT_PAGE = "(attribute_not_exists(pages) OR pages = :pages)"
 _NOT_YET_RESERVED = "(attribute_not_exists(reserved) OR reserved < :page)"
 
 
+def _baseline_item(baseline: Baseline) -> dict[str, Any]:
+    return {
+        "baseline_run_id": {"S": baseline.run_id},
+        "baseline_at": {"S": iso(baseline.at)},
+        "baseline_scanned": {"N": str(baseline.scanned)},
+        "baseline_waiting": {"N": str(baseline.waiting)},
+    }
+
+
 def _run_of(item: Mapping[str, Any]) -> RunTotals:
+    baseline = None
+    if "baseline_run_id" in item:
+        baseline = Baseline(item["baseline_run_id"]["S"], parse_iso(item["baseline_at"]["S"]),
+                            int(item["baseline_scanned"]["N"]), int(item["baseline_waiting"]["N"]))
     return RunTotals(
         total_segments=int(item["total_segments"]["N"]),
         started_at=item.get("started_at", {}).get("S", ""),
         notices_granted=int(item.get("notices_granted", {}).get("N", 0)),
         guard_tripped=item.get("guard_tripped", {}).get("BOOL", False),
+        guard_reason=item.get("guard_reason", {}).get("S"),
+        baseline=baseline,
         dry_run=item.get("dry_run", {}).get("BOOL", False),
         finished_at=item.get("finished_at", {}).get("S"),
     )

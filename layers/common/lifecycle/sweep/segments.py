@@ -28,11 +28,13 @@ from lifecycle.observability import logger
 from lifecycle.policy import (
     Inactivity,
     SweepAction,
+    inactive_from,
     plan,
     prefilter_cutoffs,
 )
 from lifecycle.settings import Policy, Settings
 from lifecycle.store import Store
+from lifecycle.sweep import guard
 from lifecycle.sweep.progress import ReadPacer, Reserved, RunTotals, SegmentTask, SweepProgress, segment_count
 
 
@@ -64,7 +66,7 @@ class SegmentReport:
     skipped: Counter[str] = field(default_factory=Counter)  # actions not taken because a condition failed
     caught_up: Counter[str] = field(default_factory=Counter)  # emails and events a lost stream record owed
     run: RunTotals | None = None  # the run's totals, for the worker that finished the run
-    tripped_guard: bool = False  # this worker found the share too high and stopped the run's notices
+    tripped_guard: bool = False  # this worker found the data implausible and stopped the run's notices
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +95,7 @@ class JudgedPage:
     scanned: int = 0
     malformed: int = 0
     newly_inactive: list[tuple[MemberSnapshot, str]] = field(default_factory=list)
+    inactive_before_baseline: int = 0  # of those, inactive already when the last run read the table
     deferred: int = 0  # newly inactive members left for the next run by MaxNoticesPerRun
     actions: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
@@ -100,7 +103,8 @@ class JudgedPage:
 
     @property
     def seen(self) -> dict[str, int]:
-        return {"scanned": self.scanned, "inactive_found": len(self.newly_inactive), "malformed": self.malformed}
+        return {"scanned": self.scanned, "inactive_found": len(self.newly_inactive),
+                "inactive_before_baseline": self.inactive_before_baseline, "malformed": self.malformed}
 
 
 def start_sweep(
@@ -113,7 +117,10 @@ def start_sweep(
     run = progress.start_run(run_id, segment_count(members, settings.sweep), now, settings.policy.dry_run)
     progress.queue([SegmentTask(run_id, segment, run.total_segments) for segment in range(run.total_segments)])
     logger.info("sweep started", extra={"run_id": run_id, "members": members, "segments": run.total_segments})
-    return {"run_id": run_id, "members": members, "segments": run.total_segments, "dry_run": run.dry_run}
+    if run.guard_tripped:
+        logger.error("sweep opens no notices: the guard is held", extra={"run_id": run_id, "why": run.guard_reason})
+    return {"run_id": run_id, "members": members, "segments": run.total_segments, "dry_run": run.dry_run,
+            "guard_held": run.guard_tripped}
 
 
 def sweep_segment(
@@ -150,7 +157,7 @@ def sweep_segment(
         page = store.members.scan_page(
             cutoffs, task.segment, task.total_segments, at.next_key, settings.sweep.page_size
         )
-        judged = judge_page(store, page, now, settings, lease)
+        judged = judge_page(store, page, now, settings, lease, run.baseline.at if run.baseline else None)
         reserved, counted = progress.reserve_page(task, at, judged.seen, now)
         if reserved == Reserved.LOST:
             report.outcome = SegmentOutcome.SUPERSEDED
@@ -160,25 +167,19 @@ def sweep_segment(
         if run is None:  # it was there before the first page: only TTL (30 days) or a person removes it
             raise InvalidRequest(f"sweep run {task.run_id!r} is gone: older than 30 days, or deleted")
         held_back = run.guard_tripped
-        # DynamoDB hashes members into segments, so each segment is a random sample of the
-        # table: its own share so far is the run's share
-        if not held_back and _looks_like_a_broken_feed(
-            counted.count("inactive_found"), counted.count("scanned"), policy
-        ):
+        why = None if held_back else guard.verdict(
+            scanned=counted.count("scanned"),
+            newly_inactive=counted.count("inactive_found"),
+            inactive_before_baseline=counted.count("inactive_before_baseline"),
+            baseline=run.baseline,
+            policy=policy,
+        )
+        if why is not None:
             held_back = True
-            if progress.trip_guard(task.run_id):
+            if progress.trip_guard(task.run_id, why, now, latch=not policy.dry_run):
                 report.tripped_guard = True
-                logger.error(
-                    "sweep opens no more notices: too many members look inactive at once, the sign of a "
-                    "broken activity feed",
-                    extra={
-                        "run_id": task.run_id,
-                        "segment": task.segment,
-                        "inactive_found": counted.count("inactive_found"),
-                        "scanned": counted.count("scanned"),
-                        "max_notice_share": policy.max_notice_share,
-                    },
-                )
+                logger.error("sweep opens no more notices until the guard is released",
+                             extra={"run_id": task.run_id, "segment": task.segment, "why": why})
         if not held_back:
             _open_notices(store, progress, task.run_id, judged, now, policy)
         moved = progress.advance(task, at, page.next_key, _done_counts(judged))
@@ -198,7 +199,9 @@ def sweep_segment(
             return report
 
 
-def judge_page(store: Store, page: ScanPage, now: datetime, settings: Settings, lease: SendLease) -> JudgedPage:
+def judge_page(
+    store: Store, page: ScanPage, now: datetime, settings: Settings, lease: SendLease, baseline_at: datetime | None
+) -> JudgedPage:
     policy = settings.policy
     judged = JudgedPage(scanned=page.scanned, malformed=len(page.malformed))
     for problem in page.malformed:
@@ -207,6 +210,8 @@ def judge_page(store: Store, page: ScanPage, now: datetime, settings: Settings, 
         decision = plan(snapshot.view, now, policy)
         if decision.action is SweepAction.OPEN_NOTICE:
             judged.newly_inactive.append((snapshot, decision.why))  # opened once the guard has seen the page
+            if baseline_at is not None and inactive_from(snapshot.view, policy)[1] <= baseline_at:
+                judged.inactive_before_baseline += 1
         elif decision.action is not SweepAction.NOTHING:
             done = policy.dry_run or _carry_out(store, snapshot, decision.action, now, policy)
             (judged.actions if done else judged.skipped)[decision.action.value] += 1
@@ -274,12 +279,9 @@ def run_report(run_id: str, run: RunTotals) -> dict[str, Any]:
         "inactive_found": run.count("inactive_found"),
         "deferred": run.count("deferred"),
         "guard_tripped": run.guard_tripped,
+        "guard_reason": run.guard_reason,
         "caught_up": caught_up,
     }
-
-
-def _looks_like_a_broken_feed(inactive_found: int, scanned: int, policy: Policy) -> bool:
-    return inactive_found >= policy.guard_min_notices and inactive_found > policy.max_notice_share * max(scanned, 1)
 
 
 def _carry_out(store: Store, snapshot: MemberSnapshot, action: SweepAction, now: datetime, policy: Policy) -> bool:
