@@ -512,6 +512,7 @@ def load_command(args: argparse.Namespace) -> int:
 
     from ops.first_load import LoadError, Unprocessed, check, load
     from ops.rehearsal import RehearsalInputError
+    from ops.stack_access import StackUnreadable, describe
 
     try:
         checked = check(args.file)  # once: load() is handed what it found
@@ -527,13 +528,10 @@ def load_command(args: argparse.Namespace) -> int:
     tables = (args.activity_table, args.member_data_table)
     if args.stack:
         try:
-            stack = boto3.client("cloudformation", endpoint_url=args.endpoint_url).describe_stacks(
-                StackName=args.stack)["Stacks"][0]
-        except (BotoCoreError, ClientError) as problem:
-            print(f"cannot read the stack {args.stack}: {problem}", file=sys.stderr)
+            tables = tuple(describe(args.stack, args.endpoint_url).output("ActivityTableName", "MemberDataTableName"))
+        except StackUnreadable as problem:
+            print(problem, file=sys.stderr)
             return 2
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        tables = (outputs.get("ActivityTableName"), outputs.get("MemberDataTableName"))
     if not all(tables):
         print("give --stack, or both --activity-table and --member-data-table", file=sys.stderr)
         return 2
@@ -573,13 +571,13 @@ def guard_command(args: argparse.Namespace) -> int:
     from lifecycle.errors import DeliveryFailed
     from lifecycle.settings import SweepSettings
     from lifecycle.sweep.progress import SweepProgress
-    from ops.stack_access import StackUnreadable, output, stack_outputs, use_endpoint
+    from ops.stack_access import StackUnreadable, describe, use_endpoint
 
     if args.action == "release" and not (args.by or "").strip():
         print("release needs --by: who checked the activity feed and releases the guard", file=sys.stderr)
         return 2
     try:
-        table = output(stack_outputs(args.stack, args.endpoint_url), "SweepProgressTableName", args.stack)
+        [table] = describe(args.stack, args.endpoint_url).output("SweepProgressTableName")
     except StackUnreadable as problem:
         print(problem, file=sys.stderr)
         return 2
@@ -618,11 +616,12 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from ops.stack_report import StackReportError, write_stack_report
+    from ops.stack_access import StackUnreadable
+    from ops.stack_report import write_stack_report
 
     try:
         path = write_stack_report(args.stack, args.out, args.endpoint_url)
-    except StackReportError as problem:
+    except StackUnreadable as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     print(f"report: {path}")

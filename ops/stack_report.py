@@ -10,9 +10,7 @@ written, so a stack that cannot be read leaves no page behind.
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,39 +21,20 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ops.campaign_report import iso, json_safe, member_row
 from ops.funnel import funnel
-
-# the sweep's own totals come from the layer, which a deployed stack ships and this process imports
-LAYER = Path(__file__).resolve().parents[1] / "layers" / "common"
-if str(LAYER) not in sys.path:
-    sys.path.insert(0, str(LAYER))
+from ops.stack_access import NO_CREDENTIALS, StackUnreadable, describe, error_message, use_endpoint
 
 NOTICE_RECORD = "notice"  # lifecycle.membership.NOTICE: the sort key of an open notice's item
 _TABLE_OUTPUTS = ("ActivityTableName", "MemberDataTableName", "LifecycleTableName", "SweepProgressTableName")
 _deserializer = TypeDeserializer()
 
 
-class StackReportError(RuntimeError):
-    """The stack cannot be read as the report needs it; the message says what is missing, in one line."""
 
 
 def read_stack_report(stack_name: str, endpoint_url: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """The stack's REPORT.json-shaped dict, as of ``now``."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    cloudformation = boto3.client("cloudformation", endpoint_url=endpoint_url)
-    try:
-        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except NoCredentialsError:
-        raise StackReportError("no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                               "AWS_SECRET_ACCESS_KEY") from None
-    except ClientError as problem:
-        raise StackReportError(f"cannot read the stack {stack_name}: {_message(problem)}") from None
-    except BotoCoreError as problem:
-        raise StackReportError(f"cannot read the stack {stack_name}: {problem}") from None
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs") or ()}
-    missing = [name for name in _TABLE_OUTPUTS if not outputs.get(name)]
-    if missing:
-        raise StackReportError(f"the stack {stack_name} has no {', '.join(missing)} output "
-                               "(deployed from another template?)")
+    stack = describe(stack_name, endpoint_url)
+    outputs = dict(zip(_TABLE_OUTPUTS, stack.output(*_TABLE_OUTPUTS), strict=True))
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
     activity = _items(dynamodb, outputs["ActivityTableName"], stack_name)
     made = {item["member_id"]: item for item in _items(dynamodb, outputs["MemberDataTableName"], stack_name)}
@@ -72,8 +51,7 @@ def read_stack_report(stack_name: str, endpoint_url: str | None = None, now: dat
         members[str(item["member_id"])] = row
     report: dict[str, Any] = {
         "stack": {"name": stack_name, "read_at": iso(now), "sweep_runs": runs},
-        "params": {item["ParameterKey"]: item.get("ParameterValue")
-                   for item in stack.get("Parameters") or () if "ParameterKey" in item},
+        "params": dict(stack.parameters),
         "start": None,
         "end": iso(now),
         "members": members,
@@ -91,13 +69,12 @@ def _items(dynamodb: Any, table: str, stack_name: str) -> Iterator[dict[str, Any
         pages = list(dynamodb.get_paginator("scan").paginate(TableName=table))
     except ClientError as problem:
         if problem.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            raise StackReportError(f"the stack {stack_name}'s table {table} does not exist") from None
-        raise StackReportError(f"cannot read the table {table}: {_message(problem)}") from None
+            raise StackUnreadable(f"the stack {stack_name}'s table {table} does not exist") from None
+        raise StackUnreadable(f"cannot read the table {table}: {error_message(problem)}") from None
     except NoCredentialsError:
-        raise StackReportError("no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                               "AWS_SECRET_ACCESS_KEY") from None
+        raise StackUnreadable(NO_CREDENTIALS) from None
     except BotoCoreError as problem:
-        raise StackReportError(f"cannot read the table {table}: {problem}") from None
+        raise StackUnreadable(f"cannot read the table {table}: {problem}") from None
     return iter([json_safe({name: _deserializer.deserialize(value) for name, value in item.items()})
                  for page in pages for item in page.get("Items", ())])
 
@@ -110,23 +87,17 @@ def _sweep_runs(dynamodb: Any, table: str, stack_name: str, endpoint_url: str | 
     from lifecycle.sweep.segments import run_report
 
     run_ids = sorted({str(item["run_id"]) for item in _items(dynamodb, table, stack_name) if item.get("part") == RUN})
-    if endpoint_url:  # the layer's own client, which totals the run, reaches the same endpoint
-        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    use_endpoint(endpoint_url)  # the layer's own client, which totals the run, reaches the same endpoint
     progress = SweepProgress(SweepSettings(progress_table=table))
     runs = []
     for run_id in run_ids:
         try:
             totals = progress.totals(run_id)
         except DeliveryFailed as problem:
-            raise StackReportError(f"cannot read the sweep run {run_id} from {table}: {problem}") from None
+            raise StackUnreadable(f"cannot read the sweep run {run_id} from {table}: {problem}") from None
         if totals is not None:
             runs.append(json_safe(run_report(run_id, totals)))
     return runs
-
-
-def _message(problem: ClientError) -> str:
-    error: Mapping[str, Any] = problem.response.get("Error", {})
-    return str(error.get("Message") or error.get("Code") or problem)
 
 
 def write_stack_report(stack_name: str, out_dir: Path, endpoint_url: str | None = None) -> Path:
