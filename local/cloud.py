@@ -358,6 +358,8 @@ class LocalCloud:
             for secret in planned.secrets.values():
                 self._create_secret(secret.logical_id, secret.name, secret.description, secret.secret_string,
                                     secret.generate)
+            for name, value in planned.ssm_parameters.items():
+                self.client("ssm").put_parameter(Name=name, Value=value, Type="String")
             self.stack = self.template.stack(self._overrides, deployed=self._deployed,
                                              stack_name=self.stack_name)
             self._create_rules(self.stack)

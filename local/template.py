@@ -323,6 +323,7 @@ class StackModel:
     roles: Mapping[str, RoleSpec]
     outputs: Mapping[str, Any]
     rules: Mapping[str, RuleSpec] = field(default_factory=dict)
+    ssm_parameters: Mapping[str, str] = field(default_factory=dict)  # name -> value
 
     def function(self, logical_id: str) -> FunctionSpec:
         try:
@@ -652,6 +653,8 @@ class PlannedAttributes:
             return {"Ref": api_id, "RootResourceId": _short_hash(api_id, "/")}
         if kind == "AWS::Lambda::LayerVersion":
             return {"Ref": f"arn:{p}:lambda:{r}:{a}:layer:{self._name(logical_id, 'LayerName', 140)}:1"}
+        if kind == "AWS::SSM::Parameter":
+            return {"Ref": self._name(logical_id, "Name")}
         if kind == "AWS::IAM::Role":
             name = self._name(logical_id, "RoleName", 64)
             return {"Ref": name, "Arn": f"arn:{p}:iam::{a}:role/{name}", "RoleId": name}
@@ -711,6 +714,7 @@ class _StackReader:
             roles=roles,
             outputs=outputs,
             rules=self._queue_rules(queues),
+            ssm_parameters={str(p["Name"]): str(p["Value"]) for p in self.of_type("AWS::SSM::Parameter").values()},
         )
 
     def _queue_rules(self, queues: Mapping[str, QueueSpec]) -> dict[str, RuleSpec]:

@@ -628,9 +628,54 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ notices
+
+
+def notices_arguments(parser: argparse.ArgumentParser) -> None:
+    from ops.stack_access import endpoint_argument
+
+    parser.add_argument("action", choices=["status", "pause", "resume"],
+                        help="pause: no notice, reminder or cancellation for no answer from within a minute; "
+                             "resume: the campaign goes on; status: which, since when")
+    parser.add_argument("--stack", required=True, help="the deployed stack (its NoticesSwitchParameterName output)")
+    endpoint_argument(parser)
+
+
+def notices_command(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lifecycle.switch import PAUSED, RUNNING
+    from ops.stack_access import StackUnreadable, describe
+
+    try:
+        [name] = describe(args.stack, args.endpoint_url).output("NoticesSwitchParameterName")
+    except StackUnreadable as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    ssm = boto3.client("ssm", endpoint_url=args.endpoint_url)
+    try:
+        if args.action != "status":
+            ssm.put_parameter(Name=name, Value=PAUSED if args.action == "pause" else RUNNING, Type="String",
+                              Overwrite=True)
+        switch = ssm.get_parameter(Name=name)["Parameter"]
+    except (BotoCoreError, ClientError) as problem:
+        print(f"cannot {args.action} through the SSM parameter {name}: {problem}", file=sys.stderr)
+        return 1
+    since = switch["LastModifiedDate"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if switch["Value"] == PAUSED:
+        print(f"paused since {since}: no notice, reminder or cancellation for no answer (within a minute of the "
+              "pause); members' own answers, purges and billing go on")
+    else:
+        print(f"running since {since}: notices, reminders and cancellations as the policy says")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the stack locally with its API until Ctrl-C", serve_arguments, serve),
     "guard": Command("whether the sweep's guard holds notices, and release it", guard_arguments, guard_command),
+    "notices": Command("pause or resume the campaign's notices on a deployed stack", notices_arguments,
+                       notices_command),
     "emails": Command("print the latest emails a running `serve` sent", emails_arguments, emails),
     "rehearse": Command(
         "rehearse a campaign: members and actions in, REPORT.json out", rehearse_arguments, rehearse_command

@@ -15,6 +15,7 @@ from lifecycle.observability import logger, metrics
 from lifecycle.settings import Settings
 from lifecycle.store import Store
 from lifecycle.stream_batches import process_lifecycle_changes
+from lifecycle.switch import notices_paused
 from lifecycle.tracing import tracer
 
 
@@ -26,7 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     store = Store.on_aws(settings)
 
     def on_change(change: LifecycleChange) -> None:
-        done = settle_what_ttl_ended(store, change, clock.now(), settings.policy)
+        done = settle_what_ttl_ended(store, change, clock.now(), settings.policy, notices_paused(settings))
         if done is not None:
             metrics.add_metric(name=done, unit="Count", value=1)
 

@@ -26,4 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run_id = run_id_for(event.get("scheduled_time"), now)
     started = start_sweep(Store.on_aws(settings), SweepProgress(settings.sweep), run_id, now, settings)
     metrics.add_metric(name="SweepSegmentsQueued", unit="Count", value=started["segments"])
+    # every night the guard holds, so its alarm stays raised until an operator releases it
+    metrics.add_metric(name="NoticeGuardTripped", unit="Count", value=int(started["guard_held"]))
+    metrics.add_metric(name="NoticesPaused", unit="Count", value=int(started["notices_paused"]))
     return started

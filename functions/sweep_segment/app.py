@@ -45,6 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         metrics.add_metric(name="SweepReadUnits", unit="Count", value=report.read_units)
         metrics.add_metric(name="NoticesDeferred", unit="Count", value=report.deferred)
         metrics.add_metric(name="NoticeGuardTripped", unit="Count", value=int(report.tripped_guard))
+        metrics.add_metric(name="NoticesPaused", unit="Count", value=int(report.notices_paused))
         for action, count in report.actions.items():
             metrics.add_metric(name=f"Sweep_{action}", unit="Count", value=count)
         logger.info("sweep segment turn ended", extra=report.as_dict())

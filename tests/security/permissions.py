@@ -123,6 +123,10 @@ class ArnBuilder:
     def ses_configuration_set(self, name: str) -> str:
         return self._arn("ses", f"configuration-set/{name}")
 
+    def ssm_parameter(self, name: str) -> str:
+        # a name with a leading slash follows "parameter" directly; one without gets a slash
+        return name if name.startswith("arn:") else self._arn("ssm", f"parameter/{name.lstrip('/')}")
+
     def queue(self, url: str) -> str:
         account, _, name = urlparse(url).path.strip("/").partition("/")
         return f"arn:{self.partition}:sqs:{self.region}:{account or self.account}:{name}"
@@ -146,6 +150,8 @@ def permissions_needed(service: str, operation: str, params: Mapping[str, Any],
         return [Permission(action, bus) for bus in buses]
     if service == "secretsmanager" and "SecretId" in params:
         return [Permission(action, arns.secret(params["SecretId"]))]
+    if service == "ssm" and "Name" in params:
+        return [Permission(action, arns.ssm_parameter(params["Name"]))]
     if service == "sqs" and "QueueUrl" in params:
         # a batch call is allowed by its single-message action (IAM has no SendMessageBatch)
         return [Permission(action.removesuffix("Batch"), arns.queue(params["QueueUrl"]))]

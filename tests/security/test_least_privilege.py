@@ -225,22 +225,26 @@ def test_the_local_clouds_own_calls_belong_to_no_function(stack):
         assert calls.calls == {}
         # WHEN the sweep is invoked
         stack.cloud.invoke("SweepFunction", {"job": "nightly-sweep"})
-    # THEN only the sweep's own calls were recorded: sizing the table, starting the run, queueing
+    # THEN only the sweep's own calls were recorded: sizing the table, starting the run, queueing,
+    # reading the pause button
     activity_table = stack.cloud.resource("ActivityTable", "Arn")
     progress_table = stack.cloud.resource("SweepProgressTable", "Arn")
     queue = stack.cloud.resource("SweepQueue", "Arn")
+    switch = f"arn:aws:ssm:us-east-1:123456789012:parameter{stack.cloud.outputs['NoticesSwitchParameterName']}"
     assert calls.functions == {"SweepFunction"}
     assert calls.permissions_of("SweepFunction") == {
         Permission("dynamodb:DescribeTable", activity_table),
         Permission("dynamodb:PutItem", progress_table),
         Permission("dynamodb:GetItem", progress_table),
         Permission("sqs:SendMessage", queue),
+        Permission("ssm:GetParameter", switch),
     }
     assert calls.operations_of("SweepFunction") == {
         "dynamodb:DescribeTable",
         "dynamodb:PutItem",
         "dynamodb:GetItem",
         "sqs:SendMessageBatch",
+        "ssm:GetParameter",
     }
 
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import boto3
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
 # The services the product calls: boto3-stubs types ``client`` for literal service names only.
-Service = Literal["dynamodb", "events", "secretsmanager", "ses", "sqs"]
+Service = Literal["dynamodb", "events", "secretsmanager", "ses", "sqs", "ssm"]
 
 
 @cache
@@ -31,6 +31,14 @@ def secrets() -> SecretsProvider:
     return SecretsProvider(boto3_client=client("secretsmanager"))
 
 
+@cache
+def parameters() -> SSMProvider:
+    """Powertools' SSM Parameter Store provider on our client (values cached for ``max_age``)."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=client("ssm"))
+
+
 def forget_clients() -> None:
     """Drop cached clients, PynamoDB's included (a process that moves to another endpoint,
     such as a test that starts a new local cloud, calls this)."""
@@ -38,5 +46,6 @@ def forget_clients() -> None:
 
     client.cache_clear()
     secrets.cache_clear()
+    parameters.cache_clear()
     for model in (MemberRecord, LifecycleRecord, MemberDataRecord, LinkRecord):
         model._connection = None

@@ -277,15 +277,22 @@ def purge_retained_data(store: Store, member_id: str, cancelled_at: datetime, no
 
 
 # ------------------------------------------------------------------ what TTL ended
-def settle_what_ttl_ended(store: Store, change: LifecycleChange, now: datetime, policy: Policy) -> str | None:
+def settle_what_ttl_ended(
+    store: Store, change: LifecycleChange, now: datetime, policy: Policy, paused: bool = False
+) -> str | None:
     """A notice or a retention hold DynamoDB TTL deleted: settle the notice (keep a member who
     watched, cancel the rest), or purge what the cancelled member kept. The name of what was
     done (a metric), None when the member had moved on. ``InvalidRequest`` for a record that
-    lacks what deciding needs."""
+    lacks what deciding needs. While notices are ``paused`` a notice is left open on the member:
+    the first sweep after the pause settles it (its deadline passed)."""
     old = change.old
     if change.record == NOTICE:
         if not isinstance(old, Notice) or old.notice_id is None:
             raise InvalidRequest("an expired notice record needs an OldImage with notice_id")
+        if paused:
+            logger.info("notice deadline passed while notices are paused: settled once they resume",
+                        extra={"member_id": change.member_id})
+            return "SettlementHeldByPause"
         outcome = settle_notice(store, change.member_id, old.notice_id, now, policy)
         return None if outcome is None else f"Settled_{outcome.value}"
     if not isinstance(old, Hold) or old.cancelled_at is None:

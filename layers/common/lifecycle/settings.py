@@ -135,6 +135,8 @@ class Settings:
     rejoin_url: str = setting("https://example.com/rejoin", env="REJOIN_URL", parameter="RejoinUrl")
     service_name: str = setting("Streaming", env="SERVICE_NAME", parameter="ServiceName")
     default_locale: str = setting("en-US", env="DEFAULT_LOCALE")
+    # the SSM parameter that pauses notices (``lifecycle.switch``); empty: no pause button
+    notices_switch_parameter: str = setting("", env="NOTICES_SWITCH_PARAMETER")
     # where the inbound consumer parks an event it cannot apply, with the reason
     inbound_dead_letter_queue_url: str = setting("", env="INBOUND_DEAD_LETTER_QUEUE_URL")
     policy: Policy = field(default_factory=Policy)

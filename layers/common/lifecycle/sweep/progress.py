@@ -134,6 +134,7 @@ class RunTotals:
     guard_tripped: bool = False
     guard_reason: str | None = None
     baseline: Baseline | None = None  # what the last run saw, when the run started
+    notices_paused: bool = False  # the pause button held notices back during the run
     dry_run: bool = False
     finished_at: str | None = None
 
@@ -261,6 +262,10 @@ class SweepProgress:
                 "latching the sweep guard",
             )
         return tripped is not None
+
+    def mark_paused(self, run_id: str) -> bool:
+        """Say on the run that the pause button held its notices back (once)."""
+        return self._set_on_run_once(run_id, "notices_paused", {"BOOL": True}, "marking the run paused")
 
     def guard_state(self) -> GuardState:
         item = self._get(*GUARD) or {}
@@ -459,6 +464,7 @@ def _run_of(item: Mapping[str, Any]) -> RunTotals:
         notices_granted=int(item.get("notices_granted", {}).get("N", 0)),
         guard_tripped=item.get("guard_tripped", {}).get("BOOL", False),
         guard_reason=item.get("guard_reason", {}).get("S"),
+        notices_paused=item.get("notices_paused", {}).get("BOOL", False),
         baseline=baseline,
         dry_run=item.get("dry_run", {}).get("BOOL", False),
         finished_at=item.get("finished_at", {}).get("S"),

@@ -36,6 +36,7 @@ from lifecycle.settings import Policy, Settings
 from lifecycle.store import Store
 from lifecycle.sweep import guard
 from lifecycle.sweep.progress import ReadPacer, Reserved, RunTotals, SegmentTask, SweepProgress, segment_count
+from lifecycle.switch import notices_paused
 
 
 class SegmentOutcome(StrEnum):
@@ -65,6 +66,8 @@ class SegmentReport:
     actions: Counter[str] = field(default_factory=Counter)  # done (or, in a dry run, that would be done)
     skipped: Counter[str] = field(default_factory=Counter)  # actions not taken because a condition failed
     caught_up: Counter[str] = field(default_factory=Counter)  # emails and events a lost stream record owed
+    paused: Counter[str] = field(default_factory=Counter)  # actions the pause button held back
+    notices_paused: bool = False  # the pause button was on during this turn
     run: RunTotals | None = None  # the run's totals, for the worker that finished the run
     tripped_guard: bool = False  # this worker found the data implausible and stopped the run's notices
 
@@ -84,6 +87,8 @@ class SegmentReport:
             "actions": dict(self.actions),
             "lost_races": dict(self.skipped),
             "caught_up": dict(self.caught_up),
+            "notices_paused": self.notices_paused,
+            "held_by_pause": dict(self.paused),
         }
 
 
@@ -100,6 +105,7 @@ class JudgedPage:
     actions: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     caught_up: Counter[str] = field(default_factory=Counter)
+    paused: Counter[str] = field(default_factory=Counter)  # actions held back while notices are paused
 
     @property
     def seen(self) -> dict[str, int]:
@@ -119,8 +125,12 @@ def start_sweep(
     logger.info("sweep started", extra={"run_id": run_id, "members": members, "segments": run.total_segments})
     if run.guard_tripped:
         logger.error("sweep opens no notices: the guard is held", extra={"run_id": run_id, "why": run.guard_reason})
+    paused = notices_paused(settings)
+    if paused:
+        logger.warning("notices are paused: no notice, reminder or cancellation for no answer until resumed",
+                       extra={"run_id": run_id})
     return {"run_id": run_id, "members": members, "segments": run.total_segments, "dry_run": run.dry_run,
-            "guard_held": run.guard_tripped}
+            "guard_held": run.guard_tripped, "notices_paused": paused}
 
 
 def sweep_segment(
@@ -157,7 +167,11 @@ def sweep_segment(
         page = store.members.scan_page(
             cutoffs, task.segment, task.total_segments, at.next_key, settings.sweep.page_size
         )
-        judged = judge_page(store, page, now, settings, lease, run.baseline.at if run.baseline else None)
+        paused = notices_paused(settings)  # read at every page (cached a minute): a pause takes effect mid-run
+        if paused and not report.notices_paused:
+            report.notices_paused = True
+            progress.mark_paused(task.run_id)
+        judged = judge_page(store, page, now, settings, lease, run.baseline.at if run.baseline else None, paused)
         reserved, counted = progress.reserve_page(task, at, judged.seen, now)
         if reserved == Reserved.LOST:
             report.outcome = SegmentOutcome.SUPERSEDED
@@ -180,7 +194,7 @@ def sweep_segment(
                 report.tripped_guard = True
                 logger.error("sweep opens no more notices until the guard is released",
                              extra={"run_id": task.run_id, "segment": task.segment, "why": why})
-        if not held_back:
+        if not held_back and not paused:
             _open_notices(store, progress, task.run_id, judged, now, policy)
         moved = progress.advance(task, at, page.next_key, _done_counts(judged))
         if moved is None:
@@ -199,8 +213,18 @@ def sweep_segment(
             return report
 
 
+# what the pause button holds back besides opening notices: a reminder, and a settlement (which may cancel)
+HELD_BY_PAUSE = (SweepAction.REQUEST_REMINDER, SweepAction.SETTLE_OVERDUE_NOTICE)
+
+
 def judge_page(
-    store: Store, page: ScanPage, now: datetime, settings: Settings, lease: SendLease, baseline_at: datetime | None
+    store: Store,
+    page: ScanPage,
+    now: datetime,
+    settings: Settings,
+    lease: SendLease,
+    baseline_at: datetime | None,
+    paused: bool = False,
 ) -> JudgedPage:
     policy = settings.policy
     judged = JudgedPage(scanned=page.scanned, malformed=len(page.malformed))
@@ -212,6 +236,8 @@ def judge_page(
             judged.newly_inactive.append((snapshot, decision.why))  # opened once the guard has seen the page
             if baseline_at is not None and inactive_from(snapshot.view, policy)[1] <= baseline_at:
                 judged.inactive_before_baseline += 1
+        elif paused and decision.action in HELD_BY_PAUSE:
+            judged.paused[decision.action.value] += 1
         elif decision.action is not SweepAction.NOTHING:
             done = policy.dry_run or _carry_out(store, snapshot, decision.action, now, policy)
             (judged.actions if done else judged.skipped)[decision.action.value] += 1
@@ -240,6 +266,7 @@ def _done_counts(judged: JudgedPage) -> dict[str, int]:
     counts = {**judged.actions, "deferred": judged.deferred}
     counts.update({f"lost_race_{name}": count for name, count in judged.skipped.items()})
     counts.update({f"caught_up_{kind}": count for kind, count in judged.caught_up.items()})
+    counts.update({f"paused_{name}": count for name, count in judged.paused.items()})
     return counts
 
 
@@ -253,13 +280,16 @@ def _add_page(report: SegmentReport, page: ScanPage, judged: JudgedPage) -> None
     report.actions.update(judged.actions)
     report.skipped.update(judged.skipped)
     report.caught_up.update(judged.caught_up)
+    report.paused.update(judged.paused)
 
 
 def run_report(run_id: str, run: RunTotals) -> dict[str, Any]:
     """A run's totals, in the shape operators read in the logs and the rehearsal reports."""
-    actions, lost, caught_up = {}, {}, {}
+    actions, lost, caught_up, paused = {}, {}, {}, {}
     for name, count in run.counts.items():
-        if name.startswith("lost_race_"):
+        if name.startswith("paused_"):
+            paused[name.removeprefix("paused_")] = count
+        elif name.startswith("lost_race_"):
             lost[name.removeprefix("lost_race_")] = count
         elif name.startswith("caught_up_"):
             caught_up[name.removeprefix("caught_up_")] = count
@@ -280,6 +310,8 @@ def run_report(run_id: str, run: RunTotals) -> dict[str, Any]:
         "deferred": run.count("deferred"),
         "guard_tripped": run.guard_tripped,
         "guard_reason": run.guard_reason,
+        "notices_paused": run.notices_paused,
+        "held_by_pause": paused,
         "caught_up": caught_up,
     }
 
