@@ -671,9 +671,47 @@ def notices_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ preview
+
+
+def preview_arguments(parser: argparse.ArgumentParser) -> None:
+    from ops.stack_access import endpoint_argument
+
+    parser.add_argument("--stack", required=True, help="the deployed stack")
+    parser.add_argument("--at", metavar="ISO8601", help="judge as of this time (default: now)")
+    endpoint_argument(parser)
+
+
+def preview_command(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lifecycle.errors import DeliveryFailed
+    from lifecycle.settings import SettingsError
+    from ops.preview import preview, summary_lines
+    from ops.rehearsal import RehearsalInputError, parse_time
+    from ops.stack_access import StackUnreadable, describe, use_endpoint
+
+    try:
+        at = parse_time(args.at, "--at") if args.at else datetime.now(UTC)
+        stack = describe(args.stack, args.endpoint_url)
+        use_endpoint(args.endpoint_url)
+        found = preview(stack, at, boto3.client("ses", endpoint_url=args.endpoint_url))
+    except (StackUnreadable, RehearsalInputError, SettingsError) as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError, DeliveryFailed) as problem:
+        print(f"cannot read the stack {args.stack}'s tables: {problem}", file=sys.stderr)
+        return 1
+    print("\n".join(summary_lines(found)))
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the stack locally with its API until Ctrl-C", serve_arguments, serve),
     "guard": Command("whether the sweep's guard holds notices, and release it", guard_arguments, guard_command),
+    "preview": Command("tonight's sweep on a deployed stack, judged as a dry run, nothing written",
+                       preview_arguments, preview_command),
     "notices": Command("pause or resume the campaign's notices on a deployed stack", notices_arguments,
                        notices_command),
     "emails": Command("print the latest emails a running `serve` sent", emails_arguments, emails),

@@ -195,9 +195,13 @@ class Stack:
         cloudformation = self.cloud.client("cloudformation")
         if name in {stack["StackName"] for stack in cloudformation.describe_stacks()["Stacks"]}:
             return name
+        parameters = {key: ",".join(value) if isinstance(value, list) else str(value)
+                      for key, value in self.cloud.parameters.items()}
         cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({
+            "Parameters": {key: {"Type": "String"} for key in parameters},
             "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-outputs"}}},
-            "Outputs": {key: {"Value": str(value)} for key, value in self.cloud.outputs.items()}}))
+            "Outputs": {key: {"Value": str(value)} for key, value in self.cloud.outputs.items()}}),
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()])
         return name
 
     def sweep_runs(self) -> list[dict]:
