@@ -3,7 +3,11 @@
 **Scan.** moto (5.2) deep-copies every scanned item and measures it twice before it applies the
 FilterExpression, so a filtered scan costs as much as reading the whole table back. The
 nightly sweep filters out almost every member, and a rehearsal runs it hundreds of times:
-this scan judges each item first and copies only the ones it returns. Pages, ``Limit``, the
+this scan judges each item first and copies only the ones it returns. moto also sorts the whole
+table for every page and walks it from the start to the page's first key, so a scan of a table
+cost its size squared: here a table is sorted again only after a put or a delete (an update never
+changes a key), a page starts by bisection, an item's size is kept until it changes, and a
+projection turns the item into plain values once, not once per name. Pages, ``Limit``, the
 1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a test
 compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
 moto's own code.
@@ -23,15 +27,25 @@ same request bytes, URL, headers and signature, the same answer, minus the socke
 server and urllib3 - half of what a call cost. Clients of other processes (an operator's tools on
 ``make serve``) still call over HTTP, and so does anything that opens a connection itself.
 
+**Transactions.** moto backs up every table a transaction touches with a deep copy, and swaps
+the copies in when it fails: the cost grows with the tables, and the swap leaves DynamoDB
+Streams' iterators on the old copy's stream (they deliver the cancelled writes, then nothing
+more). Here moto's own transaction runs with its backups replaced by a journal: each write saves
+the item it changes first, and a failed transaction puts those items back and drops its stream
+records, so every table is as it was, the same objects. A test compares both with moto's answers.
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
 """
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 import threading
 from collections import Counter
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,18 +53,24 @@ import botocore.endpoint
 import botocore.loaders
 import botocore.session
 import moto.backends
+import moto.dynamodb.models as moto_models
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
+from moto.dynamodb.models.dynamo_type import DynamoType, serializer
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 _moto_scan = moto_table.Table.scan
+_moto_all_items = moto_table.Table.all_items
+_SORTED = "_local_sorted_items"  # on a moto Table: its items as all_items sorts them
+_SIZE = "_local_size"  # on a moto Item: its size, until an update changes it in place
+_moto_cast_value = DynamoType.cast_value
 _moto_modules = moto.backends.list_of_moto_modules
 _send_over_http = botocore.endpoint.Endpoint._send
 _served: dict[str, Any] = {}  # endpoint URL -> the moto server's WSGI application
 _moto_put, _moto_delete = moto_table.Table.put_item, moto_table.Table.delete_item
-_moto_update = DynamoDBBackend.update_item
+_moto_update, _moto_transact = DynamoDBBackend.update_item, DynamoDBBackend.transact_write_items
 write_counts: Counter[str] = Counter()  # table name -> writes so far (including refused ones)
 _own_create_loader = botocore.session.create_loader
 _loaders: dict[str | None, botocore.loaders.Loader] = {}
@@ -75,15 +95,18 @@ def lean_scan(
     results: list[moto_table.Item] = []
     scanned_count, scanned_size = 0, 0
     last_scanned, last_evaluated_key = None, None
-    skipping = exclusive_start_key is not None
-    for item in self.all_items():
-        if not item.is_within_segment(segments):
+    items = self.all_items()
+    first = 0
+    if exclusive_start_key is not None:  # the items are sorted: the page starts where moto's skipping ends
+        first = bisect.bisect_left(items, True, key=lambda item: not self._item_comes_before_dct(
+            item, exclusive_start_key, hash_attrs, range_attrs, True))
+    whole = segments in ((None, None), (0, 1))  # segment 0 of 1 holds every item: no hash to compute
+    for item in itertools.islice(items, first, None):
+        if not whole and not item.is_within_segment(segments):
             continue
-        if skipping:
-            if self._item_comes_before_dct(item, exclusive_start_key, hash_attrs, range_attrs, True):
-                continue
-            skipping = False
-        size = item.size()
+        size = item.__dict__.get(_SIZE)
+        if size is None:
+            size = item.__dict__[_SIZE] = item.size()
         if scanned_count == limit or scanned_size + size > moto_table.RESULT_SIZE_LIMIT:
             last_evaluated_key = self._get_last_evaluated_key(last_scanned, None)
             break
@@ -91,10 +114,19 @@ def lean_scan(
         scanned_count += 1
         last_scanned = item
         if filter_expression is None or filter_expression.expr(item):
-            results.append(copy.deepcopy(item))
-    if projection_expression:
-        results = [result.project(projection_expression) for result in results]
+            results.append(_project(item, projection_expression) if projection_expression else copy.deepcopy(item))
     return results, scanned_count, last_evaluated_key
+
+
+def _project(item: moto_table.Item, expressions: list[list[str]]) -> moto_table.Item:
+    """``item.project(expressions)`` (a new item, sharing nothing with the stored one): for
+    top-level names, the item is turned into plain values once, not once per name."""
+    names = [path[0] for path in expressions]
+    if any(len(path) > 1 or "[" in path[0] for path in expressions) or len(set(names)) < len(names):
+        return item.project(expressions)
+    plain = item.to_regular_json()
+    return moto_table.Item(hash_key=item.hash_key, range_key=item.range_key,
+                           attrs=serializer.serialize({name: plain[name] for name in names if name in plain})["M"])
 
 
 def shared_loader(search_paths_string: str | None = None) -> botocore.loaders.Loader:
@@ -104,19 +136,109 @@ def shared_loader(search_paths_string: str | None = None) -> botocore.loaders.Lo
         return _loaders[search_paths_string]
 
 
-def counted_put(self: moto_table.Table, *args: Any, **kwargs: Any) -> Any:
+def sorted_once(self: moto_table.Table) -> list[moto_table.Item]:
+    """moto's all_items (every item, sorted by key), sorted again only after a put or a delete
+    (an update changes an item in place, never its key)."""
+    if _SORTED not in self.__dict__:
+        self.__dict__[_SORTED] = _moto_all_items(self)
+    return list(self.__dict__[_SORTED])
+
+
+class _Backup:
+    """What moto keeps of a table a transaction touches, in place of a deep copy of it."""
+
+    def __init__(self, table: moto_table.Table):
+        self.table, self.saved = table, {}  # (hash, range) -> the item before the transaction, or None
+        self.records = len(table.stream_shard.items) if table.stream_shard else 0
+
+    def save(self, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+        if (hash_key, range_key) not in self.saved:
+            item = self.table.items.get(hash_key)
+            if range_key is not None:
+                item = item.get(range_key) if item else None
+            self.saved[(hash_key, range_key)] = copy.deepcopy(item)
+
+    def restore(self) -> moto_table.Table:
+        for (hash_key, range_key), item in self.saved.items():
+            held = self.table.items if range_key is None else self.table.items[hash_key]
+            if item is None:
+                held.pop(hash_key if range_key is None else range_key, None)
+            else:
+                held[hash_key if range_key is None else range_key] = item
+        if self.table.stream_shard:
+            del self.table.stream_shard.items[self.records:]
+        self.table.__dict__.pop(_SORTED, None)
+        return self.table
+
+
+class _Journal:
+    """Stands in for the ``copy`` module in moto's models while a transaction runs."""
+
+    def __init__(self) -> None:
+        self.backups: dict[int, _Backup] = {}  # id(table) -> its backup
+
+    def deepcopy(self, value: Any) -> Any:
+        if not isinstance(value, moto_table.Table):
+            return copy.deepcopy(value)
+        return self.backups.setdefault(id(value), _Backup(value))
+
+    def save(self, table: moto_table.Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+        if id(table) in self.backups:
+            self.backups[id(table)].save(hash_key, range_key)
+
+
+_journal: _Journal | None = None
+
+
+def lean_transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    global _journal
+    _journal = moto_models.copy = _Journal()  # type: ignore[assignment]
+    try:
+        return _moto_transact(self, transact_items)
+    finally:
+        moto_models.copy, _journal = copy, None
+        for name, table in list(self.tables.items()):
+            if isinstance(table, _Backup):  # moto's rollback put its backup back
+                self.tables[name] = table.restore()
+
+
+def _key(table: moto_table.Table, attrs: dict[str, Any]) -> tuple[DynamoType, DynamoType | None]:
+    range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+    return DynamoType(attrs[table.hash_key_attr]), range_key
+
+
+def counted_put(self: moto_table.Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     write_counts[self.name] += 1
-    return _moto_put(self, *args, **kwargs)
+    self.__dict__.pop(_SORTED, None)
+    if _journal:
+        with suppress(KeyError):  # no key: moto refuses it
+            _journal.save(self, *_key(self, item_attrs))
+    return _moto_put(self, item_attrs, *args, **kwargs)
 
 
-def counted_delete(self: moto_table.Table, *args: Any, **kwargs: Any) -> Any:
+def counted_delete(self: moto_table.Table, hash_key: DynamoType, range_key: DynamoType | None) -> Any:
     write_counts[self.name] += 1
-    return _moto_delete(self, *args, **kwargs)
+    self.__dict__.pop(_SORTED, None)
+    if _journal:
+        _journal.save(self, hash_key, range_key)
+    return _moto_delete(self, hash_key, range_key)
 
 
-def counted_update(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
+def counted_update(self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     write_counts[table_name.rpartition("/")[2]] += 1  # a name, or a table ARN
-    return _moto_update(self, table_name, *args, **kwargs)
+    if _journal:
+        with suppress(Exception):  # no such table or key: moto refuses it
+            _journal.save(self.get_table(table_name), *_key(self.get_table(table_name), key))
+    try:
+        return _moto_update(self, table_name, key, *args, **kwargs)
+    finally:  # changed in place, even by an update that failed half-way
+        with suppress(Exception):
+            self.get_item(table_name, key).__dict__.pop(_SIZE, None)
+
+
+def _cast_value(self: DynamoType) -> Any:
+    # moto's cast_value tries five other types before it answers a string with its value
+    return self.value if self.type == "S" else _moto_cast_value.fget(self)
 
 
 def send(self: botocore.endpoint.Endpoint, request: AWSPreparedRequest) -> AWSResponse:
@@ -143,9 +265,11 @@ def install() -> None:
     modules = tuple(_moto_modules())
     moto.backends.list_of_moto_modules = lambda: modules
     botocore.endpoint.Endpoint._send = send  # type: ignore[method-assign]
-    moto_table.Table.scan = lean_scan
+    moto_table.Table.scan, moto_table.Table.all_items = lean_scan, sorted_once  # type: ignore[method-assign]
     moto_table.Table.put_item, moto_table.Table.delete_item = counted_put, counted_delete  # type: ignore[method-assign]
     DynamoDBBackend.update_item = counted_update  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = lean_transact_write_items  # type: ignore[method-assign]
+    DynamoType.cast_value = property(_cast_value)  # type: ignore[method-assign,assignment]
     botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
 
 
@@ -153,7 +277,9 @@ def uninstall() -> None:
     _served.clear()
     botocore.endpoint.Endpoint._send = _send_over_http  # type: ignore[method-assign]
     moto.backends.list_of_moto_modules = _moto_modules
-    moto_table.Table.scan = _moto_scan
+    moto_table.Table.scan, moto_table.Table.all_items = _moto_scan, _moto_all_items  # type: ignore[method-assign]
     moto_table.Table.put_item, moto_table.Table.delete_item = _moto_put, _moto_delete  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _moto_update  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = _moto_transact  # type: ignore[method-assign]
+    DynamoType.cast_value = _moto_cast_value  # type: ignore[method-assign]
     botocore.session.create_loader = _own_create_loader
