@@ -48,7 +48,7 @@ _OUTCOME_FROM_CANCEL_REASON = {"member_request": CANCELLED_ON_REQUEST, "no_respo
 _EMAIL_KIND_ORDER = ("notice", "reminder", "cancelled")
 EMAIL_KIND_LABELS = {"notice": "Notice", "reminder": "Reminder", "cancelled": "Cancellation"}
 _CENT = Decimal("0.01")
-_BAR_WIDTH = 32
+_BAR_WIDTH = 10  # the table fits an 80-column terminal unwrapped
 
 
 @dataclass(frozen=True)
@@ -498,9 +498,9 @@ def _funnel_table(counts: Mapping[str, Any]) -> Table:
         title_justify="left",
         header_style="bold",
     )
-    table.add_column("Stage")
+    table.add_column("Stage", no_wrap=True)
     table.add_column("Members", justify="right")
-    table.add_column("Share", justify="left")
+    table.add_column("Share", justify="left", no_wrap=True)
     table.add_column("", min_width=_BAR_WIDTH, no_wrap=True)
     styles = {"notice": "blue", "kept": "green", "cancelled": "red", "open": "yellow", "after": "cyan"}
     for stage in funnel_stages(counts):
