@@ -250,8 +250,8 @@ class SweepProgress:
             ),
             "tripping the sweep guard",
         )
-        if tripped is not None and latch:
-            conditional_write(  # refused: latched already, by an earlier run
+        if latch:  # also when another worker tripped the run first: it may have died before latching
+            conditional_write(  # refused: latched already, by this run or an earlier one
                 lambda: self._db.update_item(
                     TableName=self.table,
                     Key=self._key(*GUARD),
