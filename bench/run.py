@@ -8,7 +8,8 @@
   calls to the progress table and the queue per page;
 * peak memory of the sweep's page processing for 10 thousand and 1 million members;
 * cold-start import time of every handler, beside ``import boto3`` and one client;
-* the local rehearsal's wall time per thousand members per simulated month;
+* the local rehearsal's wall time per thousand members per simulated month, at 2,000, 8,000 and
+  100,000 members (``BENCH_QUICK=1`` leaves out the 100,000), beside the same months with 1 member;
 * a day of plays of 100,000 members through the inbound consumer: DynamoDB writes, write units
   and read units, beside one write per play and beside one conditional write per member of a
   batch (``bench.viewing_writes``);
@@ -49,7 +50,8 @@ SEGMENT_COUNTS = (1, 4)  # the sweep's segments: 1 (the defaults at this size), 
 MEMORY_SIZES = [10_000, 1_000_000]
 MEMORY_SIZES_EVERY_MEMBER = [10_000, 50_000]  # every member returned: tracemalloc makes this one slow
 MEMORY_GROWTH_TARGET_BYTES = 10 * MEBIBYTE
-REHEARSAL_MEMBERS, REHEARSAL_MONTHS = 1_000, 2
+REHEARSAL_SIZES, REHEARSAL_MONTHS = (2_000, 8_000, 100_000), 2
+QUICK_ENV = "BENCH_QUICK"  # set (e.g. BENCH_QUICK=1 make bench): the rehearsal of 100,000 members is left out
 VIEWING_MEMBERS = 100_000
 FIRST_LOAD_MEMBERS = 20_000
 TABLE_WIDTH = 132  # the table's natural width; narrower terminals wrap it
@@ -257,15 +259,19 @@ def measure_cold_starts(console: Console) -> dict[str, Any]:
     }
 
 
-def measure_rehearsal(console: Console) -> dict[str, Any]:
-    console.log(f"local rehearsal: {REHEARSAL_MEMBERS:,} members over {REHEARSAL_MONTHS} months, then 1 member")
-    campaign = rehearsal_speed.time_rehearsal(REHEARSAL_MEMBERS, REHEARSAL_MONTHS)
+def measure_rehearsal(console: Console, sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Each size's rehearsal, and the same months with 1 member (what the clock, schedules and
+    sweeps cost whatever the population), in the same run."""
+    console.log(f"local rehearsal: 1 member over {REHEARSAL_MONTHS} months (the baseline)")
     one_member = rehearsal_speed.time_rehearsal(1, REHEARSAL_MONTHS)
+    runs = []
+    for members in sizes:
+        console.log(f"local rehearsal: {members:,} members over {REHEARSAL_MONTHS} months")
+        campaign = rehearsal_speed.time_rehearsal(members, REHEARSAL_MONTHS)
+        runs.append({"members": members, "months": campaign.months, "wall_seconds": campaign.wall_seconds,
+                     "seconds_per_thousand_members_per_month": campaign.seconds_per_thousand_members_per_month})
     return {
-        "members": campaign.members,
-        "months": campaign.months,
-        "wall_seconds": campaign.wall_seconds,
-        "seconds_per_thousand_members_per_month": campaign.seconds_per_thousand_members_per_month,
+        "runs": runs,
         "baseline_one_member_wall_seconds": one_member.wall_seconds,
         "baseline_one_member_seconds_per_month": one_member.wall_seconds / one_member.months,
     }
@@ -416,12 +422,14 @@ def render(results: dict[str, Any], console: Console) -> None:
         )
     rehearsal = results["rehearsal"]
     table.add_row("[bold]Local rehearsal[/] (wall; baseline: the same months with 1 member)")
-    table.add_row(
-        f"  s per 1,000 members per simulated month ({rehearsal['members']:,} members, {rehearsal['months']} months)",
-        f"{rehearsal['seconds_per_thousand_members_per_month']:.1f} s",
-        f"{rehearsal['baseline_one_member_seconds_per_month']:.1f} s/month",
-        "",
-    )
+    for run in rehearsal["runs"]:
+        table.add_row(
+            f"  s per 1,000 members per simulated month ({run['members']:,} members, {run['months']} months, "
+            f"{run['wall_seconds']:.0f} s)",
+            f"{run['seconds_per_thousand_members_per_month']:.2f} s",
+            f"{rehearsal['baseline_one_member_seconds_per_month']:.1f} s/month",
+            "",
+        )
     feed = results.get("viewing_feed")
     if feed:
         ours, naive, coalesced = feed["ours"], feed["naive"], feed["coalesced_only"]
@@ -478,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine()}
 
     results["cold_start"] = measure_cold_starts(console)
-    results["rehearsal"] = measure_rehearsal(console)
+    quick = bool(os.environ.get(QUICK_ENV))
+    results["rehearsal"] = measure_rehearsal(console, REHEARSAL_SIZES[:-1] if quick else REHEARSAL_SIZES)
     results["viewing_feed"] = measure_viewing_feed(args.viewing_members, console)
     results["first_load"] = measure_first_load(FIRST_LOAD_MEMBERS, console)
 
