@@ -408,7 +408,7 @@ def demo(args: argparse.Namespace) -> int:
     write_report(report, out / "report.json")
     html = write_html_report(report, out, emails)
     print_funnel(report, console)
-    console.print(
+    print(  # plain: a path is never wrapped at the terminal's width, so it can be copied
         f"report   {html}\nemails   {out / 'emails'} ({len(emails)} files)\n"
         f"data     {out / 'report.json'}\n"
         + (f"logs     {logs}/*.jsonl (a file a function, in virtual time)\n" if logs else "")

@@ -24,6 +24,7 @@ DEPLOYMENT_ONLY = {
     "LogLevel": "Powertools reads POWERTOOLS_LOG_LEVEL itself",
     "AppPrincipalArns": "the API's resource policy",
     "PublicBaseUrl": "PUBLIC_BASE_URL is it, or the API's own URL when it is empty",
+    "AlarmEmail": "the alarm topic's email subscription",
 }
 TABLES = {"ACTIVITY_TABLE": "a", "LIFECYCLE_TABLE": "l", "MEMBER_DATA_TABLE": "m", "LINK_TABLE": "k"}
 
