@@ -85,10 +85,13 @@ def test_lean_scan_pages_like_moto(monkeypatch, seed):
                 moto_speedups.install()
                 for n in rng.sample(range(200), 20):
                     client.delete_item(TableName="t", Key={"member_id": {"S": f"m-{n:05d}"}})
+                    client.scan(TableName="t")  # a scan between writes, so that what it keeps must be kept current
                     client.put_item(TableName="t", Item={"member_id": {"S": f"m-{n:05d}-new"}})
+                    client.scan(TableName="t")
                     client.update_item(TableName="t", Key={"member_id": {"S": f"m-{(n + 1) % 200:05d}"}},
                                        UpdateExpression="SET padding = :p", ExpressionAttributeValues={
                                            ":p": {"S": "y" * rng.randint(0, 30_000)}})
+                    client.scan(TableName="t")
                 moto_speedups.uninstall()
             for filter_ in FILTERS:
                 for limit, segments in ((None, 1), (7, 1), (None, 3), (50, 2), (None, None)):
