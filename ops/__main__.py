@@ -1,4 +1,4 @@
-"""``python -m ops <command>``: what an operator runs, on the local cloud.
+"""``python -m ops <command>``: what an operator runs, on the local cloud or a deployed stack.
 
 Commands are plain functions listed in :data:`COMMANDS` (the one place a new one is
 registered): each has a function that adds its arguments to its argparse sub-parser and a
@@ -10,7 +10,11 @@ function that runs it and returns the exit code.
 * ``rehearse`` - a campaign on the operator's own members and actions, REPORT.json out;
 * ``demo``     - the same on a synthetic population, with the funnel and an HTML report;
 * ``load``     - the first load: members from JSONL or CSV into a stack's activity table;
-* ``schemas``  - the inbound events' JSON Schemas, written to ``docs/events/``.
+* ``schemas``  - the inbound events' JSON Schemas, written to ``docs/events/``;
+* ``report``   - the campaign report of a deployed stack (``--stack``);
+* ``preview``  - tonight's sweep on a deployed stack, judged as a dry run, nothing written;
+* ``guard``    - whether the sweep's guard holds notices, and why; ``release`` lifts it;
+* ``notices``  - the pause button: ``pause``, ``resume``, ``status``.
 """
 
 from __future__ import annotations
