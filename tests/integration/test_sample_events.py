@@ -143,7 +143,7 @@ def passes_filter(stack, function: str, record: dict) -> bool:
 # ------------------------------------------------------------ expectations
 def sweep_schedule(stack, result):
     assert result == {"run_id": "2026-06-01T03:00:00Z", "members": 2, "segments": 1, "dry_run": False,
-                      "guard_held": False}
+                      "guard_held": False, "notices_paused": False}
     [run] = stack.sweep_runs()  # the segment's worker took the queued task
     assert run["scanned"] == 2 and run["segments_done"] == 1 and run["finished_at"]
     assert run["actions"] == {}  # m-sample-1's notice is open and not due for a reminder yet

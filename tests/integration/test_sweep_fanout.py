@@ -142,7 +142,8 @@ def test_segments_are_sized_from_describe_table_and_each_is_read_once_with_hand_
     worker.drain(seconds_left=0.0)
     # THEN DescribeTable's 40 members made 5 segments, every member was read in exactly one
     # committed page (the inactive ones handed to the policy once each), and the totals say so
-    assert started == {"run_id": RUN, "members": 40, "segments": 5, "dry_run": False, "guard_held": False}
+    assert started == {"run_id": RUN, "members": 40, "segments": 5, "dry_run": False, "guard_held": False,
+                       "notices_paused": False}
     assert worker.committed_scanned == MEMBERS
     assert worker.committed == Counter(inactive_ids())
     totals = worker.totals()
