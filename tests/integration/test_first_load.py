@@ -188,7 +188,8 @@ def test_the_tables_can_be_named_by_the_stack_outputs(stack, tmp_path, capsys):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ids=st.lists(member_ids(), min_size=1, max_size=30, unique=True), email=addresses())
+# a blank id (whitespace only) is refused by the check, with its line: no real system writes one
+@given(ids=st.lists(member_ids().filter(str.strip), min_size=1, max_size=30, unique=True), email=addresses())
 def test_any_member_id_and_address_loads_and_reads_back(stack, tmp_path_factory, ids, email):
     rows = [member_line(member_id, n, email=email) for n, member_id in enumerate(ids)]
     export = write_jsonl(tmp_path_factory.mktemp("load") / "members.jsonl", rows)

@@ -180,6 +180,7 @@ def test_members_of_every_id_shape_get_what_they_chose_in_their_email_or_app(tmp
             "members.jsonl:1: field joined_at: '2020-01-01T00:00:00' has no time zone",
         ),
         ([member("m-1", status="paused")], [], [], "members.jsonl:1: field status: expected one of active, cancelled"),
+        ([member("\r\n")], [], [], "members.jsonl:1: field member_id: expected a non-empty string, got '\\r\\n'"),
         ([member("m-1", monthly_price="free")], [], [], "members.jsonl:1: field monthly_price"),
         ([member("m-1"), member("m-1")], [], [], "members.jsonl:2: field member_id: 'm-1' appears twice"),
         ([member("m-1", email=None)], [], [], "members.jsonl:1: field email"),
