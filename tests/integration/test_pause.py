@@ -68,3 +68,13 @@ def test_paused_mid_campaign_nobody_is_noticed_reminded_or_cancelled_then_it_res
     assert kinds_sent_to(stack, "m-late") == ["notice"]
     assert stack.member("m-early")["status"] == "cancelled"
     assert kinds_sent_to(stack, "m-early") == ["notice", "cancelled"]
+
+
+def test_the_pause_and_guard_commands_refuse_a_stack_they_cannot_read_and_change_nothing(stack, capsys):
+    switch = stack.cloud.outputs["NoticesSwitchParameterName"]
+    capsys.readouterr()
+    assert main(["notices", "pause", "--stack", "no-such-stack"]) == 2
+    assert capsys.readouterr().err.startswith("cannot read the stack no-such-stack: ")
+    assert main(["guard", "release", "--stack", "no-such-stack", "--by", "ops@streamly.example"]) == 2
+    assert capsys.readouterr().err.startswith("cannot read the stack no-such-stack: ")
+    assert stack.cloud.client("ssm").get_parameter(Name=switch)["Parameter"]["Value"] == "running"
