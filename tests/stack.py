@@ -6,7 +6,7 @@ service's own data, and clients that read back what a member or an operator woul
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,8 +48,31 @@ class Stack:
         self.billing = BillingSide(self.cloud, timedelta(hours=1))
 
     # -------------------------------------------------------------- members
-    def add_member(
-        self,
+    def add_member(self, member_id: str, **fields: Any) -> None:
+        """A member as the service's own data: see :meth:`member_item` for the fields."""
+        self.add_members([{"member_id": member_id, **fields}])
+
+    def add_members(self, members: Iterable[Mapping[str, Any]]) -> None:
+        """Members written 25 to a BatchWriteItem, as a bulk feed writes them (each mapping has a
+        ``member_id`` and the fields of :meth:`member_item`), items handed back written again."""
+        activity, member_data = self.cloud.table_name("ActivityTable"), self.cloud.table_name("MemberDataTable")
+        requests_: list[tuple[str, dict]] = []
+        for member in members:
+            item, profiles = self.member_item(**member)
+            requests_.append((activity, item))
+            if profiles is not None:
+                requests_.append((member_data, {"member_id": {"S": member["member_id"]},
+                                                "profiles": _serializer.serialize(profiles)}))
+        for start in range(0, len(requests_), 25):
+            unprocessed: dict[str, list] = {}
+            for table, item in requests_[start:start + 25]:
+                unprocessed.setdefault(table, []).append({"PutRequest": {"Item": item}})
+            while unprocessed:
+                unprocessed = self.cloud.client("dynamodb").batch_write_item(RequestItems=unprocessed)[
+                    "UnprocessedItems"]
+
+    @staticmethod
+    def member_item(
         member_id: str,
         *,
         joined_at: datetime,
@@ -60,7 +83,8 @@ class Stack:
         currency: str = "USD",
         profiles: list[dict] | None = None,
         **extra: Any,
-    ) -> None:
+    ) -> tuple[dict[str, Any], list[dict] | None]:
+        """The member's activity item (DynamoDB JSON), and their profiles for the member data table."""
         item = {
             "member_id": member_id,
             "email": f"{member_id}@members.example",
@@ -73,15 +97,7 @@ class Stack:
         }
         if last_watched_at is not None:
             item["last_watched_at"] = iso(last_watched_at)
-        self.cloud.client("dynamodb").put_item(
-            TableName=self.cloud.table_name("ActivityTable"),
-            Item={name: _serializer.serialize(value) for name, value in item.items()},
-        )
-        if profiles is not None:
-            self.cloud.client("dynamodb").put_item(
-                TableName=self.cloud.table_name("MemberDataTable"),
-                Item={"member_id": {"S": member_id}, "profiles": _serializer.serialize(profiles)},
-            )
+        return {name: _serializer.serialize(value) for name, value in item.items()}, profiles
 
     def add_inactive_member(self, member_id: str, **fields: Any) -> None:
         fields.setdefault("joined_at", datetime(2020, 1, 1, tzinfo=UTC))

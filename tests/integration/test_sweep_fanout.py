@@ -41,10 +41,11 @@ def inactive_ids(inactive: int = INACTIVE) -> set[str]:
 
 def add_members(stack, inactive: int = INACTIVE) -> None:
     silent = inactive_ids(inactive)
-    for n in range(MEMBERS):
-        member_id = f"m-{n:03d}"
-        watched = datetime(2023, 1, 1, tzinfo=UTC) if member_id in silent else datetime(2026, 5, 1, tzinfo=UTC)
-        stack.add_member(member_id, joined_at=datetime(2020, 1, 1, tzinfo=UTC), last_watched_at=watched)
+    long_ago, lately = datetime(2023, 1, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC)
+    stack.add_members(
+        {"member_id": member_id, "joined_at": datetime(2020, 1, 1, tzinfo=UTC),
+         "last_watched_at": long_ago if member_id in silent else lately}
+        for member_id in (f"m-{n:03d}" for n in range(MEMBERS)))
 
 
 class Worker:

@@ -15,9 +15,10 @@ def redeploy(stack, **params: str) -> None:
 
 
 def add_members(stack, count: int, inactive: int) -> None:
-    for n in range(count):
-        watched = datetime(2023, 1, 1, tzinfo=UTC) if n < inactive else datetime(2026, 5, 1, tzinfo=UTC)
-        stack.add_member(f"m-{n:03d}", joined_at=datetime(2020, 1, 1, tzinfo=UTC), last_watched_at=watched)
+    stack.add_members(
+        {"member_id": f"m-{n:03d}", "joined_at": datetime(2020, 1, 1, tzinfo=UTC),
+         "last_watched_at": datetime(2023, 1, 1, tzinfo=UTC) if n < inactive else datetime(2026, 5, 1, tzinfo=UTC)}
+        for n in range(count))
 
 
 def sweep_results(stack) -> list[dict]:
