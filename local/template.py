@@ -123,14 +123,44 @@ def _sams_region() -> Iterator[None]:
         ArnGenerator.BOTO_SESSION_REGION_NAME = saved
 
 
+class _ReadValues(dict):  # type: ignore[type-arg]
+    """Parameter values that note which of them SAM reads (``read``, shared by every copy SAM
+    makes): a translation depends on those values only, so it serves any stack that has them."""
+
+    def __init__(self, values: Mapping[str, Any], read: set[str]):
+        super().__init__(values)
+        self.read = read
+
+    def __getitem__(self, name: str) -> Any:
+        self.read.add(name)
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.read.add(name)
+        return super().get(name, default)
+
+    def values(self) -> Any:
+        self.read.update(self)
+        return super().values()
+
+    def items(self) -> Any:
+        self.read.update(self)
+        return super().items()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ReadValues:
+        return _ReadValues(copy.deepcopy(dict(self), memo), self.read)
+
+
 def translate(body: Mapping[str, Any], parameters: Mapping[str, Any] | None = None,
-              directory: Path = PROJECT_ROOT) -> Translation:
+              directory: Path = PROJECT_ROOT, read: set[str] | None = None) -> Translation:
     """What ``samtranslator.translator.transform.transform`` makes of ``body`` for these
     parameter values (as CloudFormation hands them over: a CommaDelimitedList as a list), with
-    a session in the stack's region and :data:`SAM_MANAGED_POLICIES` instead of IAM."""
+    a session in the stack's region and :data:`SAM_MANAGED_POLICIES` instead of IAM. The names
+    of the parameters whose values SAM read go into ``read``."""
     template, folders = packaged(body, directory)
-    values = dict(parameters or {})
-    to_py27_compatible_template(template, values)
+    plain = dict(parameters or {})
+    to_py27_compatible_template(template, plain)
+    values = _ReadValues(plain, read if read is not None else set())
     with _sams_region():
         translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
         try:
@@ -485,7 +515,9 @@ def _short_hash(*parts: str, length: int = 10, alphabet: str = "abcdefghijklmnop
 
 # parsed and translated once per process: every test deploys a new cloud of the same template
 _PARSED: dict[str, dict[str, Any]] = {}  # template text -> its body
-_TRANSLATIONS: dict[tuple[str, str, str], Translation] = {}  # (body, values, folder) -> SAM's output
+# (body, folder) -> SAM's outputs, each with the parameter values it read (a stack's API URL, say, it never reads)
+_TRANSLATIONS: dict[tuple[str, str], list[tuple[dict[str, Any], Translation]]] = {}
+_ABSENT = object()  # a parameter SAM looked for and did not find
 
 
 class Template:
@@ -535,10 +567,15 @@ class Template:
 
     def translated(self, parameters: Mapping[str, Any]) -> Translation:
         """SAM's CloudFormation for these (validated) parameter values."""
-        key = (json.dumps(self.body, sort_keys=True), json.dumps(parameters, sort_keys=True), str(self.directory))
-        if key not in _TRANSLATIONS:
-            _TRANSLATIONS[key] = translate(self.body, parameters, self.directory)
-        return copy.deepcopy(_TRANSLATIONS[key])  # a caller may change its copy; the next one is intact
+        made = _TRANSLATIONS.setdefault((json.dumps(self.body, sort_keys=True), str(self.directory)), [])
+        translation = next((translation for read, translation in made
+                            if all(parameters.get(name, _ABSENT) == value for name, value in read.items())), None)
+        if translation is None:
+            names: set[str] = set()
+            translation = translate(self.body, parameters, self.directory, names)
+            made.append(({name: copy.deepcopy(parameters[name]) if name in parameters else _ABSENT for name in names},
+                         translation))
+        return copy.deepcopy(translation)  # a caller may change its copy; the next one is intact
 
     def stack(self, parameter_overrides: Mapping[str, Any] | None = None, *, deployed: Deployed | None = None,
               stack_name: str = "local") -> StackModel:

@@ -16,6 +16,7 @@ from local.template import (
     TemplateError,
     load_yaml,
     resolver_for,
+    translate,
 )
 
 SNIPPET = """
@@ -133,6 +134,23 @@ def test_real_template_public_base_url_condition():
     # GIVEN a PublicBaseUrl WHEN resolved THEN the notify function links to it
     stack = Template.load(DEFAULT_TEMPLATE).stack({"PublicBaseUrl": "https://members.example.com"})
     assert stack.function("NotifyFunction").environment["PUBLIC_BASE_URL"] == "https://members.example.com"
+
+
+def test_stacks_that_differ_only_in_values_sam_never_reads_share_one_translation_equal_to_sams_own():
+    # GIVEN the project's template, translated for one stack (SAM reads its Stage, never its URL)
+    template = Template.load(DEFAULT_TEMPLATE)
+    first = template.parameter_values({"Stage": "pr17", "PublicBaseUrl": "http://127.0.0.1:40001"})
+    read: set[str] = set()
+    translate(template.body, first, template.directory, read)
+    assert "Stage" in read and "PublicBaseUrl" not in read
+    template.translated(first)
+    # WHEN another stack differs only in its URL, or also in its Stage
+    for overrides in ({"PublicBaseUrl": "http://127.0.0.1:40002"}, {"Stage": "pr18"}):
+        values = {**first, **overrides}
+        # THEN its translation is what SAM itself makes for its own values
+        assert template.translated(values).template == translate(template.body, values, template.directory).template
+    assert template.translated({**first, "Stage": "pr18"}).template["Resources"] != template.translated(
+        first).template["Resources"]
 
 
 def test_each_function_runs_with_the_role_sam_generates_for_it():
