@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from lifecycle.rendering import SUPPORTED_LANGUAGES, negotiate_locale, render_em
 SERVICE = "Streamly"
 RESPOND_BY = date(2026, 6, 30)
 RETAINED_UNTIL = date(2027, 1, 5)
+CANCELLED_AT = datetime(2026, 7, 2, 3, 0, tzinfo=UTC)
 KEEP_URL = "https://members.example.com/n/keep?t=eyJtIjoiYWJjIn0.sig&v=1"
 CANCEL_URL = "https://members.example.com/n/cancel?t=eyJtIjoiYWJjIn0.sig&v=1"
 REJOIN_URL = "https://www.example.com/rejoin?ref=email&lang=auto"
@@ -55,7 +56,7 @@ SUBJECTS = {
 PAGES = {
     "choice": ({"respond_by": RESPOND_BY, "form_action": "/notices/abc/choice"}, 200),
     "kept": ({}, 200),
-    "cancelled": ({"retained_until": RETAINED_UNTIL, "rejoin_url": REJOIN_URL}, 200),
+    "cancelled": ({"cancelled_at": CANCELLED_AT, "retained_until": RETAINED_UNTIL, "rejoin_url": REJOIN_URL}, 200),
     "already_answered": ({"outcome": "kept"}, 409),
     "expired": ({"rejoin_url": REJOIN_URL}, 410),
     "invalid": ({}, 400),
@@ -103,12 +104,19 @@ def question_email(kind: str, locale: str | None, service_name: str = SERVICE, *
 
 
 def cancelled_email(locale: str | None, **overrides) -> rendering.RenderedEmail:
-    values = {"retained_until": RETAINED_UNTIL, "rejoin_url": REJOIN_URL} | overrides
+    values = {"cancelled_at": CANCELLED_AT, "retained_until": RETAINED_UNTIL, "rejoin_url": REJOIN_URL} | overrides
     return render_email("cancelled", locale=locale, service_name=SERVICE, **values)
 
 
 def long_date(day: date, tag: str) -> str:
-    return format_date(day, format="long", locale=Locale.parse(tag.replace("-", "_")))
+    """The date as Babel writes it for the locale, its spaces no-break (it never splits across lines)."""
+    return format_date(day, format="long", locale=Locale.parse(tag.replace("-", "_"))).replace(" ", "\u00a0")
+
+
+def root(document: Document) -> dict:
+    """The language and direction the document declares."""
+    (attrs,) = document.all("html")
+    return {"lang": attrs.get("lang"), "dir": attrs.get("dir")}
 
 
 # --- emails ---------------------------------------------------------------------------------
@@ -128,7 +136,7 @@ def test_question_email_speaks_the_members_language_and_offers_both_choices(kind
     assert email.lang == lang
     # AND the HTML part is in that language and carries both choices as links
     page = Document(email.html)
-    assert page.all("html") == [{"lang": lang}]
+    assert root(page) == {"lang": lang, "dir": "ltr"}
     assert {a["href"] for a in page.all("a")} == {KEEP_URL, CANCEL_URL}
     # AND the answer-by date is written the way their locale writes it, in both parts
     assert long_date(RESPOND_BY, locale) in page.text
@@ -149,7 +157,7 @@ def test_cancelled_email_says_when_things_are_kept_until_and_how_to_come_back(la
     # THEN it is in their language, with the date their things are kept until, written their way
     assert email.subject == SUBJECTS["cancelled"][lang]
     page = Document(email.html)
-    assert page.all("html") == [{"lang": lang}]
+    assert root(page) == {"lang": lang, "dir": "ltr"}
     assert long_date(RETAINED_UNTIL, locale) in page.text
     assert long_date(RETAINED_UNTIL, locale) in email.text
     # AND both parts show how to come back
@@ -448,7 +456,7 @@ def test_every_page_is_a_complete_accessible_document_in_the_members_language(na
     assert page.lang == lang
     document = Document(page.html)
     assert page.html.startswith("<!DOCTYPE html>")
-    assert document.all("html") == [{"lang": lang}]
+    assert root(document) == {"lang": lang, "dir": "ltr"}
     # AND it fits a phone screen, has one main region with one heading, and a title
     assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in document.all("meta")
     assert len(document.all("main")) == 1

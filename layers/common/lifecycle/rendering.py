@@ -4,7 +4,12 @@ their links open, in the member's language with dates and prices written their w
 The copy lives in ``templates/`` (Jinja2) and its translations in ``locales/<lang>.po``;
 this module picks the language, formats dates and prices for the member's region, and
 renders. Every page carries the same single inline stylesheet, and the
-Content-Security-Policy it goes with allows that stylesheet and nothing else.
+Content-Security-Policy it goes with allows that stylesheet and nothing else. Dates, times and
+prices are written with no-break spaces: a line never splits "9. / Dezember".
+
+A cancellation's confirmation (the email and the page after "Cancel") is its record, as
+§312k BGB asks: what was cancelled, the date and time it was made (in the member's time zone
+where the business knows it, else UTC), and when access and billing end.
 """
 
 from __future__ import annotations
@@ -13,15 +18,16 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any, TypeGuard
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
@@ -38,14 +44,14 @@ _LOCALES = Path(__file__).parent / "locales"
 _EMAILS: dict[str, tuple[str, ...]] = {
     "notice": ("respond_by", "keep_url", "cancel_url"),
     "reminder": ("respond_by", "keep_url", "cancel_url"),
-    "cancelled": ("retained_until", "rejoin_url"),
+    "cancelled": ("cancelled_at", "retained_until", "rejoin_url"),
 }
 
 # Page name -> (HTTP status, the values its text cannot do without).
 _PAGES: dict[str, tuple[int, tuple[str, ...]]] = {
     "choice": (200, ("respond_by", "form_action")),
     "kept": (200, ()),
-    "cancelled": (200, ("retained_until", "rejoin_url")),
+    "cancelled": (200, ("cancelled_at", "retained_until", "rejoin_url")),
     "already_answered": (409, ("outcome",)),
     "expired": (410, ()),
     "invalid": (400, ()),
@@ -66,12 +72,18 @@ _PAGE_DEFAULTS: dict[str, Any] = dict.fromkeys(
         "retained_until",
         "rejoin_url",
         "detail",
+        "cancelled_at",
+        "ends_at",
+        "time_zone",
+        "help_url",
+        "paid_until",
     )
 )
 
 _ALLOWED = {"preselected": (None, "keep", "cancel"), "outcome": ("kept", "cancelled")}
 
 _BREAKABLE_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
+_NO_BREAK = str.maketrans({" ": "\u00a0"})
 
 
 @dataclass(frozen=True)
@@ -119,8 +131,15 @@ def render_email(
     rejoin_url: str | None = None,
     retained_until: date | None = None,
     retention_months: int | None = None,
+    cancelled_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    time_zone: str | None = None,
+    help_url: str | None = None,
+    replies_read: bool = False,
 ) -> RenderedEmail:
-    """The ``notice``, ``reminder`` or ``cancelled`` email, as subject, HTML and plain text."""
+    """The ``notice``, ``reminder`` or ``cancelled`` email, as subject, HTML and plain text.
+    ``ends_at``: when access and billing end (the cancellation itself when None); ``help_url``
+    and ``replies_read`` (a Reply-To that people read) say where a member gets answers."""
     if kind not in _EMAILS:
         raise ValueError(f"unknown email kind {kind!r}; expected one of {', '.join(_EMAILS)}")
     loc = negotiate_locale(locale)
@@ -132,6 +151,11 @@ def render_email(
         "rejoin_url": rejoin_url,
         "retained_until": retained_until,
         "retention_months": retention_months,
+        "cancelled_at": cancelled_at,
+        "ends_at": _ends_at(cancelled_at, ends_at),
+        "time_zone": time_zone,
+        "help_url": help_url or None,
+        "replies_read": replies_read,
     }
     _require(f"the {kind} email", context, _EMAILS[kind])
     context |= _common(loc, service_name, monthly_price, currency)
@@ -157,6 +181,7 @@ def render_page(
     for key, allowed in _ALLOWED.items():
         if context[key] is not None and context[key] not in allowed:
             raise ValueError(f"{key} must be one of {allowed}, got {context[key]!r}")
+    context["ends_at"] = _ends_at(context["cancelled_at"], context["ends_at"])
     loc = negotiate_locale(locale, accept_language)
     style, policy = _stylesheet()
     html = (
@@ -223,9 +248,12 @@ def _require(what: str, context: dict[str, Any], names: tuple[str, ...]) -> None
 
 
 def _common(loc: Locale, service_name: str, monthly_price: Any, currency: str | None) -> dict[str, Any]:
+    right_to_left = loc.character_order == "right-to-left"
     return {
         "lang": loc.language,
         "locale": loc,
+        "direction": "rtl" if right_to_left else "ltr",
+        "start": "right" if right_to_left else "left",  # the side a line starts on, for the emails' inline styles
         "service_name": service_name,
         "price": _price(monthly_price, currency, loc),
     }
@@ -238,12 +266,42 @@ def _price(monthly_price: Any, currency: str | None, loc: Locale) -> str | None:
         amount = Decimal(str(monthly_price))
     except InvalidOperation:
         raise ValueError(f"monthly_price must be a decimal amount, got {monthly_price!r}") from None
-    return format_currency(amount, currency, locale=loc)
+    return format_currency(amount, currency, locale=loc).translate(_NO_BREAK)
+
+
+def _ends_at(cancelled_at: datetime | None, ends_at: datetime | None) -> datetime | None:
+    """When access and billing end: never before the cancellation itself."""
+    if cancelled_at is None or ends_at is None or ends_at < cancelled_at:
+        return cancelled_at
+    return ends_at
 
 
 @pass_context
-def _long_date(context: Any, value: date) -> str:
-    return format_date(value, format="long", locale=context["locale"])
+def _long_date(context: Any, value: date | datetime) -> str:
+    if isinstance(value, datetime):  # the day it is where the member is
+        value = value.astimezone(_zone(context.get("time_zone"))).date()
+    return format_date(value, format="long", locale=context["locale"]).translate(_NO_BREAK)
+
+
+@pass_context
+def _moment(context: Any, value: datetime) -> str:
+    """A date and time as the member's language joins them, in their time zone (UTC when the
+    business does not know it), the zone named: "December 9, 2026, 4:00 AM GMT+1"."""
+    loc, zone = context["locale"], _zone(context.get("time_zone"))
+    day = format_date(value.astimezone(zone).date(), format="long", locale=loc)
+    clock = format_time(value, format="short", tzinfo=zone, locale=loc)
+    zone_name = "UTC" if zone is UTC else format_datetime(value, "z", tzinfo=zone, locale=loc)
+    joined = str(loc.datetime_formats["long"]).replace("{1}", day).replace("{0}", f"{clock} {zone_name}")
+    return joined.translate(_NO_BREAK)
+
+
+def _zone(name: Any) -> Any:
+    if not isinstance(name, str) or not name.strip():
+        return UTC
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):  # a zone the business wrote wrong: UTC, named so
+        return UTC
 
 
 @cache
@@ -274,6 +332,7 @@ def _environment(lang: str) -> Environment:
         translations.gettext, translations.ngettext, newstyle=True
     )
     env.filters["long_date"] = _long_date
+    env.filters["moment"] = _moment
     return env
 
 
