@@ -52,6 +52,7 @@ def _render(spec: PageSpec, settings: Settings | None = None, status: int | None
         spec,
         accept_language=app.current_event.headers.get("accept-language"),
         service_name=settings.service_name,
+        help_url=settings.help_url,
         status=status,
     )
 

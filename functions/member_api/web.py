@@ -31,10 +31,12 @@ JSON = "application/json"
 MAX_FORM_FIELDS = 10  # the page's form sends one; more is not a browser answering our page
 
 
-def page(spec: PageSpec, *, accept_language: str | None, service_name: str, status: int | None = None) -> Response[str]:
+def page(spec: PageSpec, *, accept_language: str | None, service_name: str, help_url: str = "",
+         status: int | None = None) -> Response[str]:
     """The page ``spec`` names, with its own status unless ``status`` says otherwise."""
     rendered = render_page(
-        spec.name, locale=spec.locale, accept_language=accept_language, service_name=service_name, **spec.context
+        spec.name, locale=spec.locale, accept_language=accept_language, service_name=service_name,
+        help_url=help_url or None, **spec.context
     )
     return Response(
         status_code=status or rendered.status,

@@ -47,6 +47,8 @@ def test_each_parameter_has_the_settings_default_and_bounds(spec):
         assert parameter["Default"] == str(spec.default).lower()
         return
     assert parameter["Default"] == spec.default
+    allowed = spec.metadata["allowed"]
+    assert parameter.get("AllowedValues") == (list(allowed) if allowed else parameter.get("AllowedValues"))
     assert parameter.get("MinValue") == spec.metadata["minimum"]
     assert parameter.get("MaxValue") == spec.metadata["maximum"]
 
@@ -103,6 +105,8 @@ def test_values_are_read_by_kind_and_urls_lose_a_trailing_slash():
         ({"SWEEP_MAX_CONCURRENCY": "1"}, "max_concurrency must be at least 2, got 1"),
         ({"SWEEP_HAND_OFF_SECONDS": "901"}, "hand_off_seconds must be at most 900, got 901.0"),
         ({"REMINDER_DAYS_BEFORE": "30"}, "reminder_days_before (30) must be between 0 and response_window_days - 1"),
+        ({"CANCELLATION_TAKES_EFFECT": "later"},
+         "cancellation_takes_effect must be one of immediately, end_of_paid_period, got 'later'"),
     ],
 )
 def test_a_bad_value_is_refused_with_its_name(variables, message):

@@ -71,12 +71,13 @@ def link_choice(store: Store, token: str, choice: str | None, now: datetime, set
     if outcome is Outcome.KEPT:
         return PageSpec("kept", member.locale)
     retained_until = member.view.retained_until
-    if retained_until is None:  # changed again at once: what was kept until when cannot be said
+    if retained_until is None or member.view.cancelled_at is None:  # changed again at once: nothing true to say
         return PageSpec("error", None)
     return PageSpec(
         "cancelled",
         member.locale,
         {
+            "cancelled_at": member.view.cancelled_at,
             "retained_until": retained_until.date(),
             "rejoin_url": settings.rejoin_url,
         },

@@ -94,6 +94,8 @@ def _notice_email(
         monthly_price=notice.monthly_price,
         currency=notice.currency,
         retention_months=settings.policy.retention_months,
+        help_url=settings.help_url,
+        replies_read=bool(settings.reply_to_address),
     )
 
     if not _once(store, notice, mark, now, lease, lambda: _deliver(store, notice, email, kind, now)):
@@ -178,6 +180,9 @@ def _cancellation(store: Store, hold: Hold, now: datetime, settings: Settings, l
         service_name=settings.service_name,
         rejoin_url=settings.rejoin_url,
         retained_until=retained_until.date(),
+        cancelled_at=cancelled_at,
+        help_url=settings.help_url,
+        replies_read=bool(settings.reply_to_address),
     )
 
     if _once(store, hold, "cancelled_email_at", now, lease, lambda: _deliver(store, hold, email, "cancelled", now)):

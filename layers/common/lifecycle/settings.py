@@ -26,10 +26,11 @@ def setting(
     parameter: str | None = None,
     minimum: float | None = None,
     maximum: float | None = None,
+    allowed: tuple[str, ...] | None = None,
 ) -> Any:
     """A setting read from ``env``; ``parameter`` names the template Parameter that sets it
-    (None for a resource name or a URL the template derives)."""
-    metadata = {"env": env, "parameter": parameter, "minimum": minimum, "maximum": maximum}
+    (None for a resource name or a URL the template derives); ``allowed``: its only values."""
+    metadata = {"env": env, "parameter": parameter, "minimum": minimum, "maximum": maximum, "allowed": allowed}
     return field(default=default, metadata=metadata)
 
 
@@ -41,7 +42,9 @@ def declared(cls: type) -> list[Field[Any]]:
 def _check_bounds(instance: object) -> None:
     for spec in declared(type(instance)):
         value = getattr(instance, spec.name)
-        low, high = spec.metadata["minimum"], spec.metadata["maximum"]
+        low, high, allowed = spec.metadata["minimum"], spec.metadata["maximum"], spec.metadata["allowed"]
+        if allowed is not None and value not in allowed:
+            raise SettingsError(f"{spec.name} must be one of {', '.join(allowed)}, got {value!r}")
         if low is not None and value < low:
             raise SettingsError(f"{spec.name} must be at least {low:g}, got {value}")
         if high is not None and value > high:
@@ -57,6 +60,12 @@ class Policy:
     response_window_days: int = setting(30, env="RESPONSE_WINDOW_DAYS", parameter="ResponseWindowDays", minimum=1)
     reminder_days_before: int = setting(7, env="REMINDER_DAYS_BEFORE", parameter="ReminderDaysBefore", minimum=0)
     retention_months: int = setting(10, env="RETENTION_MONTHS", parameter="RetentionMonths", minimum=1)
+    # when a cancellation ends access and billing: at once, or when the period the member paid
+    # for ends (their ``paid_until``, where the business writes it; at once where it does not)
+    cancellation_takes_effect: str = setting(
+        "immediately", env="CANCELLATION_TAKES_EFFECT", parameter="CancellationTakesEffect",
+        allowed=("immediately", "end_of_paid_period"),
+    )
     link_grace_days: int = setting(7, env="LINK_GRACE_DAYS", parameter="LinkGraceDays", minimum=0)
     # billing answers each MembershipCancelled with BillingStopped: the sweep publishes the
     # cancellation again after this long unconfirmed, and the alarm fires after the second limit
@@ -131,6 +140,10 @@ class Settings:
     sender_address: str = setting("no-reply@example.com", env="SENDER_ADDRESS", parameter="SenderAddress")
     configuration_set: str = setting("", env="SES_CONFIGURATION_SET", parameter="ConfigurationSetName")
     # the template gives the API's own URL when its PublicBaseUrl is empty
+    # where a member's reply goes (Reply-To), when people read it; empty: replies are not read
+    reply_to_address: str = setting("", env="REPLY_TO_ADDRESS", parameter="ReplyToAddress")
+    # the service's help page, linked from every email and page; empty: none
+    help_url: str = setting("", env="HELP_URL", parameter="HelpUrl")
     public_base_url: str = setting("http://127.0.0.1:3000", env="PUBLIC_BASE_URL")
     rejoin_url: str = setting("https://example.com/rejoin", env="REJOIN_URL", parameter="RejoinUrl")
     service_name: str = setting("Streaming", env="SERVICE_NAME", parameter="ServiceName")

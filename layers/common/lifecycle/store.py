@@ -36,7 +36,8 @@ class Store:
             lifecycle=DynamoDBLifecycle(
                 settings.activity_table, settings.member_data_table, settings.lifecycle_table, settings.link_table
             ),
-            mailer=mailer or SesMailer(settings.sender_address, settings.configuration_set),
+            mailer=mailer or SesMailer(settings.sender_address, settings.configuration_set,
+                                       sender_name=settings.service_name, reply_to=settings.reply_to_address),
             bus=bus or EventBridgeBus(settings.event_bus_name),
             link_keys=link_keys or SecretsManagerLinkKeys(settings.link_secret_id),
         )

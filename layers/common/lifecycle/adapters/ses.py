@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formataddr, formatdate
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -18,9 +18,14 @@ from lifecycle.ses_tags import member_tags
 
 
 class SesMailer:
-    def __init__(self, sender_address: str, configuration_set: str = ""):
+    def __init__(self, sender_address: str, configuration_set: str = "", *, sender_name: str = "",
+                 reply_to: str = ""):
         self.sender_address = sender_address
         self.configuration_set = configuration_set
+        # "Streamly <no-reply@…>": a bare address is what phishing looks like; a name with
+        # characters beyond ASCII is encoded (RFC 2047) when the message is written
+        self.from_line = formataddr((sender_name, sender_address)) if sender_name else sender_address
+        self.reply_to = reply_to
 
     def send(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime, member_id: str) -> str:
         """Send one email as a MIME message with both parts. ``Date`` is the campaign's clock;
@@ -28,7 +33,9 @@ class SesMailer:
         ``AddressRefused`` when SES cannot send to the address (checked first, and as SES says)."""
         to = ses_address(to)
         message = EmailMessage()
-        message["From"] = self.sender_address
+        message["From"] = self.from_line
+        if self.reply_to:
+            message["Reply-To"] = self.reply_to
         message["To"] = to
         message["Subject"] = email.subject
         message["Date"] = formatdate(sent_at.timestamp(), usegmt=True)
