@@ -9,7 +9,7 @@ PYTHON312 := $(shell command -v python3.12 >/dev/null 2>&1 && python3.12 -c 'imp
 	(v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -n1); [ -n "$$v" ] && echo "env PYENV_VERSION=$$v python"))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup chromium demo serve test unit lint typecheck lock validate build bench clean
+.PHONY: setup chromium axe demo serve test unit lint typecheck lock validate build bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,19 @@ chromium:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The browser tests' one npm package, axe-core (the accessibility auditor), pinned by its lock;
+# npm itself from Debian's nodejs and npm packages when this machine has none.
+AXE := tests/browser/node_modules/.installed
+axe: $(AXE)
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "Installing Debian's nodejs and npm for the browser tests' accessibility audit"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --prefix tests/browser
+	touch $@
+
 demo: setup  ## rehearse a whole campaign on the local cloud
 	$(BIN)/python -m ops demo
 
@@ -34,7 +47,7 @@ serve: setup  ## run the local cloud and its API until Ctrl-C
 
 # every core: each worker runs its own local cloud (moto's state is per process); worksteal
 # keeps both busy to the end though the long lifecycle tests sit in a few files
-test: setup chromium  ## every test: unit, integration on moto, browser
+test: setup chromium axe  ## every test: unit, integration on moto, browser (axe-core audits)
 	$(BIN)/pytest -n auto --dist worksteal
 
 unit: setup  ## the fast tier: the pure domain, settings, locks and contracts (seconds, no cloud)
@@ -77,4 +90,4 @@ build: $(SAM_VENV)/.installed  ## sam build (needs python3.12 for the layer)
 	PATH="$$(dirname $$($(PYTHON312) -c 'import sys; print(sys.executable)')):$$PATH" $(SAM_VENV)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam out
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam out tests/browser/node_modules
