@@ -1,0 +1,232 @@
+"""What every reader meets, for the reader tests (the audit, zoom and reflow, the emails'
+screenshots): every page state and every email, rendered with realistic facts in a member's
+language, shown in Chromium as the member's browser or mail client shows it, and axe-core, the
+accessibility auditor, run on it.
+
+axe-core comes from npm, pinned by ``tests/browser/package-lock.json`` (``make test`` runs
+``npm ci`` there); a missing axe-core fails the tests, like a missing Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency
+from playwright.sync_api import Page, Route
+
+from lifecycle.rendering import SUPPORTED_LANGUAGES, RenderedEmail, RenderedPage, render_email, render_page
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+# The WCAG 2.1 A and AA success criteria axe can test (contrast, names and labels, the page's
+# language, lists and tables, ...): zero violations is the bar.
+WCAG_21_AA = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+# axe files landmarks and headings under best practice, not under a criterion; a page (not an
+# email: mail clients put a message inside their own page) must pass them too.
+PAGE_STRUCTURE_RULES = (
+    "landmark-one-main",
+    "region",
+    "landmark-banner-is-top-level",
+    "landmark-contentinfo-is-top-level",
+    "landmark-main-is-top-level",
+    "landmark-no-duplicate-banner",
+    "landmark-no-duplicate-contentinfo",
+    "landmark-no-duplicate-main",
+    "landmark-unique",
+    "page-has-heading-one",
+    "heading-order",
+    "empty-heading",
+)
+
+SERVICE = "Streamly"
+LINK = "https://members.streamly.example/n/eyJuIjoiOGY0YzJhMTkifQ.aB3kZt9QwErTy7UiOpLk2mNbVcXz"
+HELP_URL = "https://help.streamly.example/membership"
+REJOIN_URL = "https://streamly.example/rejoin"
+RESPOND_BY = date(2026, 7, 1)
+PAID_UNTIL = date(2026, 6, 14)
+CANCELLED_AT = datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+ENDS_AT = datetime(2026, 6, 14, 22, 0, tzinfo=UTC)
+RETAINED_UNTIL = date(2027, 4, 3)
+RETENTION_MONTHS = 10
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A member reading in one language: their locale (its region writes dates and prices), what
+    they pay, and where they live."""
+
+    lang: str
+    locale: str
+    monthly_price: str
+    currency: str
+    time_zone: str
+
+
+READERS = {
+    "en": Reader("en", "en-US", "15.49", "USD", "America/New_York"),
+    "de": Reader("de", "de-DE", "13.49", "EUR", "Europe/Berlin"),
+    "fr": Reader("fr", "fr-FR", "13.49", "EUR", "Europe/Paris"),
+    "es": Reader("es", "es-ES", "12.99", "EUR", "Europe/Madrid"),
+    "ar": Reader("ar", "ar-EG", "120.00", "EGP", "Africa/Cairo"),
+}
+
+
+def reader(lang: str) -> Reader:
+    return READERS.get(lang) or Reader(lang, lang, "9.99", "USD", "UTC")
+
+
+# Every language the product speaks is read; these must be among them.
+REQUIRED_LANGUAGES = ("en", "de")
+LANGUAGES = SUPPORTED_LANGUAGES
+
+
+@dataclass(frozen=True)
+class PageState:
+    """One state of one page: the page's name and the facts it shows."""
+
+    key: str
+    page: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+_CANCELLATION = {"cancelled_at": CANCELLED_AT, "ends_at": ENDS_AT, "retained_until": RETAINED_UNTIL,
+                 "rejoin_url": REJOIN_URL}
+_CHOICE = {"respond_by": RESPOND_BY, "form_action": LINK.rsplit("/", 1)[1]}
+
+PAGE_STATES = (
+    PageState("choice", "choice", _CHOICE),
+    PageState("choice-keep", "choice", {**_CHOICE, "preselected": "keep"}),
+    PageState("choice-cancel", "choice", {**_CHOICE, "preselected": "cancel", "paid_until": PAID_UNTIL,
+                                          "retention_months": RETENTION_MONTHS}),
+    PageState("kept", "kept"),
+    PageState("cancelled", "cancelled", _CANCELLATION),
+    PageState("cancelled-at-once", "cancelled", {**_CANCELLATION, "ends_at": None}),
+    PageState("already_answered-kept", "already_answered", {"outcome": "kept"}),
+    PageState("already_answered-cancelled", "already_answered",
+              {"outcome": "cancelled", "retained_until": RETAINED_UNTIL, "rejoin_url": REJOIN_URL}),
+    PageState("expired", "expired", {"rejoin_url": REJOIN_URL}),
+    PageState("invalid", "invalid"),
+    PageState("bad_request", "bad_request", {"detail": "choice: expected keep or cancel"}),
+    PageState("not_found", "not_found"),
+    PageState("method_not_allowed", "method_not_allowed"),
+    PageState("error", "error"),
+)
+
+EMAIL_KINDS = ("notice", "reminder", "cancelled")
+
+
+def page_in(state: PageState, lang: str) -> RenderedPage:
+    """The page as the member API answers it: the member's locale, prices, time zone and the
+    help link the stack's HelpUrl gives."""
+    who = reader(lang)
+    rendered = render_page(
+        state.page, locale=who.locale, service_name=SERVICE, help_url=HELP_URL, monthly_price=who.monthly_price,
+        currency=who.currency, time_zone=who.time_zone, **state.facts,
+    )
+    assert rendered.lang == lang, f"the {state.key} page for {who.locale} speaks {rendered.lang}"
+    return rendered
+
+
+def email_in(kind: str, lang: str) -> RenderedEmail:
+    """The email as notify sends it, with every optional part on: the price, the retention, the
+    help link and replies that people read."""
+    who = reader(lang)
+    question = {"respond_by": RESPOND_BY, "keep_url": f"{LINK}?choice=keep", "cancel_url": f"{LINK}?choice=cancel",
+                "retention_months": RETENTION_MONTHS}
+    facts = question if kind != "cancelled" else {**_CANCELLATION, "retention_months": RETENTION_MONTHS}
+    rendered = render_email(
+        kind, locale=who.locale, service_name=SERVICE, monthly_price=who.monthly_price, currency=who.currency,
+        time_zone=who.time_zone, help_url=HELP_URL, replies_read=True, **facts,
+    )
+    assert rendered.lang == lang, f"the {kind} email for {who.locale} speaks {rendered.lang}"
+    return rendered
+
+
+def long_date(day: date, lang: str) -> str:
+    """A date as the emails and pages write it (no-break spaces: it never splits)."""
+    return format_date(day, format="long", locale=Locale.parse(reader(lang).locale.replace("-", "_"))).replace(
+        " ", "\u00a0"
+    )
+
+
+def price(lang: str) -> str:
+    who = reader(lang)
+    return format_currency(who.monthly_price, who.currency, locale=who.locale.replace("-", "_")).replace(" ", "\u00a0")
+
+
+class Served:
+    """Answers a fixed address in a tab with the HTML and headers given, as the member API or a
+    mail client would bring them, so the page lives under its real Content-Security-Policy."""
+
+    ADDRESS = "https://members.streamly.example/n/token"
+
+    def __init__(self, tab: Page) -> None:
+        self.tab = tab
+        self.status, self.headers, self.body = 200, {}, ""
+        tab.route(self.ADDRESS, self._answer)
+
+    def _answer(self, route: Route) -> None:
+        route.fulfill(status=self.status, headers=self.headers, body=self.body)
+
+    def page(self, rendered: RenderedPage) -> None:
+        self.show(rendered.html, rendered.status, {
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": rendered.content_security_policy,
+            "Content-Language": rendered.lang,
+        })
+
+    def email(self, rendered: RenderedEmail) -> None:
+        self.show(rendered.html, 200, {"Content-Type": "text/html; charset=utf-8"})
+
+    def show(self, html: str, status: int, headers: dict[str, str]) -> None:
+        self.status, self.headers, self.body = status, headers, html
+        response = self.tab.goto(self.ADDRESS)
+        assert response is not None and response.status == status
+
+
+def axe_source() -> str:
+    if not AXE.exists():
+        pytest.fail(
+            f"axe-core is not installed at {AXE}: the accessibility audit needs it. Run `make test`, which "
+            "installs it (npm ci in tests/browser, pinned by its package-lock.json).",
+            pytrace=False,
+        )
+    return AXE.read_text(encoding="utf-8")
+
+
+_RUN_AXE = """async ([tags, rules]) => {
+    const result = await axe.run(document, {
+        runOnly: {type: "tag", values: tags},
+        rules: Object.fromEntries(rules.map(rule => [rule, {enabled: true}])),
+        resultTypes: ["violations"],
+    });
+    return result.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html.slice(0, 160), why: n.failureSummary})),
+    }));
+}"""
+
+
+def audit(tab: Page, source: str, *, rules: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A and AA violations of what the tab shows (and of ``rules`` besides).
+
+    The pages' Content-Security-Policy allows no script, and they are audited under it: the
+    auditor is evaluated through the DevTools protocol (``page.evaluate``), which a page's policy
+    does not govern, so nothing about the page is loosened to audit it."""
+    tab.evaluate(source)
+    return tab.evaluate(_RUN_AXE, [list(WCAG_21_AA), list(rules)])
+
+
+def explain(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        lines += [f"    {node['target']}: {node['why']}\n      {node['html']}" for node in violation["nodes"]]
+    return "\n".join(lines) or json.dumps(violations)
