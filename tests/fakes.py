@@ -102,6 +102,13 @@ class InMemoryLinkKeys:
         return self.value
 
 
+class InMemoryAddressKeys(InMemoryLinkKeys):
+    """The address-hash secret's value, as given."""
+
+
+ADDRESS_KEY = "address-hash-key-of-the-fakes-only-000000000000000000000"
+
+
 # ------------------------------------------------------------------ the member tables
 # What the activity table's model fills in for an attribute a row lacks (``models.MemberRecord``).
 MEMBER_DEFAULTS = {"locale": "en-US", "status": "active", "monthly_price": "0.00", "currency": "USD"}
@@ -551,7 +558,7 @@ def _marks_as_read(row: dict[str, str], marks: ActivityMarks) -> bool:
     return row.get("last_watched_at") == marks.last_watched_at and row.get("engaged_at") == marks.engaged_at
 
 
-def in_memory_store(tables: InMemoryTables, link_secret: object = None) -> Store:
+def in_memory_store(tables: InMemoryTables, link_secret: object = None, address_secret: object = None) -> Store:
     """Every port in memory, on ``tables``: no AWS, no network."""
     return Store(
         members=InMemoryMembers(tables),
@@ -559,4 +566,5 @@ def in_memory_store(tables: InMemoryTables, link_secret: object = None) -> Store
         mailer=InMemoryMailer(),
         bus=InMemoryBus(),
         link_keys=InMemoryLinkKeys(link_secret if link_secret is not None else {"current": "k" * 48}),
+        address_keys=InMemoryAddressKeys(address_secret if address_secret is not None else {"key": ADDRESS_KEY}),
     )

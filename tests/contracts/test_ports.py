@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 from lifecycle.adapters.sqs import SqsParking
+from lifecycle.addresses import address_key
 from lifecycle.errors import AddressRefused, DeliveryFailed
-from lifecycle.ports import BillingBus, LinkKeys, Mailer, Parking
+from lifecycle.ports import AddressKeys, BillingBus, LinkKeys, Mailer, Parking
 from lifecycle.rendering import RenderedEmail
 from lifecycle.settings import Settings
 from lifecycle.store import Store
-from tests.fakes import InMemoryBus, InMemoryLinkKeys, InMemoryMailer, InMemoryParking
+from tests.fakes import ADDRESS_KEY, InMemoryAddressKeys, InMemoryBus, InMemoryLinkKeys, InMemoryMailer, InMemoryParking
 from tests.real_world import MEMBER_IDS
 
 SENT_AT = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
@@ -111,6 +112,25 @@ def test_a_bus_refuses_an_event_too_large_for_eventbridge_and_delivers_nothing(b
 def test_link_keys_hand_back_the_secrets_json_value(keys):
     port, stored = keys
     assert port.secret() == stored
+
+
+@pytest.fixture(params=["aws", "fake"])
+def address_keys(request) -> Iterator[tuple[AddressKeys, object]]:
+    if request.param == "fake":
+        value = {"key": ADDRESS_KEY}
+        yield InMemoryAddressKeys(value), value
+        return
+    stack = request.getfixturevalue("stack")
+    secret_id = aws_settings(stack).address_secret_id
+    assert secret_id == stack.cloud.outputs["AddressHashSecretArn"]
+    stored = stack.cloud.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    yield aws_store(stack).address_keys, json.loads(stored["SecretString"])
+
+
+def test_address_keys_hand_back_the_secrets_json_value_with_a_usable_key(address_keys):
+    port, stored = address_keys
+    assert port.secret() == stored
+    assert len(address_key(port.secret())) >= 32  # the stack generates its key: nobody has to set one
 
 
 @pytest.fixture(params=["aws", "fake"])

@@ -5,6 +5,7 @@ decides again. No cloud, no network: milliseconds each."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -273,7 +274,7 @@ def test_asking_to_rejoin_again_after_billing_failed_to_hear_finishes_the_job(ta
 
     bus = DownThenUpBus()
     store = in_memory_store(tables)
-    store = Store(store.members, store.lifecycle, store.mailer, bus, store.link_keys)
+    store = replace(store, bus=bus)
     back = cancelled(store) + timedelta(days=3)
     with pytest.raises(DeliveryFailed):
         rejoin(store, "m-1", back)

@@ -5,6 +5,7 @@ what a lost stream record owed. No cloud, no network."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -124,7 +125,7 @@ def test_a_failed_send_gives_the_lease_back_so_the_next_sender_need_not_wait(tab
             raise RuntimeError("Throttling: Maximum sending rate exceeded")
 
     working = in_memory_store(tables)
-    throttled = Store(working.members, working.lifecycle, ThrottledMailer(), working.bus, working.link_keys)
+    throttled = replace(working, mailer=ThrottledMailer())
     change = opened(working)
     with pytest.raises(RuntimeError):
         announce(throttled, change, OPENED, SETTINGS, LEASE)

@@ -226,6 +226,15 @@ class LinkKeys(Protocol):
         ...
 
 
+class AddressKeys(Protocol):
+    """The key purged members' addresses are hashed with (Secrets Manager in production)."""
+
+    def secret(self) -> object:
+        """The secret's JSON value, whatever it holds (``addresses.address_key`` checks it);
+        ``DeliveryFailed`` when it cannot be read."""
+        ...
+
+
 class Parking(Protocol):
     """Where an inbound event that cannot be applied waits for a person, as it came, with the
     reason (SQS, the inbound dead-letter queue, in production)."""

@@ -137,6 +137,8 @@ class Settings:
     link_table: str = setting(env="LINK_TABLE")
     event_bus_name: str = setting("default", env="EVENT_BUS_NAME")
     link_secret_id: str = setting("", env="LINK_SECRET_ID")
+    # the key a purged member's address is hashed with (``addresses.purged_address_hash``)
+    address_secret_id: str = setting("", env="ADDRESS_HASH_SECRET_ID")
     sender_address: str = setting("no-reply@example.com", env="SENDER_ADDRESS", parameter="SenderAddress")
     configuration_set: str = setting("", env="SES_CONFIGURATION_SET", parameter="ConfigurationSetName")
     # the template gives the API's own URL when its PublicBaseUrl is empty

@@ -1,6 +1,7 @@
 """The ports one invocation works through, wired once: the member tables (``Members``), the
 notices, holds and links and every transition between them (``Lifecycle``), mail, the billing
-bus and the link keys. On AWS unless a caller hands in others (the tests' fakes)."""
+bus, the link keys and the key purged addresses are hashed with. On AWS unless a caller hands
+in others (the tests' fakes)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from dataclasses import dataclass
 
 from lifecycle.adapters.dynamodb import DynamoDBLifecycle, DynamoDBMembers
 from lifecycle.adapters.eventbridge import EventBridgeBus
-from lifecycle.adapters.secrets_manager import SecretsManagerLinkKeys
+from lifecycle.adapters.secrets_manager import SecretsManagerAddressKeys, SecretsManagerLinkKeys
 from lifecycle.adapters.ses import SesMailer
-from lifecycle.ports import BillingBus, Lifecycle, LinkKeys, Mailer, Members
+from lifecycle.ports import AddressKeys, BillingBus, Lifecycle, LinkKeys, Mailer, Members
 from lifecycle.settings import Settings
 
 
@@ -21,6 +22,7 @@ class Store:
     mailer: Mailer
     bus: BillingBus
     link_keys: LinkKeys
+    address_keys: AddressKeys
 
     @classmethod
     def on_aws(
@@ -30,6 +32,7 @@ class Store:
         mailer: Mailer | None = None,
         bus: BillingBus | None = None,
         link_keys: LinkKeys | None = None,
+        address_keys: AddressKeys | None = None,
     ) -> Store:
         return cls(
             members=DynamoDBMembers(settings.activity_table, settings.member_data_table),
@@ -40,4 +43,5 @@ class Store:
                                        sender_name=settings.service_name, reply_to=settings.reply_to_address),
             bus=bus or EventBridgeBus(settings.event_bus_name),
             link_keys=link_keys or SecretsManagerLinkKeys(settings.link_secret_id),
+            address_keys=address_keys or SecretsManagerAddressKeys(settings.address_secret_id),
         )

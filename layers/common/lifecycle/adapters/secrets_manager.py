@@ -1,5 +1,5 @@
-"""LinkKeys on AWS Secrets Manager, read through Powertools' parameters utility (cached for five
-minutes, so a rotated key reaches every warm function within that)."""
+"""LinkKeys and AddressKeys on AWS Secrets Manager, read through Powertools' parameters utility
+(cached for five minutes, so a rotated link key reaches every warm function within that)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from lifecycle.errors import DeliveryFailed
 CACHE_SECONDS = 300
 
 
-class SecretsManagerLinkKeys:
+class _JsonSecret:
+    what = "the secret"
+
     def __init__(self, secret_id: str):
         self.secret_id = secret_id
 
@@ -19,4 +21,12 @@ class SecretsManagerLinkKeys:
         try:
             return aws.secrets().get(self.secret_id, transform="json", max_age=CACHE_SECONDS)
         except (GetParameterError, TransformParameterError) as exc:
-            raise DeliveryFailed("could not read the link-signing secret") from exc
+            raise DeliveryFailed(f"could not read {self.what}") from exc
+
+
+class SecretsManagerLinkKeys(_JsonSecret):
+    what = "the link-signing secret"
+
+
+class SecretsManagerAddressKeys(_JsonSecret):
+    what = "the address-hash secret"
