@@ -159,6 +159,23 @@ def test_an_address_ses_refuses_is_recorded_as_refused_and_the_member_is_reached
     assert store.members.email_unreachable("m-bad-address")
 
 
+def test_a_member_with_no_address_is_sent_nothing_and_nothing_is_refused_or_alarmed(store, tables):
+    """A purged member who came back has no address until the business gives one: the notice
+    and the cancellation are claimed and marked done, no send is tried, billing is still told."""
+    del tables.members["m-1"]["email"]
+    change = opened(store)
+    assert change.new is not None and change.new.email == ""
+    announce(store, change, OPENED, SETTINGS, LEASE)
+    notice_id = store.members.snapshot("m-1").view.notice_id
+    assert notice_id is not None and settle_notice(store, "m-1", notice_id, DEADLINE, POLICY)
+    cancellation = LifecycleChange("INSERT", "m-1", HOLD, store.lifecycle.hold("m-1"), None, "record-6")
+    announce(store, cancellation, DEADLINE, SETTINGS, LEASE)
+    assert mail(store) == [] and "email_status" not in tables.members["m-1"]
+    assert [kind for kind, _ in events(store)] == ["MembershipCancelled"]
+    hold = store.lifecycle.hold("m-1")
+    assert hold is not None and hold.cancelled_email_at == DEADLINE  # done: the catch-up will not try again
+
+
 def test_the_catch_up_sends_what_a_lost_stream_record_owed_once_it_is_surely_lost(store):
     opened(store)
     lease = SendLease("sweep:r:0", OPENED + timedelta(hours=2))

@@ -106,7 +106,11 @@ def _notice_email(
 def _deliver(store: Store, item: Notice | Hold, email: RenderedEmail, kind: str, now: datetime) -> None:
     """Send, unless the address bounced for good, complained or was refused by SES: then the
     member is reached by the in-app notice only, and SES's reputation is spared another bounce.
-    An address SES refuses now is recorded so (``refused``), like a permanent bounce."""
+    An address SES refuses now is recorded so (``refused``), like a permanent bounce. A member
+    with no address (purged, and none given since) is not sent anything, and nothing is alarmed."""
+    if not item.email:
+        logger.info("email not sent: no address on record", extra={"member_id": item.member_id, "kind": kind})
+        return
     if store.members.email_unreachable(item.member_id):
         logger.info(
             "email suppressed: address bounced or complained", extra={"member_id": item.member_id, "kind": kind}
