@@ -20,6 +20,8 @@ from lifecycle.membership import (
     HOLD,
     MEMBER_DETAILS,
     NOTICE,
+    PURGED_DETAILS,
+    PURGED_FIELDS,
     UNREACHABLE,
     ActivityMarks,
     BillingChange,
@@ -505,7 +507,7 @@ class InMemoryLifecycle:
         self._drop(view.member_id, HOLD)
         return True
 
-    def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+    def purge(self, member_id: str, cancelled_at: datetime, now: datetime, email: str, email_hash: str | None) -> bool:
         row = self._member(member_id)
         if (
             row is None
@@ -513,10 +515,15 @@ class InMemoryLifecycle:
             or row.get("cancelled_at") != iso(cancelled_at)
             or "purged_at" in row
             or not ("rejoined_at" not in row or row["rejoined_at"] < iso(cancelled_at))
+            or row.get("email", "") != email
             or not self._hold_of(member_id, cancelled_at)
         ):
             return False
-        row["purged_at"] = iso(now)
+        for name in PURGED_FIELDS:
+            row.pop(name, None)
+        row.update({f"{name}_changed_at": iso(now) for name in PURGED_DETAILS}, purged_at=iso(now))
+        if email_hash is not None:
+            row["email_hash"] = email_hash
         self.tables.member_data.pop(member_id, None)
         self._drop(member_id, HOLD)
         return True

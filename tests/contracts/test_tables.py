@@ -18,7 +18,17 @@ from boto3.dynamodb.types import TypeSerializer
 from lifecycle.adapters.dynamodb import DynamoDBLifecycle, DynamoDBMembers
 from lifecycle.clock import iso
 from lifecycle.errors import InvalidRequest, MemberNotFound
-from lifecycle.membership import HOLD, NOTICE, Claim, Hold, NewMember, Notice, SendLease, ViewingState
+from lifecycle.membership import (
+    HOLD,
+    NOTICE,
+    PURGED_FIELDS,
+    Claim,
+    Hold,
+    NewMember,
+    Notice,
+    SendLease,
+    ViewingState,
+)
 from lifecycle.policy import prefilter_cutoffs
 from lifecycle.ports import Lifecycle, Members
 from lifecycle.settings import Policy, Settings
@@ -542,21 +552,98 @@ def test_billing_confirms_the_latest_cancellation_or_rejoin_once(tables):
     assert not tables.members.confirm_billing("m-nobody", "stopped", NOW, NOW)
 
 
-def test_purging_deletes_the_kept_data_once(tables):
-    cancelled(tables, "m-purge")
-    assert not tables.lifecycle.purge("m-purge", NOW - timedelta(days=1), RETAINED_UNTIL)
-    assert tables.members.profiles("m-purge") == PROFILES
-    assert tables.lifecycle.purge("m-purge", NOW, RETAINED_UNTIL)
-    assert tables.members.profiles("m-purge") is None and tables.lifecycle.hold("m-purge") is None
-    assert tables.row("m-purge")["purged_at"] == iso(RETAINED_UNTIL)
-    assert not tables.lifecycle.purge("m-purge", NOW, RETAINED_UNTIL + timedelta(days=1))
+EMAIL_HASH = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # as the domain makes it: 64 hex
+
+
+@pytest.mark.parametrize("member_id", MEMBER_IDS[:3])
+def test_purging_deletes_the_kept_data_and_the_rows_personal_fields_once(tables, member_id):
+    cancelled(tables, member_id)
+    tables.set(member_id, email_status="bounced", email_status_at=iso(NOW))
+    before = tables.row(member_id)
+    address = before["email"]
+    assert not tables.lifecycle.purge(member_id, NOW - timedelta(days=1), RETAINED_UNTIL, address, EMAIL_HASH)
+    assert tables.members.profiles(member_id) == PROFILES and tables.row(member_id) == before
+    assert tables.lifecycle.purge(member_id, NOW, RETAINED_UNTIL, address, EMAIL_HASH)
+    assert tables.members.profiles(member_id) is None and tables.lifecycle.hold(member_id) is None
+    # the row keeps the record of the membership, the hash in the address's place, and nothing
+    # that reaches or addresses the person
+    purged = tables.row(member_id)
+    kept = {name: value for name, value in before.items() if name not in PURGED_FIELDS}
+    assert purged == {**kept, "purged_at": iso(RETAINED_UNTIL), "email_hash": EMAIL_HASH,
+                      "email_changed_at": iso(RETAINED_UNTIL), "locale_changed_at": iso(RETAINED_UNTIL)}
+    assert not {"email", "locale", "email_status", "email_status_at"} & purged.keys()
+    assert (purged["status"], purged["cancel_reason"], purged["monthly_price"], purged["currency"]) == (
+        "cancelled", "no_response", "9.99", "EUR")
+    # run again: refused, and nothing changes
+    assert not tables.lifecycle.purge(member_id, NOW, RETAINED_UNTIL + timedelta(days=1), address, EMAIL_HASH)
+    assert not tables.lifecycle.purge(member_id, NOW, RETAINED_UNTIL + timedelta(days=1), "", None)
+    assert tables.row(member_id) == purged
 
 
 def test_a_purge_is_refused_for_a_member_who_rejoined(tables):
     cancelled(tables, "m-came-back")
     assert tables.lifecycle.rejoin("m-came-back", NOW, NOW + timedelta(days=10))
-    assert not tables.lifecycle.purge("m-came-back", NOW, RETAINED_UNTIL)
-    assert tables.members.profiles("m-came-back") == PROFILES
+    before = tables.row("m-came-back")
+    assert not tables.lifecycle.purge("m-came-back", NOW, RETAINED_UNTIL, before["email"], EMAIL_HASH)
+    assert tables.members.profiles("m-came-back") == PROFILES and tables.row("m-came-back") == before
+
+
+def test_a_purge_is_refused_when_the_address_changed_since_it_was_read(tables):
+    """The hash kept must be the address removed: one the business changed meanwhile is read again."""
+    cancelled(tables, "m-new-address")
+    read = tables.members.snapshot("m-new-address").email
+    assert tables.members.change_details("m-new-address", {"email": "anna.schmidt@bücher.example"}, NOW)
+    before = tables.row("m-new-address")
+    assert not tables.lifecycle.purge("m-new-address", NOW, RETAINED_UNTIL, read, EMAIL_HASH)
+    assert tables.row("m-new-address") == before and tables.members.profiles("m-new-address") == PROFILES
+    assert tables.lifecycle.hold("m-new-address") == a_hold("m-new-address")
+    # nor may a row that has an address be purged as one without
+    assert not tables.lifecycle.purge("m-new-address", NOW, RETAINED_UNTIL, "", None)
+    assert tables.lifecycle.purge("m-new-address", NOW, RETAINED_UNTIL, "anna.schmidt@bücher.example", EMAIL_HASH)
+
+
+def test_a_purge_of_a_row_without_an_address_leaves_the_hash_it_holds(tables):
+    """Purged once, back, cancelled again with no address given since: the first hash stays."""
+    cancelled(tables, "m-twice")
+    assert tables.lifecycle.purge("m-twice", NOW, RETAINED_UNTIL, tables.row("m-twice")["email"], EMAIL_HASH)
+    back, again = RETAINED_UNTIL + timedelta(days=1), RETAINED_UNTIL + timedelta(days=2)
+    assert tables.lifecycle.rejoin("m-twice", NOW, back)
+    hold = a_hold("m-twice", cancelled_at=again, reason="elsewhere")
+    assert tables.lifecycle.cancel_elsewhere(tables.members.snapshot("m-twice"), hold, "cancelled_elsewhere")
+    assert "purged_at" not in tables.row("m-twice")
+    assert tables.lifecycle.purge("m-twice", again, again + timedelta(days=300), "", None)
+    row = tables.row("m-twice")
+    assert row["email_hash"] == EMAIL_HASH and row["purged_at"] == iso(again + timedelta(days=300))
+
+
+def test_a_purged_row_reads_and_scans_as_any_cancelled_member(tables):
+    """No address, no locale: not malformed, and the sweep's prefilter leaves it alone."""
+    cancelled(tables, "m-purged")
+    tables.set("m-purged", cancellation_announced_at=iso(NOW), billing_confirmed_at=iso(NOW))  # as notify does
+    assert tables.lifecycle.purge("m-purged", NOW, RETAINED_UNTIL, tables.row("m-purged")["email"], EMAIL_HASH)
+    member = tables.members.snapshot("m-purged")
+    assert (member.view.status, member.view.purged_at, member.email) == ("cancelled", RETAINED_UNTIL, "")
+    assert (member.currency, str(member.view.monthly_price)) == ("EUR", "9.99")
+    pages = list(tables.members.scan_members())
+    assert [m.view.member_id for page in pages for m in page.members] == ["m-purged"]
+    assert [problem for page in pages for problem in page.malformed] == []
+    later = prefilter_cutoffs(RETAINED_UNTIL + timedelta(days=1), Policy())
+    assert [m for page in tables.members.scan_members(later) for m in page.members] == []
+    assert not tables.members.email_unreachable("m-purged")
+
+
+def test_a_change_from_before_the_purge_brings_no_address_back_and_a_later_one_does(tables):
+    cancelled(tables, "m-late-change")
+    assert tables.lifecycle.purge("m-late-change", NOW, RETAINED_UNTIL, tables.row("m-late-change")["email"],
+                                  EMAIL_HASH)
+    before = tables.row("m-late-change")
+    late = {"email": "m-late-change@members.example", "locale": "fr-FR"}
+    assert not tables.members.change_details("m-late-change", late, RETAINED_UNTIL - timedelta(days=1))
+    assert tables.row("m-late-change") == before
+    # the person came back elsewhere and gave an address: the business may write it again
+    assert tables.members.change_details("m-late-change", {"email": "ana@post.example"},
+                                         RETAINED_UNTIL + timedelta(days=1))
+    assert tables.members.snapshot("m-late-change").email == "ana@post.example"
 
 
 def test_reads_of_what_is_not_there_are_none(tables):

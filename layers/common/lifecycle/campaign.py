@@ -12,6 +12,7 @@ import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from lifecycle.addresses import address_key, purged_address_hash
 from lifecycle.clock import iso
 from lifecycle.errors import ConcurrentChange, InvalidRequest, MemberNotFound, NoOpenNotice, NotCancelled
 from lifecycle.membership import NOTICE, Hold, LifecycleChange, Membership, MemberSnapshot, Notice
@@ -256,24 +257,34 @@ def _rejoined_but_unannounced(member: Membership) -> bool:
 # ------------------------------------------------------------------ retention
 def purge_retained_data(store: Store, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
     """Delete profiles, My List and preferences for good, once retention has run out for the
-    cancellation it was held for. The membership is read as it is now, whoever changed it: a
-    member who rejoined (here or through the service's own sign-up flow), or was cancelled
-    again since, keeps them."""
-    try:
-        member = store.members.snapshot(member_id).view
-    except MemberNotFound:
-        return False
-    if member.status != "cancelled" or member.cancelled_at != cancelled_at or member.purged_at is not None:
-        return False
-    if member.rejoined_at is not None and member.rejoined_at >= cancelled_at:
-        return False  # came back since, and was cancelled again elsewhere: not the cancellation held for
-    if member.retained_until is None or now < member.retained_until:
-        logger.warning("retention not over yet; nothing purged", extra={"member_id": member_id})
-        return False
-    purged = store.lifecycle.purge(member_id, cancelled_at, now)
-    if purged:
-        logger.info("retained data purged", extra={"member_id": member_id})
-    return purged
+    cancellation it was held for, and forget how to reach the member: the row keeps the record
+    of the membership and, in the address's place, its keyed hash. The membership is read as it
+    is now, whoever changed it: a member who rejoined (here or through the service's own sign-up
+    flow), or was cancelled again since, keeps them."""
+    refused_for: str | None = None  # the address of a purge refused: a new one is hashed and tried again
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            snapshot = store.members.snapshot(member_id)
+        except MemberNotFound:
+            return False
+        member = snapshot.view
+        if member.status != "cancelled" or member.cancelled_at != cancelled_at or member.purged_at is not None:
+            return False
+        if member.rejoined_at is not None and member.rejoined_at >= cancelled_at:
+            return False  # came back since, and was cancelled again elsewhere: not the cancellation held for
+        if member.retained_until is None or now < member.retained_until:
+            logger.warning("retention not over yet; nothing purged", extra={"member_id": member_id})
+            return False
+        if snapshot.email == refused_for:
+            return False  # refused for what it re-checks besides the address (the hold is another's)
+        # the key is read only when there is an address to hash: without it nothing is purged (retried)
+        email_hash = purged_address_hash(snapshot.email, address_key(store.address_keys.secret())) \
+            if snapshot.email else None
+        if store.lifecycle.purge(member_id, cancelled_at, now, snapshot.email, email_hash):
+            logger.info("retained data purged", extra={"member_id": member_id})
+            return True
+        refused_for = snapshot.email
+    raise ConcurrentChange(f"member {member_id}'s address kept changing while purging")
 
 
 # ------------------------------------------------------------------ what TTL ended

@@ -77,6 +77,13 @@ BillingChange = Literal["stopped", "resumed"]
 # the details of a member the business may change (MemberChanged), each stamped with its change
 MEMBER_DETAILS: Final = ("email", "locale", "monthly_price", "currency")
 
+# What a purge removes from the member's row: how to reach and address the person, and what SES
+# said of that address. The rest is the record of the membership that billing and the law need
+# (README, "What a purged member's row keeps"); ``email_hash`` takes the address's place.
+PURGED_FIELDS: Final = ("email", "locale", "email_status", "email_status_at")
+# stamped changed at the purge, so a change from before it, delivered late, brings nothing back
+PURGED_DETAILS: Final = ("email", "locale")
+
 
 @dataclass(frozen=True)
 class NewMember:

@@ -40,7 +40,9 @@ class MemberRecord(Model):
         table_name = "membership-activity"
 
     member_id = UnicodeAttribute(hash_key=True)
-    email = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)  # none once purged
+    # a purged member's address, hashed with the stack's key (``addresses.purged_address_hash``)
+    email_hash = UnicodeAttribute(null=True)
     locale = UnicodeAttribute(default="en-US")
     status = UnicodeAttribute(default="active")
     monthly_price = UnicodeAttribute(default="0.00")  # decimal text: no float rounding of money

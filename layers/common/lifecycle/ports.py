@@ -167,9 +167,12 @@ class Lifecycle(Protocol):
         there): engaged from ``now``, the hold ended; only while cancellation and rejoin are as read."""
         ...
 
-    def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
-        """Delete the kept data for good; only while the member is still cancelled from
-        ``cancelled_at``, not purged, and not rejoined since."""
+    def purge(self, member_id: str, cancelled_at: datetime, now: datetime, email: str, email_hash: str | None) -> bool:
+        """Delete the kept data for good, and the member's row forgets the person: it loses
+        ``PURGED_FIELDS``, holds ``email_hash`` in the address's place (one kept from before is
+        left when None) and has its ``PURGED_DETAILS`` changed at ``now``. Only while the member
+        is still cancelled from ``cancelled_at``, not purged, not rejoined since, and its address
+        still ``email``, as read (none for "")."""
         ...
 
     def member_of_notice(self, notice_id: str) -> str | None:

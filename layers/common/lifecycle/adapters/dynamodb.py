@@ -31,6 +31,8 @@ from lifecycle.membership import (
     HOLD,
     MEMBER_DETAILS,
     NOTICE,
+    PURGED_DETAILS,
+    PURGED_FIELDS,
     UNREACHABLE,
     ActivityMarks,
     BillingChange,
@@ -582,15 +584,27 @@ class DynamoDBLifecycle:
 
         return self._transact(build)
 
-    def purge(self, member_id: str, cancelled_at: datetime, now: datetime) -> bool:
+    def purge(self, member_id: str, cancelled_at: datetime, now: datetime, email: str, email_hash: str | None) -> bool:
+        address = Path("email")
+        # the address hashed is the one removed: one changed since the read refuses the purge
+        address_as_read = address == email if email else address.does_not_exist() | (address == "")
+        actions: list[Action] = [
+            MemberRecord.purged_at.set(now),
+            *(Path(name).remove() for name in PURGED_FIELDS),
+            *(Path(f"{name}_changed_at").set(iso(now)) for name in PURGED_DETAILS),
+        ]
+        if email_hash is not None:
+            actions.append(MemberRecord.email_hash.set(email_hash))
+
         def build(tx: TransactWrite) -> None:
             tx.update(
                 MemberRecord(member_id),
-                actions=[MemberRecord.purged_at.set(now)],
+                actions=actions,
                 condition=(MemberRecord.status == "cancelled")
                 & (MemberRecord.cancelled_at == cancelled_at)
                 & MemberRecord.purged_at.does_not_exist()
-                & (MemberRecord.rejoined_at.does_not_exist() | (MemberRecord.rejoined_at < cancelled_at)),
+                & (MemberRecord.rejoined_at.does_not_exist() | (MemberRecord.rejoined_at < cancelled_at))
+                & address_as_read,
             )
             tx.delete(MemberDataRecord(member_id))
             tx.delete(LifecycleRecord(member_id, HOLD), condition=_hold_of(cancelled_at))
