@@ -30,7 +30,23 @@ REJOIN_URL = "https://www.example.com/rejoin?ref=email&lang=auto"
 HOSTILE = '<script>alert("x")</script>'
 
 # One member's locale per language, as their account would store it.
-MEMBER_LOCALE = {"en": "en-US", "fr": "fr-FR", "de": "de-DE", "es": "es-ES"}
+MEMBER_LOCALE = {
+    "en": "en-US",
+    "fr": "fr-FR",
+    "de": "de-DE",
+    "es": "es-ES",
+    "pt": "pt-BR",
+    "it": "it-IT",
+    "nl": "nl-NL",
+    "pl": "pl-PL",
+    "sv": "sv-SE",
+    "tr": "tr-TR",
+    "ja": "ja-JP",
+    "ko": "ko-KR",
+    "ar": "ar-EG",
+}
+# The languages written right to left.
+RIGHT_TO_LEFT = {"ar"}
 
 SUBJECTS = {
     "notice": {
@@ -38,18 +54,45 @@ SUBJECTS = {
         "fr": "Souhaitez-vous conserver votre abonnement Streamly\u00a0?",
         "de": "Möchten Sie Ihre Mitgliedschaft bei Streamly behalten?",
         "es": "¿Desea mantener su membresía de Streamly?",
+        "pt": "Deseja manter sua assinatura Streamly?",
+        "it": "Desidera mantenere il suo abbonamento a Streamly?",
+        "nl": "Wilt u uw lidmaatschap bij Streamly behouden?",
+        "pl": "Czy chcą Państwo zachować subskrypcję Streamly?",
+        "sv": "Vill du behålla ditt medlemskap hos Streamly?",
+        "tr": "Streamly üyeliğinizi sürdürmek istiyor musunuz?",
+        "ja": "Streamlyのメンバーシップを継続しますか？",
+        "ko": "Streamly 멤버십을 유지하시겠습니까?",
+        "ar": "هل تريد الاحتفاظ بعضويتك في Streamly؟",
     },
     "reminder": {
         "en": "Reminder: do you want to keep your Streamly membership?",
         "fr": "Rappel\u00a0: souhaitez-vous conserver votre abonnement Streamly\u00a0?",
         "de": "Erinnerung: Möchten Sie Ihre Mitgliedschaft bei Streamly behalten?",
         "es": "Recordatorio: ¿desea mantener su membresía de Streamly?",
+        "pt": "Lembrete: deseja manter sua assinatura Streamly?",
+        "it": "Promemoria: desidera mantenere il suo abbonamento a Streamly?",
+        "nl": "Herinnering: wilt u uw lidmaatschap bij Streamly behouden?",
+        "pl": "Przypomnienie: czy chcą Państwo zachować subskrypcję Streamly?",
+        "sv": "Påminnelse: vill du behålla ditt medlemskap hos Streamly?",
+        "tr": "Hatırlatma: Streamly üyeliğinizi sürdürmek istiyor musunuz?",
+        "ja": "リマインダー：Streamlyのメンバーシップを継続しますか？",
+        "ko": "알림: Streamly 멤버십을 유지하시겠습니까?",
+        "ar": "تذكير: هل تريد الاحتفاظ بعضويتك في Streamly؟",
     },
     "cancelled": {
         "en": "Your Streamly membership is cancelled",
         "fr": "Votre abonnement Streamly est résilié",
         "de": "Ihre Mitgliedschaft bei Streamly ist gekündigt",
         "es": "Su membresía de Streamly está cancelada",
+        "pt": "Sua assinatura Streamly foi cancelada",
+        "it": "Il suo abbonamento a Streamly è stato disdetto",
+        "nl": "Uw lidmaatschap bij Streamly is opgezegd",
+        "pl": "Subskrypcja Streamly została anulowana",
+        "sv": "Ditt medlemskap hos Streamly är avslutat",
+        "tr": "Streamly üyeliğiniz iptal edildi",
+        "ja": "Streamlyのメンバーシップは解約されました",
+        "ko": "Streamly 멤버십이 해지되었습니다",
+        "ar": "تم إلغاء عضويتك في Streamly",
     },
 }
 
@@ -139,6 +182,10 @@ def moment(when: datetime, tag: str, time_zone: str | None = None) -> str:
     return str(loc.datetime_formats["long"]).format(f"{clock} {name}", day).replace(" ", "\u00a0")
 
 
+def direction(lang: str) -> str:
+    return "rtl" if lang in RIGHT_TO_LEFT else "ltr"
+
+
 def root(document: Document) -> dict:
     """The language and direction the document declares."""
     (attrs,) = document.all("html")
@@ -162,7 +209,7 @@ def test_question_email_speaks_the_members_language_and_offers_both_choices(kind
     assert email.lang == lang
     # AND the HTML part is in that language and carries both choices as links
     page = Document(email.html)
-    assert root(page) == {"lang": lang, "dir": "ltr"}
+    assert root(page) == {"lang": lang, "dir": direction(lang)}
     assert {a["href"] for a in page.all("a")} == {KEEP_URL, CANCEL_URL}
     # AND the answer-by date is written the way their locale writes it, in both parts
     assert long_date(RESPOND_BY, locale) in page.text
@@ -183,7 +230,7 @@ def test_cancelled_email_says_when_things_are_kept_until_and_how_to_come_back(la
     # THEN it is in their language, with the date their things are kept until, written their way
     assert email.subject == SUBJECTS["cancelled"][lang]
     page = Document(email.html)
-    assert root(page) == {"lang": lang, "dir": "ltr"}
+    assert root(page) == {"lang": lang, "dir": direction(lang)}
     assert long_date(RETAINED_UNTIL, locale) in page.text
     assert long_date(RETAINED_UNTIL, locale) in email.text
     # AND both parts show how to come back
@@ -310,7 +357,7 @@ def test_email_html_works_in_every_mail_client(kind):
 
 @pytest.mark.parametrize(
     "first, second",
-    [("fr-CA", "fr-FR"), ("en-US", "en-GB"), ("de-AT", "de-DE"), ("es-MX", "es-ES")],
+    [("fr-CA", "fr-FR"), ("en-US", "en-GB"), ("de-AT", "de-DE"), ("es-MX", "es-ES"), ("pt-BR", "pt-PT")],
 )
 def test_dates_follow_the_members_region(first, second):
     # GIVEN two members reading the same language in different regions
@@ -431,7 +478,8 @@ def test_email_without_its_links_is_refused():
         ("es-mx", "es_MX"),
         ("fr", "fr"),
         ("fr-XX", "fr"),
-        ("pt-BR", "en_US"),
+        ("pt-BR", "pt_BR"),
+        ("hi-IN", "en_US"),
         ("", "en_US"),
         (None, "en_US"),
         ("garbage!!", "en_US"),
@@ -451,12 +499,12 @@ def test_negotiate_locale_keeps_the_region_and_falls_back_by_language(locale, ex
     "locale, accept_language, expected",
     [
         (None, "de-CH,de;q=0.9,en;q=0.8", "de_CH"),
-        ("", "pt-BR,pt;q=0.9,es;q=0.5", "es"),
+        ("", "hi-IN,hi;q=0.9,es;q=0.5", "es"),
         ("garbage!!", "en;q=0.1, fr-CA;q=0.8", "fr_CA"),
-        ("pt-BR", "fr-FR", "en_US"),
+        ("hi-IN", "fr-FR", "en_US"),
         ("de-DE", "fr-FR", "de_DE"),
         (None, "*", "en_US"),
-        (None, "fr;q=0, ja", "en_US"),
+        (None, "fr;q=0, hi", "en_US"),
         (None, ";;,,q=,fr;q=abc,de;q=", "en_US"),
     ],
 )
@@ -469,7 +517,9 @@ def test_accept_language_counts_only_when_the_member_has_no_usable_locale(locale
     assert str(chosen) == expected
 
 
-@pytest.mark.parametrize("default, expected", [("fr-CA", "fr_CA"), ("nonsense!!", "en_US"), ("ja-JP", "en_US")])
+@pytest.mark.parametrize(
+    "default, expected", [("fr-CA", "fr_CA"), ("ja-JP", "ja_JP"), ("nonsense!!", "en_US"), ("hi-IN", "en_US")]
+)
 def test_default_locale_is_used_and_never_breaks(default, expected):
     # GIVEN a deployment default, sensible or not
     # WHEN a member has no locale at all
@@ -496,7 +546,7 @@ def test_every_page_is_a_complete_accessible_document_in_the_members_language(na
     assert page.lang == lang
     document = Document(page.html)
     assert page.html.startswith("<!DOCTYPE html>")
-    assert root(document) == {"lang": lang, "dir": "ltr"}
+    assert root(document) == {"lang": lang, "dir": direction(lang)}
     # AND it fits a phone screen, has one main region with one heading, and a title
     assert {"name": "viewport", "content": "width=device-width, initial-scale=1"} in document.all("meta")
     assert len(document.all("main")) == 1

@@ -5,7 +5,8 @@ The copy lives in ``templates/`` (Jinja2) and its translations in ``locales/<lan
 this module picks the language, formats dates and prices for the member's region, and
 renders. Every page carries the same single inline stylesheet, and the
 Content-Security-Policy it goes with allows that stylesheet and nothing else. Dates, times and
-prices are written with no-break spaces: a line never splits "9. / Dezember".
+prices are written with no-break spaces: a line never splits "9. / Dezember" (in HTML a date
+and time may break between the two, never inside either).
 
 A cancellation's confirmation (the email and the page after "Cancel") is its record, as
 §312k BGB asks: what was cancelled, the date and time it was made (in the member's time zone
@@ -35,7 +36,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from markupsafe import Markup
 
-SUPPORTED_LANGUAGES = ("en", "fr", "de", "es")
+SUPPORTED_LANGUAGES = ("en", "fr", "de", "es", "pt", "it", "nl", "pl", "sv", "tr", "ja", "ko", "ar")
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _LOCALES = Path(__file__).parent / "locales"
@@ -286,13 +287,25 @@ def _long_date(context: Any, value: date | datetime) -> str:
 @pass_context
 def _moment(context: Any, value: datetime) -> str:
     """A date and time as the member's language joins them, in their time zone (UTC when the
-    business does not know it), the zone named: "December 9, 2026, 4:00 AM GMT+1"."""
+    business does not know it), the zone named: "December 9, 2026, 4:00 AM GMT+1". In HTML a
+    line may break between the date and the time (at a ``<wbr>``), never inside either: written
+    whole, "3 de junio de 2026, 11:30 CEST" is wider than a phone's column at 400% zoom."""
     loc, zone = context["locale"], _zone(context.get("time_zone"))
     day = format_date(value.astimezone(zone).date(), format="long", locale=loc)
     clock = format_time(value, format="short", tzinfo=zone, locale=loc)
     zone_name = "UTC" if zone is UTC else format_datetime(value, "z", tzinfo=zone, locale=loc)
-    joined = str(loc.datetime_formats["long"]).replace("{1}", day).replace("{0}", f"{clock} {zone_name}")
-    return joined.translate(_NO_BREAK)
+    pattern, parts = str(loc.datetime_formats["long"]), {"{1}": day, "{0}": f"{clock} {zone_name}"}
+
+    def written(piece: str) -> str:
+        for placeholder, text in parts.items():
+            piece = piece.replace(placeholder, text)
+        return piece.translate(_NO_BREAK)
+
+    second = max(parts, key=pattern.find)  # the part the locale writes second, date or time
+    if not context.eval_ctx.autoescape or pattern.find(second) <= 0:
+        return written(pattern)
+    at = pattern.find(second)
+    return Markup("<wbr>").join((written(pattern[:at]), written(pattern[at:])))
 
 
 def _zone(name: Any) -> Any:
