@@ -151,6 +151,7 @@ def membership_json(member: Membership, profiles: list[dict[str, Any]] | None = 
         "cancelled_at": _when(view.cancelled_at),
         "cancel_reason": member.cancel_reason,
         "retained_until": _when(view.retained_until),
+        "purged_at": _when(view.purged_at),  # what was kept is gone: the app need not offer it back
         "rejoined_at": _when(view.rejoined_at),
         "last_watched_at": _when(view.last_watched_at),
     }
