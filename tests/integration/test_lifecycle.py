@@ -3,6 +3,9 @@ what the member receives and sees, and what the operator finds in the tables and
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -201,13 +204,14 @@ def test_rejoining_within_ten_months_finds_everything_as_it_was(stack):
 @pytest.mark.slow
 def test_retained_data_is_purged_after_ten_months_and_not_a_day_before(stack):
     stack.ttl_on_time()
-    stack.add_inactive_member("m-purge")
+    stack.add_inactive_member("m-purge", email="Anna.Schmidt@Bücher.example", locale="de-DE")
     stack.run_until(DEADLINE + timedelta(days=3))
     member = stack.member("m-purge")
     retained_until = datetime.fromisoformat(member["retained_until"])
     # WHEN time reaches the day before retention ends
     stack.run_until(retained_until - timedelta(days=1))
     assert stack.profiles("m-purge")
+    assert stack.member("m-purge")["email"] == "Anna.Schmidt@Bücher.example"
     # THEN after it ends (and TTL catches up) the kept data is gone for good
     stack.run_until(retained_until + timedelta(days=3))
     purged = stack.member("m-purge")
@@ -215,9 +219,31 @@ def test_retained_data_is_purged_after_ten_months_and_not_a_day_before(stack):
     assert purged["purged_at"] == iso(retained_until)
     assert purged["status"] == "cancelled"
     assert any(inv.function == "ExpireFunction" for inv in stack.cloud.invocations)
+    # AND the member's row no longer holds the address or the language, but the address's hash
+    # under the stack's key, which support computes again from the address as it is told it
+    assert not {"email", "locale"} & purged.keys()
+    assert "schmidt" not in json.dumps(purged, ensure_ascii=False).lower()
+    secret = stack.cloud.client("secretsmanager").get_secret_value(SecretId=stack.cloud.outputs["AddressHashSecretArn"])
+    key = json.loads(secret["SecretString"])["key"].encode()
+    told = b"purged-email:anna.schmidt@xn--bcher-kva.example"  # as support normalises what it hears
+    assert purged["email_hash"] == hmac.new(key, told, hashlib.sha256).hexdigest()
+    # AND it keeps the record of the membership: when, why, billing stopped and confirmed, the plan
+    assert (purged["cancel_reason"], purged["joined_at"], purged["monthly_price"], purged["currency"]) == (
+        "no_response", "2020-01-01T00:00:00Z", "9.99", "USD")
+    assert purged["billing_stopped_at"] == purged["cancelled_at"] and purged["billing_confirmed_at"]
+    # AND the apps see what happened; a "keep" finds nothing open
+    shown = stack.app("GET", "/members/m-purge/notice").json()
+    assert (shown["status"], shown["purged_at"], shown["notice"]) == ("cancelled", iso(retained_until), None)
+    assert stack.app("POST", "/members/m-purge/keep").json()["error"] == "no_open_notice"
     # AND a member who rejoins after that starts afresh
     answer = stack.app("POST", "/members/m-purge/rejoin")
     assert answer.status_code == 200 and answer.json()["profiles"] == []
+    assert (answer.json()["status"], answer.json()["purged_at"]) == ("active", iso(retained_until))
+    assert "email" not in stack.member("m-purge")
+    # AND the address got its notice, reminder and cancellation, and nothing after
+    sent = [mail for mail in stack.cloud.sent_emails() if "anna.schmidt@xn--bcher-kva.example" in
+            [to.lower() for to in mail.to]]
+    assert [mail.headers.get("X-Membership-Email") for mail in sent] == ["notice", "reminder", "cancelled"]
 
 
 def test_the_app_shows_the_same_notice_and_can_keep(stack):
