@@ -60,3 +60,30 @@ def test_a_member_reactivated_elsewhere_and_cancelled_again_elsewhere_keeps_thei
     # THEN the campaign's old hold purges nothing: that is not the cancellation it was kept for
     assert stack.profiles("m-back-and-gone") == PROFILES
     assert "purged_at" not in stack.member("m-back-and-gone")
+
+
+@pytest.mark.slow
+def test_a_purged_member_back_through_the_sign_up_flow_starts_afresh_and_may_be_given_an_address_again(stack):
+    # GIVEN a member cancelled for no response whose kept things were purged when retention ended
+    retained_until = cancelled_for_no_response(stack, "m-purged-back")
+    stack.run_until(retained_until + timedelta(days=2))
+    purged = stack.member("m-purged-back")
+    assert purged["purged_at"] == iso(retained_until) and not {"email", "locale"} & purged.keys()
+    # WHEN a change the business made before the purge is delivered late
+    before = iso(retained_until - timedelta(days=1))
+    stack.publish(("MemberChanged", {"member_id": "m-purged-back", "occurred_at": before,
+                                     "email": "ana.souza@correio.example", "locale": "pt-BR"}))
+    # THEN it brings nothing back
+    assert stack.member("m-purged-back") == purged and stack.parked() == []
+    # WHEN the person comes back through the service's sign-up flow and gives an address again
+    back_at = stack.cloud.now - timedelta(minutes=3)
+    stack.publish(("MemberRejoined", {"member_id": "m-purged-back", "occurred_at": iso(back_at)}),
+                  ("MemberChanged", {"member_id": "m-purged-back", "occurred_at": iso(back_at + timedelta(minutes=1)),
+                                     "email": "Ana.Souza@Correio.example", "locale": "pt-BR"}))
+    stack.run_until(stack.cloud.now + timedelta(days=2))
+    # THEN the membership is active again, with nothing kept to come back to, and the new address
+    row = stack.member("m-purged-back")
+    assert (row["status"], row["rejoined_at"], row["email"], row["locale"]) == (
+        "active", iso(back_at), "Ana.Souza@Correio.example", "pt-BR")
+    assert row["email_hash"] == purged["email_hash"] and stack.profiles("m-purged-back") is None
+    assert stack.bus("MembershipRejoined") == [] and stack.parked() == []
