@@ -6,6 +6,9 @@ import base64
 import hashlib
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from gettext import c2py
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,8 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from lifecycle import rendering
@@ -169,6 +177,11 @@ def cancelled_email(locale: str | None, **overrides) -> rendering.RenderedEmail:
 def long_date(day: date, tag: str) -> str:
     """The date as Babel writes it for the locale, its spaces no-break (it never splits across lines)."""
     return format_date(day, format="long", locale=Locale.parse(tag.replace("-", "_"))).replace(" ", "\u00a0")
+
+
+def money(amount: str, currency: str, tag: str) -> str:
+    """The price as Babel writes it for the locale, its spaces no-break."""
+    return format_currency(Decimal(amount), currency, locale=Locale.parse(tag.replace("-", "_"))).replace(" ", "\u00a0")
 
 
 def moment(when: datetime, tag: str, time_zone: str | None = None) -> str:
@@ -529,6 +542,34 @@ def test_default_locale_is_used_and_never_breaks(default, expected):
     assert str(chosen) == expected
 
 
+@pytest.mark.parametrize(
+    "locale, speaks, formats_as",
+    [
+        ("pt-PT", "pt", "pt_PT"),
+        ("pt-BR", "pt", "pt_BR"),
+        ("fr-CA", "fr", "fr_CA"),
+        ("zh-Hant-TW", "en", "en_US"),
+        ("xx-YY", "en", "en_US"),
+        ("garbage!!", "en", "en_US"),
+        ("", "en", "en_US"),
+        (None, "en", "en_US"),
+    ],
+)
+def test_a_locale_falls_back_to_its_language_and_then_to_the_default(locale, speaks, formats_as):
+    # GIVEN a member's stored locale: a region of a language we speak, a language we lack, or nothing usable
+    # WHEN their notice is written, with a price
+    chosen = negotiate_locale(locale)
+    email = question_email("notice", locale, monthly_price="9.99", currency="EUR")
+
+    # THEN their language's catalog speaks (one catalog serves every region), else the default's
+    assert email.lang == speaks
+    assert email.subject == SUBJECTS["notice"][speaks]
+    # AND the region still decides how the date and the price look (Portugal's way for pt-PT), else US English's
+    assert str(chosen) == formats_as
+    assert long_date(RESPOND_BY, formats_as) in email.text
+    assert money("9.99", "EUR", formats_as) in email.text
+
+
 # --- pages ----------------------------------------------------------------------------------
 
 
@@ -808,24 +849,258 @@ def test_page_without_what_it_must_show_is_refused():
         render_page("choice", locale="en-US", service_name=SERVICE, respond_by=RESPOND_BY)
 
 
+# --- every language: dates, prices, direction --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "locale, day, amount, currency, price",
+    [
+        ("ja-JP", "2027年1月5日", "1490", "JPY", "￥1,490"),
+        ("ko-KR", "2027년\u00a01월\u00a05일", "13500", "KRW", "₩13,500"),
+        ("ar-EG", "5\u00a0يناير\u00a02027", "120.00", "EGP", "\u200f120.00\u00a0ج.م.\u200f"),
+        ("tr-TR", "5\u00a0Ocak\u00a02027", "149.99", "TRY", "₺149,99"),
+        ("pl-PL", "5\u00a0stycznia\u00a02027", "43.00", "PLN", "43,00\u00a0zł"),
+        ("sv-SE", "5\u00a0januari\u00a02027", "129", "SEK", "129,00\u00a0kr"),
+        ("nl-NL", "5\u00a0januari\u00a02027", "9.99", "EUR", "€\u00a09,99"),
+        ("it-IT", "5\u00a0gennaio\u00a02027", "9.99", "EUR", "9,99\u00a0€"),
+        ("pt-BR", "5\u00a0de\u00a0janeiro\u00a0de\u00a02027", "44.90", "BRL", "R$\u00a044,90"),
+        ("pt-PT", "5\u00a0de\u00a0janeiro\u00a0de\u00a02027", "9.99", "EUR", "9,99\u00a0€"),
+    ],
+)
+def test_dates_and_prices_are_written_the_members_way_in_every_new_language(locale, day, amount, currency, price):
+    # GIVEN a member in one of the languages added, paying in their currency
+    # WHEN they get the notice, and later the cancellation confirmation, and open the choice page
+    notice = question_email("notice", locale, monthly_price=amount, currency=currency)
+    confirmation = cancelled_email(locale)
+    page = render_page(
+        "choice",
+        locale=locale,
+        service_name=SERVICE,
+        respond_by=RESPOND_BY,
+        form_action="/x",
+        monthly_price=amount,
+        currency=currency,
+    )
+
+    # THEN the price is written as Babel writes it for their region, in both parts and on the page
+    assert price == money(amount, currency, locale)
+    for text in (notice.text, Document(notice.html).text, Document(page.html).text):
+        assert price in text
+    # AND so are the dates: the day their things are kept until, and the day to answer by
+    assert day == long_date(RETAINED_UNTIL, locale)
+    assert day in confirmation.text
+    assert day in Document(confirmation.html).text
+    assert long_date(RESPOND_BY, locale) in Document(page.html).text
+
+
+def test_arabic_emails_and_pages_read_right_to_left():
+    # GIVEN a member in Egypt, reading Arabic
+    emails = [question_email(kind, "ar-EG") for kind in ("notice", "reminder")] + [cancelled_email("ar-EG")]
+    pages = [render_page(name, locale="ar-EG", service_name=SERVICE, **context) for name, (context, _) in PAGES.items()]
+
+    # WHEN their emails and pages are opened
+    # THEN each declares Arabic, written right to left
+    for rendered in emails + pages:
+        assert root(Document(rendered.html)) == {"lang": "ar", "dir": "rtl"}
+    for email in emails:
+        # AND the emails' inline styles (all that many clients keep) start lines on the right, where
+        # the deadline's and the record's accent border sits
+        styles = [attrs.get("style") or "" for _, attrs in Document(email.html).tags]
+        assert any("border-right:4px solid" in style for style in styles)
+        assert not any("border-left" in style or "text-align:left" in style for style in styles)
+        assert any("text-align:right" in style for style in styles)
+    # AND where English starts on the left, with the border there
+    english = Document(question_email("notice", "en-US").html)
+    assert any("border-left:4px solid" in (attrs.get("style") or "") for _, attrs in english.tags)
+
+
+def test_the_pages_stylesheet_names_no_physical_side_so_it_mirrors_right_to_left():
+    # GIVEN the one stylesheet every page carries
+    (style,) = re.findall(r"<style>(.*?)</style>", render_page("kept", locale="ar-EG", service_name=SERVICE).html, re.S)
+
+    # WHEN a right-to-left page applies it
+    # THEN every side it names is a logical one (inline-start, not left), so the layout follows dir
+    assert not re.search(r"\b(left|right)\b", style)
+    assert "border-inline-start" in style
+
+
+LOCALES = sorted(
+    set(MEMBER_LOCALE.values())
+    | {"en-GB", "en-IN", "fr-CA", "fr-CH", "de-AT", "de-CH", "es-MX", "pt-PT", "it-CH", "nl-BE", "sv-FI", "ar-SA"}
+)
+CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "KRW", "EGP", "SAR", "TRY", "PLN", "SEK", "BRL", "INR"]
+ZONES = [None, "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "Africa/Cairo", "Pacific/Chatham"]
+BREAKING_SPACE = re.compile(r"[^\S\u00a0\u202f]")
+
+
+@cache
+def catalog_text(lang: str, message: str) -> str:
+    """What a member of that language reads in place of the English message."""
+    entry = catalog(lang).get(message)
+    return entry.string if entry is not None and entry.string else message
+
+
+def between(text: str, sentence: str, placeholder: str) -> str:
+    """The value a line of ``text`` holds in ``sentence``'s place for ``placeholder``."""
+    before, after = sentence.split(placeholder)
+    (value,) = [
+        line[len(before) : len(line) - len(after)]
+        for line in text.splitlines()
+        if line.startswith(before) and line.endswith(after) and len(line) > len(before) + len(after)
+    ]
+    return value
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    day=st.dates(min_value=date(2000, 1, 1), max_value=date(2199, 12, 31)),
+    when=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2199, 12, 31), timezones=st.just(UTC)),
+    amount=st.decimals(min_value=0, max_value=Decimal("999999.99"), places=2),
+    currency=st.sampled_from(CURRENCIES),
+    locale=st.sampled_from(LOCALES),
+    time_zone=st.sampled_from(ZONES),
+)
+def test_a_date_a_price_and_the_cancellation_moment_never_split_across_lines(
+    day, when, amount, currency, locale, time_zone
+):
+    # GIVEN any date, price, moment of cancellation and time zone, for a member in any supported locale
+    lang = negotiate_locale(locale).language
+
+    # WHEN the notice and the cancellation confirmation are written
+    notice = question_email("notice", locale, respond_by=day, monthly_price=str(amount), currency=currency)
+    confirmation = cancelled_email(locale, cancelled_at=when, retained_until=day, time_zone=time_zone)
+
+    # THEN each value reads as Babel writes it for the locale...
+    label = catalog_text(lang, "Please answer by")
+    shown_day = between(notice.text, label + " %(date)s", "%(date)s")
+    shown_price = between(notice.text, catalog_text(lang, "Your membership costs %(price)s a month."), "%(price)s")
+    lines = confirmation.text.splitlines()
+    shown_moment = lines[lines.index(catalog_text(lang, "Cancelled on")) + 1]
+    assert shown_day == long_date(day, locale)
+    assert shown_price == money(str(amount), currency, locale)
+    assert shown_moment == moment(when, locale, time_zone)
+    # ...with no space in it a line may break at
+    for value in (shown_day, shown_price, shown_moment):
+        assert not BREAKING_SPACE.search(value), repr(value)
+
+
+# --- the cancellation's record ----------------------------------------------------------------
+
+WINTER_CANCELLATION = datetime(2026, 12, 9, 3, 0, tzinfo=UTC)
+
+
+def cancellation_texts(locale: str, **values) -> dict[str, str]:
+    """What the member reads of their cancellation: the email's two parts and the page."""
+    values = {"cancelled_at": WINTER_CANCELLATION} | values
+    email = cancelled_email(locale, **values)
+    page = render_page(
+        "cancelled", locale=locale, service_name=SERVICE, retained_until=RETAINED_UNTIL, rejoin_url=REJOIN_URL, **values
+    )
+    return {"text": email.text, "html": Document(email.html).text, "page": Document(page.html).text}
+
+
+@pytest.mark.parametrize(
+    "locale, time_zone, cancelled_at, shown",
+    [
+        ("de-DE", "Europe/Berlin", WINTER_CANCELLATION, "9.\u00a0Dezember\u00a02026,\u00a004:00\u00a0MEZ"),
+        ("de-DE", None, WINTER_CANCELLATION, "9.\u00a0Dezember\u00a02026,\u00a003:00\u00a0UTC"),
+        ("en-GB", "Europe/Berlin", WINTER_CANCELLATION, "9\u00a0December\u00a02026,\u00a004:00\u00a0CET"),
+        # Babel names Berlin's zone for US English by its offset
+        ("en-US", "Europe/Berlin", WINTER_CANCELLATION, "December\u00a09,\u00a02026,\u00a04:00\u202fAM\u00a0+0100"),
+        ("en-US", None, WINTER_CANCELLATION, "December\u00a09,\u00a02026,\u00a03:00\u202fAM\u00a0UTC"),
+        # a zone the business wrote wrong: UTC, and said so
+        ("en-US", "Mars/Olympus", WINTER_CANCELLATION, "December\u00a09,\u00a02026,\u00a03:00\u202fAM\u00a0UTC"),
+        # late evening in UTC is the next morning in Tokyo: the day is the member's
+        ("ja-JP", "Asia/Tokyo", datetime(2026, 12, 9, 23, 30, tzinfo=UTC), "2026年12月10日\u00a08:30\u00a0JST"),
+    ],
+)
+def test_cancellation_record_says_when_in_the_members_time_zone(locale, time_zone, cancelled_at, shown):
+    # GIVEN a cancellation, and the member's time zone where the business knows it
+    # WHEN the member reads the confirmation email (both parts) and the page after "Cancel"
+    texts = cancellation_texts(locale, cancelled_at=cancelled_at, time_zone=time_zone)
+
+    # THEN each says "Cancelled on" with the date, the time and the zone, where the member is (else UTC)
+    lang = negotiate_locale(locale).language
+    label = catalog_text(lang, "Cancelled on")
+    assert shown == moment(cancelled_at, locale, time_zone if time_zone != "Mars/Olympus" else None)
+    lines = texts["text"].splitlines()
+    assert lines[lines.index(label) + 1] == shown
+    assert f"{label} {shown}" in texts["html"]
+    assert f"{label} {shown}" in texts["page"]
+
+
+@pytest.mark.parametrize(
+    "ends_at, keeps_watching",
+    [
+        (None, False),
+        (WINTER_CANCELLATION, False),
+        (datetime(2026, 11, 30, tzinfo=UTC), False),  # a paid period already over: access ends now
+        (datetime(2027, 1, 1, 0, 30, tzinfo=UTC), True),
+    ],
+)
+def test_cancellation_record_promises_the_paid_period_only_when_there_is_one_left(ends_at, keeps_watching):
+    # GIVEN a cancellation whose paid period runs on past it, ends with it, or has none left
+    # WHEN a member in New York reads the confirmation and the page
+    texts = cancellation_texts("en-US", ends_at=ends_at, time_zone="America/New_York")
+
+    # THEN they read that they can keep watching until the period's end (their day) only when it is later
+    access_ends = ends_at if keeps_watching else WINTER_CANCELLATION
+    for text in texts.values():
+        assert ("You can keep watching until" in text) == keeps_watching
+        assert (
+            "Your Streamly membership has been cancelled, and we have asked billing to stop charging you." in text
+        ) != keeps_watching
+        if keeps_watching:
+            assert (
+                "You can keep watching until December\u00a031,\u00a02026, the end of the period you have already paid"
+                " for, and we have asked billing not to charge you after that." in text
+            )
+    # AND the record says when access and billing end: the paid period's end, else the cancellation itself
+    lines = texts["text"].splitlines()
+    assert lines[lines.index("Access and billing end") + 1] == moment(access_ends, "en-US", "America/New_York")
+    assert f"Access and billing end {moment(access_ends, 'en-US', 'America/New_York')}" in texts["page"]
+
+
 # --- catalogs -------------------------------------------------------------------------------
 
 PACKAGE = Path(rendering.__file__).parent
 
 
-def template_messages() -> set[str | tuple[str, ...]]:
-    return {
+@cache
+def template_messages() -> frozenset[str | tuple[str, ...]]:
+    return frozenset(
         message
         for _, _, message, _, _ in extract_from_dir(
             PACKAGE / "templates",
             method_map=[("**.html", "jinja2.ext:babel_extract"), ("**.txt", "jinja2.ext:babel_extract")],
         )
-    }
+    )
 
 
-def catalog(lang: str):
+@cache
+def catalog(lang: str) -> Catalog:
     with (PACKAGE / "locales" / f"{lang}.po").open("rb") as po:
         return read_po(po, locale=lang)
+
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
+
+
+def placeholders(text: str) -> list[tuple[str, str]]:
+    return sorted(PLACEHOLDER.findall(text))
+
+
+def _forms(entry) -> tuple[str, ...]:
+    return entry.string if isinstance(entry.string, tuple) else (entry.string,)
+
+
+def fills_in(text: str) -> bool:
+    """Whether the text takes its values as the templates give them (a lone "%" does not)."""
+    try:
+        text % {name: 3 if kind == "d" else "x" for name, kind in PLACEHOLDER.findall(text)}
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
 
 
 @pytest.mark.parametrize("lang", [lang for lang in SUPPORTED_LANGUAGES if lang != "en"])
@@ -835,17 +1110,23 @@ def test_every_sentence_a_member_can_see_is_translated(lang):
     translations = catalog(lang)
 
     # WHEN each sentence is looked up
-    missing = [
-        message
-        for message in used
-        if (entry := translations.get(message)) is None
-        or not all(entry.string if isinstance(entry.string, tuple) else (entry.string,))
-    ]
+    missing = [message for message in used if (entry := translations.get(message)) is None or not all(_forms(entry))]
 
     # THEN none is left in English
     assert missing == []
     # AND every translation keeps the placeholders of its English source
     assert [errors for _, errors in translations.check() if errors] == []
+    # AND keeps them exactly, each form of a plural too (Babel's check lets one go missing), and fills
+    # them in without an error (a lone "%" would raise where the template fills the values in)
+    changed = [
+        form
+        for entry in translations
+        if entry.id
+        for form in _forms(entry)
+        if placeholders(form) != placeholders(entry.id[-1] if isinstance(entry.id, tuple) else entry.id)
+        or not fills_in(form)
+    ]
+    assert changed == []
 
 
 @pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
@@ -856,6 +1137,37 @@ def test_catalogs_hold_only_sentences_the_templates_use(lang):
 
     # THEN it holds no stale sentence
     assert held == template_messages()
+
+
+def test_every_catalog_is_a_language_the_product_speaks_and_each_has_one():
+    # GIVEN the catalogs on disk and the languages negotiation offers
+    on_disk = {po.stem for po in (PACKAGE / "locales").glob("*.po")}
+
+    # THEN they are the same languages, each catalog saying which language it is
+    assert on_disk == set(SUPPORTED_LANGUAGES)
+    assert all(catalog(lang).locale.language == lang for lang in SUPPORTED_LANGUAGES)
+    # AND English is the source itself: its catalog adds nothing to the msgids
+    assert [entry.id for entry in catalog("en") if entry.id and any(_forms(entry))] == []
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_every_plural_has_the_forms_its_language_needs(lang):
+    # GIVEN a catalog, and the plural forms its language needs (gettext's count, as Babel gives it)
+    translations = catalog(lang)
+    needed = get_plural(translations.locale).num_plurals
+
+    # THEN its header declares that many forms, and every plural message has each of them
+    assert translations.num_plurals == needed
+    plurals = [entry for entry in translations if entry.id and entry.pluralizable]
+    assert plurals
+    assert all(len(entry.string) == needed for entry in plurals)
+    # AND the rule it declares picks one form for all the numbers CLDR puts in a category, and uses every form
+    choose = c2py(translations.plural_expr)
+    chosen: dict[str, set[int]] = {}
+    for n in [*range(1001), 1_000_000]:
+        chosen.setdefault(translations.locale.plural_form(n), set()).add(choose(n))
+    assert all(len(forms) == 1 for forms in chosen.values()), chosen
+    assert set().union(*chosen.values()) == set(range(needed))
 
 
 def test_an_accept_language_header_of_any_length_costs_a_bounded_number_of_look_ups(monkeypatch):
