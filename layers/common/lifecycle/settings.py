@@ -140,12 +140,12 @@ class Settings:
     # the key a purged member's address is hashed with (``addresses.purged_address_hash``)
     address_secret_id: str = setting("", env="ADDRESS_HASH_SECRET_ID")
     sender_address: str = setting("no-reply@example.com", env="SENDER_ADDRESS", parameter="SenderAddress")
-    configuration_set: str = setting("", env="SES_CONFIGURATION_SET", parameter="ConfigurationSetName")
-    # the template gives the API's own URL when its PublicBaseUrl is empty
     # where a member's reply goes (Reply-To), when people read it; empty: replies are not read
     reply_to_address: str = setting("", env="REPLY_TO_ADDRESS", parameter="ReplyToAddress")
     # the service's help page, linked from every email and page; empty: none
     help_url: str = setting("", env="HELP_URL", parameter="HelpUrl")
+    configuration_set: str = setting("", env="SES_CONFIGURATION_SET", parameter="ConfigurationSetName")
+    # the template gives the API's own URL when its PublicBaseUrl is empty
     public_base_url: str = setting("http://127.0.0.1:3000", env="PUBLIC_BASE_URL")
     rejoin_url: str = setting("https://example.com/rejoin", env="REJOIN_URL", parameter="RejoinUrl")
     service_name: str = setting("Streaming", env="SERVICE_NAME", parameter="ServiceName")
