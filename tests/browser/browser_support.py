@@ -64,6 +64,55 @@ def submit(page: Page, button_label: str, *, by: str = "click") -> Response:
     return answered.value
 
 
+# Every control a page has, in the order of its document (these pages set no tabindex).
+CONTROLS = "a[href], button, input, select, textarea"
+
+# The focused element: its name, how its focus ring shows against the card it sits on (WCAG
+# 2.4.7 asks that it be visible: a solid ring of at least 2 px, 3:1 against the card, is), and
+# whether all of it is on the screen (2.4.11: the focus is not hidden).
+FOCUSED = """() => {
+    const node = document.activeElement, style = getComputedStyle(node);
+    const rgb = value => (value.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+    const luminance = ([r, g, b]) => [r, g, b].map(c => c / 255)
+        .map(c => c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)
+        .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+    let card = node.parentElement;
+    while (card && getComputedStyle(card).backgroundColor === "rgba(0, 0, 0, 0)") card = card.parentElement;
+    const ring = luminance(rgb(style.outlineColor));
+    const behind = luminance(rgb(getComputedStyle(card || document.body).backgroundColor));
+    const box = node.getBoundingClientRect();
+    return {
+        name: node === document.body ? null : node.textContent.trim(),
+        ring: style.outlineStyle, width: parseFloat(style.outlineWidth),
+        contrast: (Math.max(ring, behind) + 0.05) / (Math.min(ring, behind) + 0.05),
+        // within a pixel: Chromium scrolls a focused control into view in whole device pixels
+        on_screen: box.left >= -1 && box.top >= -1 && box.right <= innerWidth + 1 && box.bottom <= innerHeight + 1,
+    };
+}"""
+
+
+def tab_through(page: Page) -> list[dict]:
+    """Presses Tab from the top of the page once for each control it has, and says what had the
+    focus after each press (``FOCUSED``)."""
+    reached = []
+    for _ in range(page.locator(CONTROLS).count()):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(FOCUSED))
+    return reached
+
+
+def assert_reached_in_order_visibly(page: Page) -> list[str]:
+    """Tab from the top reaches every control in the page's order, each with a visible focus
+    ring, on the screen; returns their names in that order."""
+    reached = tab_through(page)
+    names = [focus["name"] for focus in reached]
+    assert names == [text.strip() for text in page.locator(CONTROLS).all_text_contents()], reached
+    for focus in reached:
+        assert focus["ring"] == "solid" and focus["width"] >= 2 and focus["contrast"] >= 3, focus
+        assert focus["on_screen"], focus
+    return names
+
+
 def content_security_policy(response: Response) -> dict[str, list[str]]:
     """The page's Content-Security-Policy header, directive by directive."""
     header = response.all_headers().get("content-security-policy", "")

@@ -1,11 +1,13 @@
 """The notice page for every member, whatever their device or way of using it: on a small
 phone (no sideways scrolling, tap targets big enough for a thumb) and with the keyboard alone
-(Tab reaches both choices, the focus is visible, Enter answers)."""
+(Tab reaches every control in the page's order - both choices, the one the member came for
+first, and after a cancellation the way back - the focus is visible, Enter answers). Zoom,
+reflow and the audit of every page are ``test_page_zoom.py`` and ``test_reader_audit.py``."""
 
 from __future__ import annotations
 
 import pytest
-from browser_support import CANCEL_LABEL, KEEP_LABEL, snapshot, submit
+from browser_support import CANCEL_LABEL, KEEP_LABEL, assert_reached_in_order_visibly, snapshot, submit
 from playwright.sync_api import Locator, Page, expect
 
 from tests.stack import FIRST_SWEEP
@@ -58,31 +60,46 @@ def test_the_notice_page_fits_a_small_phone_and_answers_a_tap(stack, new_context
     assert stack.member("m-phone")["notice_outcome"] == "kept"
 
 
-def test_the_keyboard_reaches_both_choices_and_enter_keeps(stack, page):
-    # GIVEN a member who opened the "keep" link and uses only the keyboard
+@pytest.mark.parametrize("link", ["keep", "cancel"])
+def test_the_keyboard_reaches_every_control_in_order_and_enter_answers(stack, page, link):
+    # GIVEN a member who opened a link of the email and uses only the keyboard
     stack.add_inactive_member("m-keys", locale="en-GB", monthly_price="7.99", currency="GBP")
     stack.run_until(FIRST_SWEEP)
-    page.goto(stack.link("m-keys", "keep"))
-    keep = page.get_by_role("button", name=KEEP_LABEL["en"], exact=True)
-    cancel = page.get_by_role("button", name=CANCEL_LABEL["en"], exact=True)
+    page.goto(stack.link("m-keys", link))
+    chosen, other = (KEEP_LABEL["en"], CANCEL_LABEL["en"]) if link == "keep" else (CANCEL_LABEL["en"], KEEP_LABEL["en"])
 
-    # WHEN they press Tab, and Tab again
-    page.keyboard.press("Tab")
-    # THEN the focus is on "keep", visibly
-    expect(keep).to_be_focused()
-    expect(keep).to_have_css("outline-style", "solid")
-    snapshot(page, "choice-keyboard")
-    page.keyboard.press("Tab")
-    # THEN then on "cancel"
-    expect(cancel).to_be_focused()
-    expect(cancel).to_have_css("outline-style", "solid")
+    # WHEN they press Tab, and Tab again, through the page
+    names = assert_reached_in_order_visibly(page)
+    # THEN the focus went to every control in the page's order, each time visibly: first the
+    # choice they came for, then the other
+    assert names[:2] == [chosen, other], names
+    if link == "keep":
+        snapshot(page, "choice-keyboard")
 
-    # WHEN they go back to "keep" and press Enter
-    page.keyboard.press("Shift+Tab")
-    answered = submit(page, KEEP_LABEL["en"], by="Enter")
+    # WHEN they go back to the first choice and press Enter
+    for _ in names[1:]:
+        page.keyboard.press("Shift+Tab")
+    answered = submit(page, chosen, by="Enter")
 
-    # THEN the confirmation shows and the membership is kept
+    # THEN the answer is taken
     assert answered.status == 200
-    expect(page.get_by_role("heading", level=1)).to_have_text("You're keeping your membership")
     member = stack.member("m-keys")
-    assert member["status"] == "active" and member["notice_outcome"] == "kept"
+    if link == "keep":
+        expect(page.get_by_role("heading", level=1)).to_have_text("You're keeping your membership")
+        assert member["status"] == "active" and member["notice_outcome"] == "kept"
+        return
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your membership is cancelled")
+    assert member["status"] == "cancelled"
+    # AND on the cancellation's page Tab reaches the way back first, visibly
+    names = assert_reached_in_order_visibly(page)
+    assert names[0] == "Come back to Streamly", names
+
+    # WHEN they go back to it and press Enter
+    for _ in names[1:]:
+        page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("link", name=names[0], exact=True)).to_be_focused()
+    page.route("https://streamly.example/rejoin", lambda route: route.fulfill(body="<title>Rejoin</title>"))
+    with page.expect_navigation(url="https://streamly.example/rejoin"):
+        page.keyboard.press("Enter")
+    # THEN the service's page for coming back opens
+    expect(page).to_have_title("Rejoin")
