@@ -25,11 +25,12 @@ import requests
 from botocore.credentials import Credentials
 from itsdangerous.encoding import base64_decode
 
+from lifecycle.rendering import SUPPORTED_LANGUAGES
 from ops.app_calls import SignedAsApp
 from tests.stack import FIRST_SWEEP, deployed_stack
 
 TABLES = ("ActivityTable", "LifecycleTable", "MemberDataTable", "LinkTable")
-LANGUAGES = ("en", "fr", "de", "es")  # the languages pages are written in
+LANGUAGES = SUPPORTED_LANGUAGES  # the languages pages are written in
 TIMEOUT = 30
 
 

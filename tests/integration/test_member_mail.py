@@ -22,7 +22,7 @@ def deploy_with_help(stack, **params: str) -> None:
 
 def visible_text(html: str) -> str:
     """The words a reader sees: tags, comments (Outlook's VML copy of each button) and the head left out."""
-    body = re.sub(r"(?s)<head>.*?</head>|<!--.*?-->|<[^>]+>", " ", html)
+    body = re.sub(r"(?s)<head>.*?</head>|<!--.*?-->|<wbr>|<[^>]+>", lambda tag: "" if tag[0] == "<wbr>" else " ", html)
     return spaced(body)
 
 
