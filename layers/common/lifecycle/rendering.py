@@ -28,7 +28,7 @@ from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_time, get_timezone_gmt
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
@@ -287,13 +287,13 @@ def _long_date(context: Any, value: date | datetime) -> str:
 @pass_context
 def _moment(context: Any, value: datetime) -> str:
     """A date and time as the member's language joins them, in their time zone (UTC when the
-    business does not know it), the zone named: "December 9, 2026, 4:00 AM GMT+1". In HTML a
+    business does not know it), the zone named: "December 9, 2026, 4:00 AM GMT+01:00". In HTML a
     line may break between the date and the time (at a ``<wbr>``), never inside either: written
     whole, "3 de junio de 2026, 11:30 CEST" is wider than a phone's column at 400% zoom."""
     loc, zone = context["locale"], _zone(context.get("time_zone"))
     day = format_date(value.astimezone(zone).date(), format="long", locale=loc)
     clock = format_time(value, format="short", tzinfo=zone, locale=loc)
-    zone_name = "UTC" if zone is UTC else format_datetime(value, "z", tzinfo=zone, locale=loc)
+    zone_name = "UTC" if zone is UTC else _zone_name(value, zone, loc)
     pattern, parts = str(loc.datetime_formats["long"]), {"{1}": day, "{0}": f"{clock} {zone_name}"}
 
     def written(piece: str) -> str:
@@ -306,6 +306,15 @@ def _moment(context: Any, value: datetime) -> str:
         return written(pattern)
     at = pattern.find(second)
     return Markup("<wbr>").join((written(pattern[:at]), written(pattern[at:])))
+
+
+def _zone_name(value: datetime, zone: Any, loc: Locale) -> str:
+    """The zone's short name where the language has one ("MEZ", "EST"), else its offset the
+    language's way ("GMT+01:00", "UTC+01:00"): never a bare "+0100"."""
+    short = format_datetime(value, "z", tzinfo=zone, locale=loc)
+    if short[:1] not in "+-":
+        return short
+    return get_timezone_gmt(value.astimezone(zone), width="long", locale=loc)
 
 
 def _zone(name: Any) -> Any:
