@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency
-from playwright.sync_api import Page, Route
+from playwright.sync_api import BrowserContext, Page, Route
 
 from lifecycle.rendering import SUPPORTED_LANGUAGES, RenderedEmail, RenderedPage, render_email, render_page
 
@@ -161,6 +162,53 @@ def price(lang: str) -> str:
     return format_currency(who.monthly_price, who.currency, locale=who.locale.replace("-", "_")).replace(" ", "\u00a0")
 
 
+def dates_and_price(lang: str) -> list[str]:
+    """Every date and the price the pages and emails of these facts write, as they write them."""
+    day_it_ends = ENDS_AT.astimezone(ZoneInfo(reader(lang).time_zone)).date()
+    return [long_date(day, lang) for day in (RESPOND_BY, PAID_UNTIL, RETAINED_UNTIL, day_it_ends)] + [price(lang)]
+
+
+# Each value that must stay on one line, split over lines: the ``selector``'s elements (a date
+# and time may break at its <wbr>, between the two: each run between them must be one line),
+# and every shown occurrence of each of the ``needles`` in the text. Also how often each needle
+# was seen, so a test knows it looked at something.
+_SPLIT = """([selector, needles]) => {
+    const lines = range => new Set([...range.getClientRects()].filter(box => box.width > 0)
+        .map(box => Math.round(box.top))).size;
+    const split = [], seen = Object.fromEntries(needles.map(needle => [needle, 0]));
+    for (const node of document.querySelectorAll(selector)) {
+        const runs = [[]];
+        for (const child of node.childNodes) child.nodeName === "WBR" ? runs.push([]) : runs.at(-1).push(child);
+        for (const run of runs.filter(run => run.length)) {
+            const range = document.createRange();
+            range.setStartBefore(run[0]);
+            range.setEndAfter(run.at(-1));
+            if (lines(range) > 1) split.push(range.toString());
+        }
+    }
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+        for (const needle of needles) {
+            for (let at = text.data.indexOf(needle); at !== -1; at = text.data.indexOf(needle, at + 1)) {
+                const range = document.createRange();
+                range.setStart(text, at);
+                range.setEnd(text, at + needle.length);
+                const count = lines(range);
+                seen[needle] += count > 0;
+                if (count > 1) split.push(needle);
+            }
+        }
+    }
+    return {split, seen};
+}"""
+
+
+def split_values(tab: Page, selector: str, needles: list[str]) -> tuple[list[str], dict[str, int]]:
+    """The values shown on more than one line (see ``_SPLIT``), and how often each needle shows."""
+    found = tab.evaluate(_SPLIT, [selector, needles])
+    return found["split"], found["seen"]
+
+
 class Served:
     """Answers a fixed address in a tab with the HTML and headers given, as the member API or a
     mail client would bring them, so the page lives under its real Content-Security-Policy."""
@@ -192,6 +240,7 @@ class Served:
 
 
 def axe_source() -> str:
+    """axe-core, as npm installed it; a missing one fails the test that needs it."""
     if not AXE.exists():
         pytest.fail(
             f"axe-core is not installed at {AXE}: the accessibility audit needs it. Run `make test`, which "
@@ -214,13 +263,20 @@ _RUN_AXE = """async ([tags, rules]) => {
 }"""
 
 
-def audit(tab: Page, source: str, *, rules: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.1 A and AA violations of what the tab shows (and of ``rules`` besides).
+def with_auditor(context: BrowserContext) -> BrowserContext:
+    """The context with axe-core in every document it opens.
 
-    The pages' Content-Security-Policy allows no script, and they are audited under it: the
-    auditor is evaluated through the DevTools protocol (``page.evaluate``), which a page's policy
-    does not govern, so nothing about the page is loosened to audit it."""
-    tab.evaluate(source)
+    The pages' Content-Security-Policy allows no script, and they are audited under it: axe is
+    added as the context's init script, which Chromium runs through the DevTools protocol
+    (``Page.addScriptToEvaluateOnNewDocument``) and the page's policy does not govern, so nothing
+    about the page is loosened to audit it (``bypass_csp`` would loosen it)."""
+    context.add_init_script(axe_source())
+    return context
+
+
+def audit(tab: Page, *, rules: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A and AA violations of what the tab shows (and of ``rules`` besides),
+    in a context ``with_auditor``."""
     return tab.evaluate(_RUN_AXE, [list(WCAG_21_AA), list(rules)])
 
 
