@@ -168,6 +168,29 @@ def dates_and_price(lang: str) -> list[str]:
     return [long_date(day, lang) for day in (RESPOND_BY, PAID_UNTIL, RETAINED_UNTIL, day_it_ends)] + [price(lang)]
 
 
+# What does not fit, as a person would see it: the page wider than the screen, a box whose
+# content is wider than the box (spilling over, or clipped), an element off the screen's sides.
+MISFITS = """() => {
+    const width = document.documentElement.clientWidth;
+    const name = node => node.tagName.toLowerCase() + (node.className ? "." + node.className : "")
+        + ` "${node.textContent.trim().slice(0, 40)}"`;
+    const misfits = [];
+    if (document.documentElement.scrollWidth > width) {
+        misfits.push(`the page is ${document.documentElement.scrollWidth} px wide on a ${width} px screen`);
+    }
+    for (const node of document.body.querySelectorAll("*")) {
+        const style = getComputedStyle(node), box = node.getBoundingClientRect();
+        if (style.display === "none" || (box.width === 0 && box.height === 0)) continue;
+        if (box.left < -0.5 || box.right > width + 0.5) {
+            misfits.push(`${name(node)} runs from ${box.left} to ${box.right} px`);
+        }
+        if (style.display !== "inline" && node.scrollWidth > node.clientWidth + 1) {
+            misfits.push(`${name(node)} holds ${node.scrollWidth} px of content in ${node.clientWidth} px`);
+        }
+    }
+    return misfits;
+}"""
+
 # Each value that must stay on one line, split over lines: the ``selector``'s elements (a date
 # and time may break at its <wbr>, between the two: each run between them must be one line),
 # and every shown occurrence of each of the ``needles`` in the text. Also how often each needle

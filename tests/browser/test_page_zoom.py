@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from browser_support import assert_reached_in_order_visibly
 from playwright.sync_api import Browser
-from reading import LANGUAGES, PAGE_STATES, PageState, Served, dates_and_price, page_in, split_values
+from reading import LANGUAGES, MISFITS, PAGE_STATES, PageState, Served, dates_and_price, page_in, split_values
 
 pytestmark = pytest.mark.browser
 
@@ -23,29 +23,6 @@ SCREENS = {
     "200%": {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2},
     "320px": {"viewport": {"width": 320, "height": 256}, "device_scale_factor": 4},
 }
-
-# What does not fit, as a person would see it: the page wider than the screen, a box whose
-# content is wider than the box (spilling over, or clipped), an element off the screen's sides.
-MISFITS = """() => {
-    const width = document.documentElement.clientWidth;
-    const name = node => node.tagName.toLowerCase() + (node.className ? "." + node.className : "")
-        + ` "${node.textContent.trim().slice(0, 40)}"`;
-    const misfits = [];
-    if (document.documentElement.scrollWidth > width) {
-        misfits.push(`the page is ${document.documentElement.scrollWidth} px wide on a ${width} px screen`);
-    }
-    for (const node of document.body.querySelectorAll("*")) {
-        const style = getComputedStyle(node), box = node.getBoundingClientRect();
-        if (style.display === "none" || (box.width === 0 && box.height === 0)) continue;
-        if (box.left < -0.5 || box.right > width + 0.5) {
-            misfits.push(`${name(node)} runs from ${box.left} to ${box.right} px`);
-        }
-        if (style.display !== "inline" && node.scrollWidth > node.clientWidth + 1) {
-            misfits.push(`${name(node)} holds ${node.scrollWidth} px of content in ${node.clientWidth} px`);
-        }
-    }
-    return misfits;
-}"""
 
 # Each button, scrolled to: whether all of it is on the screen (within a pixel: Chromium scrolls
 # in whole device pixels), and its label.
