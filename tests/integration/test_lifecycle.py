@@ -14,7 +14,7 @@ import requests
 from tests.stack import FIRST_SWEEP, iso
 
 DEADLINE = datetime(2026, 7, 2, 12, 0, tzinfo=UTC)  # notice opened 1 June: respond by 1 July, everywhere on Earth
-RESPOND_BY_FR = "1 juillet 2026"
+RESPOND_BY_FR = "1\u00a0juillet\u00a02026"  # no-break spaces: a date never splits across lines
 
 
 def test_the_sweep_notices_an_inactive_member_once_in_their_language(stack):
@@ -66,7 +66,7 @@ def test_opening_a_link_changes_nothing_and_keep_on_the_page_keeps_the_membershi
     requests.head(link, timeout=30)
     # THEN the page asks, in German, with both choices, and nothing changed
     assert page.status_code == 200
-    assert 'lang="de"' in page.text and "1. Juli 2026" in page.text
+    assert 'lang="de"' in page.text and "1.\u00a0Juli\u00a02026" in page.text
     assert 'value="keep"' in page.text and 'value="cancel"' in page.text
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]

@@ -161,7 +161,7 @@ def notice_opened(stack, result):
     assert result == {"batchItemFailures": []}
     [mail] = stack.cloud.sent_emails()
     assert mail.to == ("sample.member@example.com",) and mail.headers["X-Membership-Email"] == "notice"
-    assert "1 juillet 2026" in mail.text
+    assert "1\u00a0juillet\u00a02026" in mail.text
 
 
 def reminder_requested(stack, result):
