@@ -83,8 +83,10 @@ def reader(lang: str) -> Reader:
     return READERS.get(lang) or Reader(lang, lang, "9.99", "USD", "UTC")
 
 
-# Every language the product speaks is read; these must be among them.
-REQUIRED_LANGUAGES = ("en", "de")
+# Every language the product speaks is read; these must be among them, and are read in full
+# where a test reads only some pages in the others: English, German (the longest words) and
+# Arabic (right to left).
+REQUIRED_LANGUAGES = ("en", "de", "ar")
 LANGUAGES = SUPPORTED_LANGUAGES
 
 
