@@ -56,6 +56,7 @@ class FakeMail:
     lang: str
     member_id: str
     sent_at: datetime
+    text: str = ""  # the plain-text part, as the member reads it
 
 
 class InMemoryMailer:
@@ -67,7 +68,7 @@ class InMemoryMailer:
     def send(self, to: str, email: RenderedEmail, kind: str, sent_at: datetime, member_id: str) -> str:
         address = ses_address(to)  # AddressRefused, as the SES mailer
         message_id = f"fake-message-{len(self.sent) + 1}"
-        self.sent.append(FakeMail(message_id, address, kind, email.subject, email.lang, member_id, sent_at))
+        self.sent.append(FakeMail(message_id, address, kind, email.subject, email.lang, member_id, sent_at, email.text))
         return message_id
 
 
@@ -435,7 +436,7 @@ class InMemoryLifecycle:
             status="cancelled",
             cancelled_at=when,
             cancel_reason=reason,
-            billing_stopped_at=when,
+            billing_stopped_at=iso(hold.ends_at or cancelled_at),
             retained_until=iso(retained_until),
             notice_outcome=outcome,
             notice_closed_at=when,

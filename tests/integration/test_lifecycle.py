@@ -114,6 +114,7 @@ def test_cancel_now_stops_billing_keeps_things_and_says_how_to_come_back(stack):
         "cancelled_at": iso(cancel_day),
         "reason": "member_request",
         "billing": "stop",
+        "ends_at": iso(cancel_day),
         "retained_until": "2027-04-04T03:00:00Z",
     }
     assert stack.email_kinds("m-cancel") == ["notice", "cancelled"]

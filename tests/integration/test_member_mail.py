@@ -94,3 +94,35 @@ def test_a_cancellation_is_confirmed_at_once_with_its_record_on_the_page_and_in_
         assert "we have asked billing to stop charging you" in part
         assert "won't be charged" not in part
     assert "Keep this email as your record of the cancellation." in confirmation.text
+
+
+def test_a_cancellation_at_the_end_of_the_paid_period_says_so_everywhere_in_the_members_time(stack):
+    # GIVEN a business whose cancellations take effect when the paid period ends, and a member in
+    # Los Angeles whose period ends on 20 June (as the billing system writes it, with its offset)
+    deploy_with_help(stack, CancellationTakesEffect="end_of_paid_period")
+    stack.add_inactive_member("m-paid", paid_until="2026-06-20T23:59:59-07:00", time_zone="America/Los_Angeles")
+    stack.run_until(FIRST_SWEEP)
+    # WHEN the member opens the "cancel" link, then cancels, on 3 June at 08:17 UTC
+    link = stack.link("m-paid", "cancel")
+    asked = requests.get(link, timeout=30)
+    stack.run_until(FIRST_SWEEP + timedelta(days=2, hours=5, minutes=17))
+    done = requests.post(link.split("?")[0], data={"choice": "cancel"}, timeout=30)
+    stack.cloud.settle()
+    # THEN before cancelling the page said what the paid period leaves them
+    assert "You can keep watching until June\u00a020,\u00a02026, the end of the period you have already paid for." \
+        in visible_text(asked.text)
+    # AND the record says when, in their own time, and when access and billing end
+    record = visible_text(done.text)
+    assert "Cancelled on June\u00a03,\u00a02026,\u00a01:17\u202fAM\u00a0PDT" in record
+    assert "Access and billing end June\u00a020,\u00a02026,\u00a011:59\u202fPM\u00a0PDT" in record
+    assert "You can keep watching until June\u00a020,\u00a02026" in record
+    # AND billing is told the same moment, and the member's row says billing stops then
+    [event] = stack.bus("MembershipCancelled")
+    assert event.detail["cancelled_at"] == "2026-06-03T08:17:00Z" and event.detail["ends_at"] == "2026-06-21T06:59:59Z"
+    member = stack.member("m-paid")
+    assert member["billing_stopped_at"] == "2026-06-21T06:59:59Z"
+    assert member["retained_until"] == "2027-04-21T06:59:59Z"  # kept 10 months from the end
+    # AND the confirmation email repeats it
+    confirmation = stack.emails_to("m-paid")[-1]
+    assert "Access and billing end\nJune\u00a020,\u00a02026,\u00a011:59\u202fPM\u00a0PDT" in confirmation.text
+    assert "we have asked billing not to charge you after that" in confirmation.text

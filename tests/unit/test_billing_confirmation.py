@@ -52,7 +52,7 @@ def test_the_same_cancellation_is_published_again_and_counted_overdue_past_the_a
     assert republish_billing_stop(store, "cus_NffrFeUfNV2Hib", TOLD_AT + timedelta(hours=73), Policy())
     assert list(store.bus.events) == [("MembershipCancelled", {
         "member_id": "cus_NffrFeUfNV2Hib", "cancelled_at": iso(CANCELLED_AT), "reason": "no_response",
-        "billing": "stop", "retained_until": "2027-05-02T12:00:00Z"})] * 2
+        "billing": "stop", "ends_at": iso(CANCELLED_AT), "retained_until": "2027-05-02T12:00:00Z"})] * 2
     assert [r.overdue for r in caplog.records if r.getMessage().startswith("billing has not")] == [False, True]
     counted = {name: metric["Value"] for name, metric in metrics.metric_set.items()}
     metrics.clear_metrics()

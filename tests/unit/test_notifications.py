@@ -99,6 +99,7 @@ def test_a_cancellation_tells_billing_emails_the_member_and_is_marked_announced(
                 "cancelled_at": iso(DEADLINE),
                 "reason": "no_response",
                 "billing": "stop",
+                "ends_at": iso(DEADLINE),  # at once: the default CancellationTakesEffect
                 "retained_until": tables.members["m-1"]["retained_until"],
             },
         )

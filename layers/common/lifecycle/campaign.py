@@ -19,6 +19,7 @@ from lifecycle.membership import NOTICE, Hold, LifecycleChange, Membership, Memb
 from lifecycle.observability import logger
 from lifecycle.policy import (
     Inactivity,
+    cancellation_ends_at,
     deadline_for,
     link_record_expires_at,
     notice_still_stands,
@@ -131,13 +132,16 @@ def settle_notice(store: Store, member_id: str, notice_id: str, now: datetime, p
 
 def _cancel(store: Store, snapshot: MemberSnapshot, outcome: Outcome, now: datetime, policy: Policy) -> bool:
     view = snapshot.view
+    ends_at = cancellation_ends_at(now, snapshot.paid_until, policy)
     hold = Hold(
         member_id=view.member_id,
         email=snapshot.email,
         locale=snapshot.locale,
         reason=CANCEL_REASONS[outcome],
         cancelled_at=now,
-        retained_until=retained_until(now, policy),
+        retained_until=retained_until(ends_at, policy),
+        ends_at=ends_at,
+        time_zone=snapshot.time_zone,
     )
     cancelled = store.lifecycle.cancel(
         snapshot, hold, outcome, require_no_activity=outcome is Outcome.CANCELLED_NO_RESPONSE

@@ -17,7 +17,7 @@ from lifecycle.campaign import Choice, Outcome, answer_notice
 from lifecycle.errors import ExpiredLink, InvalidLink, MemberNotFound, NoOpenNotice
 from lifecycle.membership import Membership
 from lifecycle.observability import logger
-from lifecycle.policy import respond_by
+from lifecycle.policy import cancellation_ends_at, respond_by
 from lifecycle.settings import Settings
 from lifecycle.store import Store
 from lifecycle.tokens import LinkClaims, LinkSigner, SigningKeys
@@ -50,6 +50,9 @@ def link_page(store: Store, token: str, preselected: str | None, now: datetime, 
             "preselected": preselected if preselected in (Choice.KEEP, Choice.CANCEL) else None,
             "monthly_price": member.monthly_price,
             "currency": member.currency,
+            # what cancelling now would leave the member: the period already paid for, if any
+            "paid_until": _paid_through(member, now, settings),
+            "time_zone": member.time_zone,
         },
     )
 
@@ -78,10 +81,17 @@ def link_choice(store: Store, token: str, choice: str | None, now: datetime, set
         member.locale,
         {
             "cancelled_at": member.view.cancelled_at,
-            "retained_until": retained_until.date(),
+            "ends_at": member.ends_at,
+            "time_zone": member.time_zone,
+            "retained_until": retained_until,
             "rejoin_url": settings.rejoin_url,
         },
     )
+
+
+def _paid_through(member: Membership, now: datetime, settings: Settings) -> datetime | None:
+    ends_at = cancellation_ends_at(now, member.paid_until, settings.policy)
+    return ends_at if ends_at > now else None
 
 
 def _read_link(store: Store, token: str, now: datetime) -> tuple[Membership, LinkClaims]:

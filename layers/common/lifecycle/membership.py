@@ -56,6 +56,10 @@ class MemberSnapshot:
     email: str
     locale: str
     currency: str
+    # the business's own facts, where it writes them: the member's IANA time zone (the times
+    # members read), and the end of the period already paid for (CancellationTakesEffect)
+    time_zone: str | None = None
+    paid_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Membership(MemberSnapshot):
 
     cancel_reason: str | None = None
     billing_resumed_at: datetime | None = None
+    ends_at: datetime | None = None  # when the latest cancellation ends access and billing
 
     @property
     def monthly_price(self) -> str:
@@ -141,6 +146,8 @@ class Hold:
     retained_until: datetime | None = None
     billing_event_at: datetime | None = None
     cancelled_email_at: datetime | None = None
+    ends_at: datetime | None = None  # access and billing end (None: at the cancellation)
+    time_zone: str | None = None  # the member's, for the times the confirmation states
 
 
 @dataclass(frozen=True)
@@ -255,6 +262,20 @@ def membership_from_attributes(item: Mapping[str, object]) -> Membership:
         email=text("email") or "",
         locale=text("locale") or "",
         currency=text("currency") or "USD",
+        time_zone=text("time_zone"),
+        paid_until=_lenient_moment(item.get("paid_until")),
         cancel_reason=text("cancel_reason"),
         billing_resumed_at=moment("billing_resumed_at"),
+        ends_at=moment("billing_stopped_at"),
     )
+
+
+def _lenient_moment(raw: object) -> datetime | None:
+    """The business's ``paid_until``: a value it wrote wrong counts as unknown (the cancellation
+    then takes effect at once), never as a member the campaign cannot read."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        return parse_iso(raw)
+    except ValueError:
+        return None

@@ -113,6 +113,8 @@ class LifecycleRecord(Model):
     # hold
     cancelled_at = IsoDateTimeAttribute(null=True)
     retained_until = IsoDateTimeAttribute(null=True)
+    ends_at = IsoDateTimeAttribute(null=True)  # access and billing end (None: at the cancellation)
+    time_zone = UnicodeAttribute(null=True)  # the member's, for the confirmation's times
     # what has been sent for this record: each once (last_attempt_at: the latest try)
     last_attempt_at = IsoDateTimeAttribute(null=True)
     # the sender sending one of them now, and until when it can be alive (its Lambda's deadline)

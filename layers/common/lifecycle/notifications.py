@@ -131,15 +131,17 @@ def _deliver(store: Store, item: Notice | Hold, email: RenderedEmail, kind: str,
 
 
 def _billing_stop(
-    member_id: str, cancelled_at: datetime, reason: str | None, retained_until: datetime
+    member_id: str, cancelled_at: datetime, reason: str | None, retained_until: datetime, ends_at: datetime | None
 ) -> dict[str, Any]:
     """MembershipCancelled's detail: the same each time it is published for one cancellation, so
-    billing can key its work on the member and ``cancelled_at``."""
+    billing can key its work on the member and ``cancelled_at``; ``ends_at`` is when billing
+    stops and access ends (the cancellation itself, or the end of the period already paid)."""
     return {
         "member_id": member_id,
         "cancelled_at": iso(cancelled_at),
         "reason": reason,
         "billing": "stop",
+        "ends_at": iso(ends_at or cancelled_at),
         "retained_until": iso(retained_until),
     }
 
@@ -154,7 +156,7 @@ def republish_billing_stop(store: Store, member_id: str, now: datetime, policy: 
     if not republish_due(view, now, policy) or view.cancelled_at is None or view.retained_until is None:
         return False
     store.bus.publish("MembershipCancelled", _billing_stop(member_id, view.cancelled_at, member.cancel_reason,
-                                                           view.retained_until))
+                                                           view.retained_until, member.ends_at))
     metrics.add_metric(name="BillingUnconfirmed", unit="Count", value=1)
     overdue = unconfirmed >= timedelta(hours=policy.billing_alarm_hours)
     if overdue:
@@ -172,7 +174,7 @@ def _cancellation(store: Store, hold: Hold, now: datetime, settings: Settings, l
     sent = []
 
     def stop_billing() -> None:
-        detail = _billing_stop(hold.member_id, cancelled_at, hold.reason, retained_until)
+        detail = _billing_stop(hold.member_id, cancelled_at, hold.reason, retained_until, hold.ends_at)
         store.bus.publish("MembershipCancelled", detail)
 
     if _once(store, hold, "billing_event_at", now, lease, stop_billing):
@@ -183,8 +185,10 @@ def _cancellation(store: Store, hold: Hold, now: datetime, settings: Settings, l
         locale=hold.locale,
         service_name=settings.service_name,
         rejoin_url=settings.rejoin_url,
-        retained_until=retained_until.date(),
+        retained_until=retained_until,
         cancelled_at=cancelled_at,
+        ends_at=hold.ends_at,
+        time_zone=hold.time_zone,
         help_url=settings.help_url,
         replies_read=bool(settings.reply_to_address),
     )

@@ -266,8 +266,17 @@ def reminder_due(deadline: datetime, now: datetime, policy: Policy) -> bool:
     return utc(deadline) - timedelta(days=policy.reminder_days_before) <= utc(now) < utc(deadline)
 
 
-def retained_until(cancelled_at: datetime, policy: Policy) -> datetime:
-    return utc(cancelled_at) + relativedelta(months=policy.retention_months)
+def cancellation_ends_at(cancelled_at: datetime, paid_until: datetime | None, policy: Policy) -> datetime:
+    """When a cancellation ends access and billing (``CancellationTakesEffect``): at once, or at
+    the end of the period the member already paid for, when the business says when that is."""
+    if policy.cancellation_takes_effect == "end_of_paid_period" and paid_until is not None:
+        return max(utc(cancelled_at), utc(paid_until))
+    return utc(cancelled_at)
+
+
+def retained_until(ends_at: datetime, policy: Policy) -> datetime:
+    """Things are kept ``RetentionMonths`` from the moment the membership ends (access and billing)."""
+    return utc(ends_at) + relativedelta(months=policy.retention_months)
 
 
 def link_expires_at(deadline: datetime, policy: Policy) -> datetime:

@@ -130,7 +130,7 @@ def render_email(
     monthly_price: str | None = None,
     currency: str | None = None,
     rejoin_url: str | None = None,
-    retained_until: date | None = None,
+    retained_until: date | datetime | None = None,
     retention_months: int | None = None,
     cancelled_at: datetime | None = None,
     ends_at: datetime | None = None,

@@ -481,7 +481,7 @@ class DynamoDBLifecycle:
                     MemberRecord.status.set("cancelled"),
                     MemberRecord.cancelled_at.set(cancelled_at),
                     MemberRecord.cancel_reason.set(reason),
-                    MemberRecord.billing_stopped_at.set(cancelled_at),
+                    MemberRecord.billing_stopped_at.set(hold.ends_at or cancelled_at),
                     MemberRecord.retained_until.set(retained_until),
                     MemberRecord.notice_outcome.set(outcome),
                     MemberRecord.notice_closed_at.set(cancelled_at),
@@ -751,6 +751,8 @@ def _hold(item: LifecycleRecord) -> Hold:
         retained_until=_optional(item, "retained_until"),
         billing_event_at=_optional(item, "billing_event_at"),
         cancelled_email_at=_optional(item, "cancelled_email_at"),
+        ends_at=_optional(item, "ends_at"),
+        time_zone=_optional(item, "time_zone"),
     )
 
 
@@ -768,6 +770,8 @@ def _hold_record(
         reason=reason,
         cancelled_at=cancelled_at,
         retained_until=retained_until,
+        ends_at=hold.ends_at,
+        time_zone=hold.time_zone,
         cancelled_email_at=cancelled_email_at,
         billing_event_at=billing_event_at,
     )
