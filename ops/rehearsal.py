@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from boto3.dynamodb.types import TypeSerializer
@@ -49,6 +50,8 @@ KNOWN_MEMBER_FIELDS = {
     "monthly_price",
     "currency",
     "profiles",
+    "paid_until",  # the end of the period already paid for (CancellationTakesEffect)
+    "time_zone",  # IANA, for the times the member reads
 }
 
 
@@ -173,6 +176,16 @@ def _member(row: dict[str, Any], where: str) -> dict[str, Any]:
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise RehearsalInputError(f'{where}: field currency: {currency!r} is not an ISO 4217 code like "EUR"')
     member["currency"] = currency
+    if row.get("paid_until") is not None:
+        member["paid_until"] = _iso(parse_time(row["paid_until"], f"{where}: field paid_until"))
+    if row.get("time_zone") is not None:
+        zone = row["time_zone"]
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise RehearsalInputError(
+                f'{where}: field time_zone: {zone!r} is not an IANA time zone like "Europe/Berlin"') from None
+        member["time_zone"] = zone
     if "profiles" in row:
         member["profiles"] = _profiles(row["profiles"], where)
     return member

@@ -63,15 +63,16 @@ def _token() -> str | None:
     return str(_client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"])
 
 
-def call_billing(member_id: str, change: str, change_at: str, token: str | None) -> str:
-    """Asks billing for the change; when it took effect (RFC 3339)."""
+def call_billing(member_id: str, change: str, change_at: str, token: str | None, ends_at: str | None = None) -> str:
+    """Asks billing for the change; when it took effect (RFC 3339). A stop names ``ends_at``:
+    no charge after it (the cancellation itself, or the end of the period already paid for)."""
     member = urllib.parse.quote(member_id, safe="")  # an id may hold "/", "|" or any character
     url = f"{os.environ['BILLING_API_URL'].rstrip('/')}/members/{member}/billing/{change}"
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(member_id, change, change_at)}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=json.dumps({"change_at": change_at}).encode(), headers=headers,
-                                     method="POST")
+    body = {"change_at": change_at, **({"ends_at": ends_at} if ends_at else {})}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
             body = answer.read()
@@ -101,7 +102,7 @@ def handle(body: str, token: str | None) -> None:
     event = json.loads(body)
     change, changed, kind = CHANGES[event["detail-type"]]
     member_id, change_at = event["detail"]["member_id"], event["detail"][changed]
-    effective_at = call_billing(member_id, change, change_at, token)
+    effective_at = call_billing(member_id, change, change_at, token, event["detail"].get("ends_at"))
     confirm(kind, member_id, changed, change_at, effective_at)
 
 

@@ -122,7 +122,8 @@ def test_a_cancellation_is_stopped_once_at_billing_and_confirmed_back(billed, bi
     (request,) = billing_api.requests
     assert request["path"] == f"/v1/members/{member_id}/billing/stop"
     assert request["authorization"] == f"Bearer {TOKEN}"
-    assert json.loads(request["body"]) == {"change_at": cancelled_at}
+    # no charge after the cancellation's end: at once, by default
+    assert json.loads(request["body"]) == {"change_at": cancelled_at, "ends_at": cancelled_at}
     # AND the product heard billing's confirmation, and publishes the cancellation no more
     billed.run_until(DEADLINE + timedelta(days=3))
     assert billed.member(member_id)["billing_confirmed_at"]
