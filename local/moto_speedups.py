@@ -34,18 +34,31 @@ more). Here moto's own transaction runs with its backups replaced by a journal: 
 the item it changes first, and a failed transaction puts those items back and drops its stream
 records, so every table is as it was, the same objects. A test compares both with moto's answers.
 
+**JSON answers.** moto writes every answer by walking the operation's output shape, and for every
+member of every value it builds a context object and tries up to six alias providers to find the
+value: a page of a Scan cost a second, the greater part of a rehearsal of 100,000 members. Here
+``JSONSerializer._serialize_result`` is the same walk made once per shape: each structure lists the
+names moto's picker would try (asked of moto's own picker), and a value with one key, an attribute
+value, goes straight to its member. Only results made of dicts and lists, from DynamoDB, its
+streams and SQS, take it; an object, a picker with transformers, or anything it does not expect
+goes to moto's own serializer. Two tests compare the bytes: random values for every output shape
+of the three services, and every answer moto gives to real calls on random items.
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
 """
 from __future__ import annotations
 
+import base64
 import bisect
 import copy
 import itertools
 import threading
 from collections import Counter
+from collections.abc import Callable
 from contextlib import suppress
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,6 +69,16 @@ import moto.backends
 import moto.dynamodb.models as moto_models
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
+from moto.core.serialize import (
+    DEFAULT_ALIAS_PROVIDERS,
+    AttributePickerContext,
+    BaseJSONSerializer,
+    JSONSerializer,
+    ResponseDict,
+    ResponseSerializer,
+    TimestampSerializer,
+    XFormedAttributePicker,
+)
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
 from moto.dynamodb.models.dynamo_type import DynamoType, serializer
@@ -75,6 +98,8 @@ write_counts: Counter[str] = Counter()  # table name -> writes so far (including
 _own_create_loader = botocore.session.create_loader
 _loaders: dict[str | None, botocore.loaders.Loader] = {}
 _loaders_lock = threading.Lock()
+_moto_serialize_result = JSONSerializer._serialize_result
+FAST_JSON_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "sqs"})  # the ones the tests compare
 
 
 def lean_scan(
@@ -241,6 +266,150 @@ def _cast_value(self: DynamoType) -> Any:
     return self.value if self.type == "S" else _moto_cast_value.fget(self)
 
 
+# ------------------------------------------------------------------ JSON answers
+Writer = Callable[[dict[Any, Any], Any, Any], None]  # (serialized, value, key): moto's _serialize for one shape
+_writers: dict[tuple[int, str, str], tuple[Any, Writer]] = {}  # (resolver, shape name, traits) -> its writer
+_timestamps = TimestampSerializer(JSONSerializer.DEFAULT_TIMESTAMP_FORMAT)
+
+
+class _Unsure(Exception):
+    """A value the fast serializer leaves to moto's own (an object, say, where it expects a dict)."""
+
+
+def _unsure(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+    raise _Unsure
+
+
+def _writer(shape: Any) -> Writer:
+    """What ``JSONSerializer._serialize(serialized, value, shape, key)`` does, as a function made
+    once for the shape: moto looks up a method, walks six alias providers and builds a context
+    object for every member of every value; here the names it would try are listed once."""
+    # botocore makes a new Shape object at every level of a recursive shape (AttributeValue): the
+    # writer is kept by what defines it, its model's resolver, its name and its member traits
+    key = (id(shape._shape_resolver), shape.name, repr(shape.serialization))
+    kept = _writers.get(key)
+    if kept is not None and kept[0] is shape._shape_resolver:
+        return kept[1]
+    renamed, new_name = "name" in shape.serialization, shape.serialization.get("name")
+    method = getattr(JSONSerializer, f"_serialize_type_{shape.type_name}", None)
+    write: Writer
+
+    def write_value(serialized: dict[Any, Any], value: Any, key: Any) -> None:  # _default_serialize
+        serialized[new_name if renamed else key] = value
+
+    if method is None:
+        write = write_value
+    elif method is BaseJSONSerializer._serialize_type_structure:
+        if shape.is_document_type:
+            def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+                serialized[key] = value
+        else:
+            members: list[tuple[tuple[str, ...], Writer, str]] = []  # (names tried, writer, member)
+            owners: dict[str, list[int]] = {}  # a name tried -> the members that try it
+
+            def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+                if value is None:
+                    return
+                if type(value) is not dict:
+                    raise _Unsure
+                wrapper = {} if key else serialized
+                if len(value) == 1:  # an attribute value ({"S": ...}): its one name is what is found
+                    ((name, member_value),) = value.items()
+                    if member_value is not None:
+                        for index in owners.get(name, ()):
+                            members[index][1](wrapper, member_value, members[index][2])
+                else:  # only members one of whose names the value holds can be found, in the members' order
+                    for index in sorted({index for name in value for index in owners.get(name, ())}):
+                        names, write_member, member = members[index]
+                        member_value = value[next(name for name in names if name in value)]
+                        if member_value is not None:
+                            write_member(wrapper, member_value, member)
+                if key:
+                    serialized[new_name if renamed else key] = wrapper
+            _writers[key] = (shape._shape_resolver, write)  # before its members: they may hold it
+            picker = XFormedAttributePicker()
+            for member, member_shape in shape.members.items():
+                member_shape.parent = shape  # as moto sets it before it picks the value
+                # a dict has no Meta and its class is dict: what the picker tries depends on nothing else
+                names = tuple(dict.fromkeys(picker.get_possible_keys(
+                    AttributePickerContext(obj={}, key=member, shape=member_shape))))
+                if any("." in name for name in names):  # moto would read it as a path
+                    write = _unsure
+                    break
+                for name in names:
+                    owners.setdefault(name, []).append(len(members))
+                members.append((names, _writer(member_shape), member))
+    elif method is BaseJSONSerializer._serialize_type_list:
+        item_key, item_writer = shape.member.name, [_unsure]
+
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            if type(value) is not list:
+                raise _Unsure
+            items = []
+            for item in value:
+                wrapper: dict[Any, Any] = {}
+                item_writer[0](wrapper, item, item_key)
+                items.append(wrapper.get(item_key, item))
+            serialized[new_name if renamed else key] = items
+        _writers[key] = (shape._shape_resolver, write)
+        item_writer[0] = _writer(shape.member)
+    elif method is BaseJSONSerializer._serialize_type_map:
+        value_writer = [_unsure]
+
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            if type(value) is not dict:
+                raise _Unsure
+            written: dict[Any, Any] = {}
+            serialized[new_name if renamed else key] = written
+            for sub_key, sub_value in value.items():
+                value_writer[0](written, sub_value, sub_key)
+        _writers[key] = (shape._shape_resolver, write)
+        value_writer[0] = _writer(shape.value)
+    elif method is BaseJSONSerializer._serialize_type_string:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            if isinstance(value, Enum):
+                value = value.value
+            serialized[new_name if renamed else key] = str(value) if value not in [None, {}, []] else value
+    elif method is ResponseSerializer._serialize_type_timestamp:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            wrapper: dict[str, Any] = {}
+            _timestamps.serialize(wrapper, value, shape, "timestamp")
+            serialized[new_name if renamed else key] = wrapper["timestamp"]
+    elif method is ResponseSerializer._serialize_type_blob:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            raw = value.encode("utf-8") if isinstance(value, str) else value
+            serialized[new_name if renamed else key] = base64.b64encode(raw).strip().decode("utf-8")
+    elif method is ResponseSerializer._serialize_type_integer:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            serialized[new_name if renamed else key] = int(value)
+    elif method is ResponseSerializer._serialize_type_float:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            serialized[new_name if renamed else key] = float(value)
+    else:  # a method this module does not know (another moto)
+        write = _unsure
+    _writers[key] = (shape._shape_resolver, write)
+    return write
+
+
+def fast_serialize_result(self: JSONSerializer, resp: ResponseDict, result: Any) -> ResponseDict:
+    """``JSONSerializer._serialize_result`` for results made of dicts and lists, as DynamoDB's are;
+    anything else (an object, a picker with transformers) goes to moto's own."""
+    picker = self._value_picker
+    if (type(self) is JSONSerializer and self.service_model.service_name in FAST_JSON_SERVICES
+            and type(picker) is XFormedAttributePicker and picker.alias_providers is DEFAULT_ALIAS_PROVIDERS
+            and not picker.response_transformers):
+        output_shape = self.operation_model.output_shape
+        serialized: dict[Any, Any] = {}
+        try:
+            if output_shape is not None:
+                _writer(output_shape)(serialized, result, "")
+        except Exception:  # nothing was changed: moto's serializer answers, or fails, as it would
+            pass
+        else:
+            return self._serialized_result_to_response(resp, result, output_shape, serialized)
+    return _moto_serialize_result(self, resp, result)
+
+
 def send(self: botocore.endpoint.Endpoint, request: AWSPreparedRequest) -> AWSResponse:
     """What ``Endpoint._send`` does, with the moto server's application in place of HTTP for
     requests to its endpoint."""
@@ -271,6 +440,7 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = lean_transact_write_items  # type: ignore[method-assign]
     DynamoType.cast_value = property(_cast_value)  # type: ignore[method-assign,assignment]
     botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
+    JSONSerializer._serialize_result = fast_serialize_result  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -283,3 +453,4 @@ def uninstall() -> None:
     DynamoDBBackend.transact_write_items = _moto_transact  # type: ignore[method-assign]
     DynamoType.cast_value = _moto_cast_value  # type: ignore[method-assign]
     botocore.session.create_loader = _own_create_loader
+    JSONSerializer._serialize_result = _moto_serialize_result  # type: ignore[method-assign]

@@ -4,9 +4,11 @@ session share botocore's parsed service models."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import random
+from contextlib import suppress
 from datetime import UTC, datetime
 
 import boto3
@@ -299,3 +301,211 @@ def cloud_with_stream(monkeypatch):
         )["TableDescription"]["LatestStreamArn"]
         yield client, boto3.client("dynamodbstreams", region_name="us-east-1"), arn
     moto_speedups.uninstall()
+
+
+# ------------------------------------------------------------------ JSON answers
+def _serializer(service: str, operation: str):
+    from moto.core.serialize import JSONSerializer, XFormedAttributePicker
+    from moto.core.utils import get_service_model
+
+    # as moto's ActionResult makes it (DynamoDB's handler has no response transformers)
+    return JSONSerializer(operation_model=get_service_model(service).operation_model(operation),
+                          value_picker=XFormedAttributePicker(response_transformers=None))
+
+
+def _serialized(service: str, operation: str, result) -> object:
+    try:
+        return _serializer(service, operation).serialize(result)
+    except Exception as error:  # the same failure both ways counts as the same answer
+        return (type(error), str(error))
+
+
+ODD = st.sampled_from([None, 0, 7, "", "x", [], {}, True, False, 1.5, b"\x00"])  # a value of another kind
+
+
+@st.composite
+def shaped(draw, shape, depth=0):
+    """A value for a botocore shape as a moto handler might hand it over: mostly well formed, with
+    members spelled as moto's attribute picker may find them, some None, and now and then a value
+    of another kind."""
+    from botocore import xform_name
+
+    if draw(st.integers(0, 12)) == 0:
+        return draw(ODD)
+    kind = shape.type_name
+    if kind == "structure":
+        if depth >= 4:
+            return {}
+        value = {}
+        for name, member in shape.members.items():
+            if draw(st.integers(0, 2)) == 0:
+                spelled = draw(st.sampled_from([name, name, xform_name(name), member.name, name.lower()]))
+                value[spelled] = draw(shaped(member, depth + 1))
+        if draw(st.integers(0, 5)) == 0:
+            value[draw(st.text(max_size=3))] = draw(ODD)
+        return value
+    if kind == "list":
+        return draw(st.lists(shaped(shape.member, depth + 1), max_size=3 if depth < 4 else 0))
+    if kind == "map":
+        size = 3 if depth < 4 else 0
+        return draw(st.dictionaries(st.text(max_size=4), shaped(shape.value, depth + 1), max_size=size))
+    if kind == "string":
+        return draw(st.one_of(st.text(max_size=6), st.integers()))
+    if kind in ("integer", "long"):
+        return draw(st.integers(-(10**12), 10**12))
+    if kind in ("float", "double"):
+        return draw(st.floats())
+    if kind == "boolean":
+        return draw(st.booleans())
+    if kind == "blob":
+        return draw(st.one_of(st.binary(max_size=6), st.text(max_size=6)))
+    if kind == "timestamp":
+        return draw(st.one_of(st.datetimes(timezones=st.just(UTC)), st.integers(0, 2**31)))
+    return draw(ODD)
+
+
+def _operations() -> list[tuple[str, str]]:
+    from moto.core.utils import get_service_model
+
+    return [(service, name) for service in sorted(moto_speedups.FAST_JSON_SERVICES)
+            for name in get_service_model(service).operation_names
+            if get_service_model(service).operation_model(name).output_shape is not None]
+
+
+@st.composite
+def answers(draw):
+    from moto.core.utils import get_service_model
+
+    service, operation = draw(st.sampled_from(_operations()))
+    return service, operation, draw(shaped(get_service_model(service).operation_model(operation).output_shape))
+
+
+@settings(max_examples=600, deadline=None)
+@given(answer=answers())
+def test_json_answers_serialize_to_the_bytes_moto_writes(answer):
+    # GIVEN a result for any operation of DynamoDB, its streams or SQS, shaped like its output or not
+    service, operation, result = answer
+    # WHEN moto's serializer and the fast one write it
+    moto_speedups.uninstall()
+    expected = _serialized(service, operation, result)
+    moto_speedups.install()
+    try:
+        actual = _serialized(service, operation, result)
+    finally:
+        moto_speedups.uninstall()
+    # THEN the status, headers and body are the same
+    assert actual == expected
+
+
+def test_a_result_of_objects_goes_to_moto_own_serializer():
+    class Description:  # an object, as some of moto's handlers hand over: its attributes are found by name
+        table_name = "t"
+
+    moto_speedups.install()
+    try:
+        answer = _serializer("dynamodb", "DescribeTable").serialize({"Table": Description()})
+    finally:
+        moto_speedups.uninstall()
+    assert json.loads(answer["body"]) == {"Table": {"TableName": "t"}}
+
+
+def _attribute_values():
+    numbers = st.one_of(st.integers(-(10**9), 10**9), st.decimals(-1000, 1000, places=3)).map(str)
+    scalars = st.one_of(
+        st.text(max_size=8).map(lambda s: {"S": s}),
+        numbers.map(lambda n: {"N": n}),
+        st.binary(max_size=8).map(lambda b: {"B": b}),
+        st.just({"NULL": True}),
+        st.booleans().map(lambda b: {"BOOL": b}),
+        st.sets(st.text(max_size=4), min_size=1, max_size=3).map(lambda s: {"SS": sorted(s)}),
+        st.sets(numbers, min_size=1, max_size=3).map(lambda s: {"NS": sorted(s)}),
+        st.sets(st.binary(max_size=4), min_size=1, max_size=3).map(lambda s: {"BS": sorted(s)}),
+    )
+    return st.recursive(scalars, lambda children: st.one_of(
+        st.lists(children, max_size=3).map(lambda items: {"L": items}),
+        st.dictionaries(st.text(min_size=1, max_size=4), children, max_size=3).map(lambda m: {"M": m}),
+    ), max_leaves=6)
+
+
+ITEMS = st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 3),
+                           st.dictionaries(st.sampled_from(["s", "n", "m", "l", "x", "y"]), _attribute_values(),
+                                           max_size=4)), min_size=1, max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=ITEMS)
+def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeypatch, items):
+    from moto.core.serialize import JSONSerializer
+
+    compared, differ, fast = [], [], set()
+
+    def both_ways(self, resp, result):  # every answer moto serializes, written by moto's serializer and the fast one
+        expected = moto_speedups._moto_serialize_result(self, copy.deepcopy(resp), result)
+        actual = moto_speedups.fast_serialize_result(self, copy.deepcopy(resp), result)
+        with suppress(Exception):
+            moto_speedups._writer(self.operation_model.output_shape)({}, result, "")
+            fast.add(self.operation_name)
+        compared.append(self.operation_name)
+        if actual != expected:
+            differ.append((self.operation_name, actual, expected))
+        return expected
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    monkeypatch.setattr(JSONSerializer, "_serialize_result", JSONSerializer._serialize_result)  # put back after
+    with mock_aws():
+        moto_speedups.install()
+        JSONSerializer._serialize_result = both_ways
+        try:
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            # GIVEN a streamed table of random items (every type, nested), and a queue
+            arn = client.create_table(
+                TableName="t", BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "N"}],
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            )["TableDescription"]["LatestStreamArn"]
+            keys = []
+            for pk, sk, attributes in items:
+                key = {"pk": {"S": pk}, "sk": {"N": str(sk)}}
+                client.put_item(TableName="t", Item={**attributes, **key}, ReturnValues="ALL_OLD")
+                keys.append(key)
+            unique = [dict(k) for k in {json.dumps(k, sort_keys=True): k for k in keys}.values()]
+            # WHEN the cloud answers reads and writes of every kind
+            client.describe_table(TableName="t")
+            client.list_tables()
+            client.scan(TableName="t")
+            client.scan(TableName="t", Limit=2, ProjectionExpression="pk, s, m")
+            client.scan(TableName="t", FilterExpression="attribute_exists(s) OR attribute_exists(l)",
+                        ReturnConsumedCapacity="TOTAL")
+            client.scan(TableName="t", Select="COUNT")
+            client.query(TableName="t", KeyConditionExpression="pk = :a", ExpressionAttributeValues={":a": {"S": "a"}})
+            client.get_item(TableName="t", Key=keys[0])
+            client.get_item(TableName="t", Key=keys[0], ProjectionExpression="x, y", ReturnConsumedCapacity="TOTAL")
+            client.get_item(TableName="t", Key={"pk": {"S": "none"}, "sk": {"N": "0"}})
+            client.batch_get_item(RequestItems={"t": {"Keys": unique}})
+            client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": k}} for k in unique])
+            for returned in ("ALL_NEW", "UPDATED_OLD", "UPDATED_NEW", "ALL_OLD", "NONE"):
+                client.update_item(TableName="t", Key=keys[0], UpdateExpression="SET s = :s ADD c :one",
+                                   ExpressionAttributeValues={":s": {"S": returned}, ":one": {"N": "1"}},
+                                   ReturnValues=returned)
+            client.delete_item(TableName="t", Key=keys[-1], ReturnValues="ALL_OLD")
+            streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+            shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            streams.get_records(ShardIterator=iterator)
+            sqs = boto3.client("sqs", region_name="us-east-1")
+            url = sqs.create_queue(QueueName="q")["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(items[0][2], default=str),
+                             MessageAttributes={"a": {"DataType": "String", "StringValue": "v"}})
+            sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], AttributeNames=["All"])
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        finally:
+            moto_speedups.uninstall()
+    # THEN every answer was written the same both ways, and DynamoDB's took the fast path
+    assert len(compared) > 20 and differ == []
+    assert {"Scan", "Query", "GetItem", "BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "TransactGetItems",
+            "DescribeTable", "GetRecords"} <= fast
