@@ -44,6 +44,10 @@ streams and SQS, take it; an object, a picker with transformers, or anything it 
 goes to moto's own serializer. Two tests compare the bytes: random values for every output shape
 of the three services, and every answer moto gives to real calls on random items.
 
+**Handler methods.** For every request moto lists its handler class's methods
+(``inspect.getmembers``) and turns the action's name into a method's: both are the same every
+time, so each is worked out once (a class, a name).
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
@@ -53,6 +57,7 @@ from __future__ import annotations
 import base64
 import bisect
 import copy
+import functools
 import itertools
 import threading
 from collections import Counter
@@ -66,6 +71,7 @@ import botocore.endpoint
 import botocore.loaders
 import botocore.session
 import moto.backends
+import moto.core.responses
 import moto.dynamodb.models as moto_models
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
@@ -99,6 +105,9 @@ _own_create_loader = botocore.session.create_loader
 _loaders: dict[str | None, botocore.loaders.Loader] = {}
 _loaders_lock = threading.Lock()
 _moto_serialize_result = JSONSerializer._serialize_result
+_moto_method_names = moto.core.responses.method_names_from_class
+_moto_underscores = moto.core.responses.camelcase_to_underscores
+_method_names: dict[Any, list[str]] = {}  # a response class -> the names of its methods
 FAST_JSON_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "sqs"})  # the ones the tests compare
 
 
@@ -264,6 +273,18 @@ def counted_update(self: DynamoDBBackend, table_name: str, key: dict[str, Any], 
 def _cast_value(self: DynamoType) -> Any:
     # moto's cast_value tries five other types before it answers a string with its value
     return self.value if self.type == "S" else _moto_cast_value.fget(self)
+
+
+def method_names_once(clazz: Any) -> list[str]:
+    """moto's ``method_names_from_class`` (``inspect.getmembers`` of the handler class, on every
+    request), listed once a class: the local cloud replaces handler methods, never adds one."""
+    names = _method_names.get(clazz)
+    if names is None:
+        names = _method_names[clazz] = _moto_method_names(clazz)
+    return names
+
+
+_underscores = functools.lru_cache(maxsize=4096)(_moto_underscores)  # an action's name -> its method's
 
 
 # ------------------------------------------------------------------ JSON answers
@@ -441,6 +462,8 @@ def install() -> None:
     DynamoType.cast_value = property(_cast_value)  # type: ignore[method-assign,assignment]
     botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
     JSONSerializer._serialize_result = fast_serialize_result  # type: ignore[method-assign]
+    moto.core.responses.method_names_from_class = method_names_once
+    moto.core.responses.camelcase_to_underscores = _underscores
 
 
 def uninstall() -> None:
@@ -454,3 +477,5 @@ def uninstall() -> None:
     DynamoType.cast_value = _moto_cast_value  # type: ignore[method-assign]
     botocore.session.create_loader = _own_create_loader
     JSONSerializer._serialize_result = _moto_serialize_result  # type: ignore[method-assign]
+    moto.core.responses.method_names_from_class = _moto_method_names
+    moto.core.responses.camelcase_to_underscores = _moto_underscores

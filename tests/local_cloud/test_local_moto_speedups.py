@@ -509,3 +509,41 @@ def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeyp
     assert len(compared) > 20 and differ == []
     assert {"Scan", "Query", "GetItem", "BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "TransactGetItems",
             "DescribeTable", "GetRecords"} <= fast
+
+
+def test_handler_method_names_and_action_names_are_moto_own():
+    import moto.core.responses
+    from moto.core import utils
+
+    moto_speedups.install()
+    try:
+        # GIVEN every handler class moto has loaded, WHEN its methods are listed twice, THEN moto's list both times
+        handlers = [cls for cls in _subclasses(moto.core.responses.BaseResponse)]
+        assert len(handlers) > 3
+        for cls in handlers:
+            assert moto.core.responses.method_names_from_class(cls) == utils.method_names_from_class(cls)
+            assert moto.core.responses.method_names_from_class(cls) == utils.method_names_from_class(cls)
+        # AND action names turn into the method names moto makes of them
+        for action in ["Scan", "GetItem", "BatchGetItem", "TransactWriteItems", "SendMessageBatch", "ListQueues",
+                       "DescribeDBInstances", "PutEvents", "GetRecords", "", "a", "ABCDef", "getItem"]:
+            assert moto.core.responses.camelcase_to_underscores(action) == utils.camelcase_to_underscores(action)
+    finally:
+        moto_speedups.uninstall()
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+@given(action=st.text(alphabet=st.sampled_from("AbCdXyz_19 "), max_size=12))
+def test_any_action_name_turns_into_the_method_name_moto_makes(action):
+    import moto.core.responses
+    from moto.core import utils
+
+    moto_speedups.install()
+    try:
+        assert moto.core.responses.camelcase_to_underscores(action) == utils.camelcase_to_underscores(action)
+    finally:
+        moto_speedups.uninstall()
