@@ -11,6 +11,7 @@ activity table, the mail SES sent, the events on the billing bus.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -517,6 +518,7 @@ class _Mailbox:
         return self._by_address.get(mailbox(address), [])
 
 
+@functools.cache  # the mailbox reads every sent email's addresses again whenever the clock moved
 def mailbox(address: str) -> str:
     """One mailbox however its address is written: as SES is given it (a Unicode domain in
     Punycode, ``anna@bücher.de`` is ``anna@xn--bcher-kva.de``), the domain in lower case."""
