@@ -48,6 +48,15 @@ of the three services, and every answer moto gives to real calls on random items
 (``inspect.getmembers``) and turns the action's name into a method's: both are the same every
 time, so each is worked out once (a class, a name).
 
+**FilterExpressions.** moto parses a Scan's FilterExpression twice a request (to check its names,
+then to run it) and walks the tree for every item, casting each value again: the sweep sends the
+same expression, an OR of seven ANDs, for every page of the night. Here the latest 512
+expressions parsed are kept (by their text, names and values; what parse found is handed over as
+it would find it; one that fails is parsed, and fails, every time), and a Scan matches items
+with closures made once from the tree: AND, OR, NOT, attribute_exists and comparisons of a
+top-level attribute, with constants worked out once; any other node answers itself. Tests
+compare matches, and errors, with moto's on random expressions and items and on the sweep's own.
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
@@ -59,8 +68,9 @@ import bisect
 import copy
 import functools
 import itertools
+import json
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from contextlib import suppress
 from enum import Enum
@@ -85,6 +95,7 @@ from moto.core.serialize import (
     TimestampSerializer,
     XFormedAttributePicker,
 )
+from moto.dynamodb import comparisons
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
 from moto.dynamodb.models.dynamo_type import DynamoType, serializer
@@ -108,6 +119,11 @@ _moto_serialize_result = JSONSerializer._serialize_result
 _moto_method_names = moto.core.responses.method_names_from_class
 _moto_underscores = moto.core.responses.camelcase_to_underscores
 _method_names: dict[Any, list[str]] = {}  # a response class -> the names of its methods
+_moto_parse = comparisons.ConditionExpressionParser.parse
+_parsed: OrderedDict[str, tuple[Any, list[str], list[str]]] = OrderedDict()  # the latest expressions parsed
+_parsed_lock = threading.Lock()
+PARSED_KEPT = 512
+_MATCH = "_local_match"  # on a moto Op: the function that answers its expr(item)
 FAST_JSON_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "sqs"})  # the ones the tests compare
 
 
@@ -135,6 +151,7 @@ def lean_scan(
         first = bisect.bisect_left(items, True, key=lambda item: not self._item_comes_before_dct(
             item, exclusive_start_key, hash_attrs, range_attrs, True))
     whole = segments in ((None, None), (0, 1))  # segment 0 of 1 holds every item: no hash to compute
+    match = None if filter_expression is None else matcher(filter_expression)
     for item in itertools.islice(items, first, None):
         if not whole and not item.is_within_segment(segments):
             continue
@@ -147,9 +164,120 @@ def lean_scan(
         scanned_size += size
         scanned_count += 1
         last_scanned = item
-        if filter_expression is None or filter_expression.expr(item):
+        if match is None or match(item):
             results.append(_project(item, projection_expression) if projection_expression else copy.deepcopy(item))
     return results, scanned_count, last_evaluated_key
+
+
+def parse_once(self: comparisons.ConditionExpressionParser) -> Any:
+    """``ConditionExpressionParser.parse``, kept for the latest expressions: moto parses a Scan's
+    FilterExpression twice a request (to check its names, then to run it), and the sweep sends
+    the same one for every page. The syntax tree is read-only; what it found is handed over as
+    parse would find it. An expression that fails is parsed (and fails) every time."""
+    try:
+        key = json.dumps([self.condition_expression, self.expression_attribute_names,
+                          self.expression_attribute_values])
+    except (TypeError, ValueError):  # binary values: parsed every time
+        return _moto_parse(self)
+    with _parsed_lock:
+        kept = _parsed.get(key)
+        if kept is not None:
+            _parsed.move_to_end(key)
+    if kept is None:
+        found_names, found_values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+        op = _moto_parse(self)
+        kept = (op, self.expr_attr_names_found[found_names:], self.expr_attr_values_found[found_values:])
+        with _parsed_lock:
+            _parsed[key] = kept
+            while len(_parsed) > PARSED_KEPT:
+                _parsed.popitem(last=False)
+        return op
+    op, names, values = kept
+    self.expr_attr_names_found.extend(names)
+    self.expr_attr_values_found.extend(values)
+    return op
+
+
+Match = Callable[[moto_table.Item], Any]
+
+
+def matcher(op: Any) -> Match:
+    """A function that answers ``op.expr(item)`` for a stored item: the same value, from the same
+    comparisons. moto walks its tree for every item (an OR of seven ANDs, for the sweep), casting
+    each value again; here the tree's common nodes (AND, OR, NOT, attribute_exists, comparisons
+    of a top-level attribute) become closures and its constants are worked out once. Any other
+    node is asked itself (``node.expr``). Kept on the op, which ``parse_once`` shares."""
+    match = op.__dict__.get(_MATCH)
+    if match is None:
+        match = op.__dict__[_MATCH] = _compile(op)
+    return match
+
+
+_ORDERINGS: dict[type, Callable[[Any, Any], bool]] = {
+    comparisons.OpLessThan: lambda lhs, rhs: lhs < rhs,
+    comparisons.OpLessThanOrEqual: lambda lhs, rhs: lhs <= rhs,
+    comparisons.OpGreaterThan: lambda lhs, rhs: lhs > rhs,
+    comparisons.OpGreaterThanOrEqual: lambda lhs, rhs: lhs >= rhs,
+}
+
+
+def _compile(node: Any) -> Match:
+    kind = type(node)
+    if kind is comparisons.OpAnd:
+        lhs, rhs = _compile(node.lhs), _compile(node.rhs)
+        return lambda item: lhs(item) and rhs(item)
+    if kind is comparisons.OpOr:
+        lhs, rhs = _compile(node.lhs), _compile(node.rhs)
+        return lambda item: lhs(item) or rhs(item)
+    if kind is comparisons.OpNot:
+        lhs = _compile(node.lhs)
+        return lambda item: not lhs(item)
+    if kind is comparisons.OpDefault:
+        return lambda item: True
+    if kind is comparisons.FuncAttrExists and _top_level(node.attr):
+        name = node.attr.path[0]
+
+        def exists(item: moto_table.Item) -> bool:  # AttributePath.get_type(item) is not None
+            attr = item.attrs.get(name)
+            return attr is not None and attr.type is not None
+        return exists
+    if kind in _ORDERINGS or kind in (comparisons.OpEqual, comparisons.OpNotEqual):
+        lhs, rhs = _operand(node.lhs), _operand(node.rhs)
+        if kind is comparisons.OpEqual:
+            return lambda item: lhs(item) == rhs(item)
+        if kind is comparisons.OpNotEqual:
+            return lambda item: lhs(item) != rhs(item)
+        order = _ORDERINGS[kind]
+
+        def ordered(item: moto_table.Item) -> bool:  # None is neither before nor after anything
+            left, right = lhs(item), rhs(item)
+            return order(left, right) if left is not None and right is not None else False
+        return ordered
+    return node.expr  # type: ignore[no-any-return]
+
+
+def _top_level(operand: Any) -> bool:
+    return type(operand) is comparisons.AttributePath and len(operand.path) == 1 and isinstance(operand.path[0], str)
+
+
+def _operand(operand: Any) -> Match:
+    """``operand.expr(item)`` as a function: a top-level attribute's value, or a constant."""
+    if _top_level(operand):
+        name = operand.path[0]
+
+        def value(item: moto_table.Item) -> Any:  # AttributePath.expr: the attribute's cast_value, or None
+            attr = item.attrs.get(name)
+            if attr is None:
+                return None
+            return attr.value if attr.type == "S" else attr.cast_value
+        return value
+    if type(operand) is comparisons.AttributeValue and operand.type in ("S", "N", "B", "BOOL", "NULL"):
+        try:
+            constant = operand.expr(None)  # a string, a Decimal, bytes, a bool or None: immutable
+        except Exception:  # an N that is no number fails when it is compared, as in moto
+            return operand.expr  # type: ignore[no-any-return]
+        return lambda item: constant
+    return operand.expr  # type: ignore[no-any-return]
 
 
 def _project(item: moto_table.Item, expressions: list[list[str]]) -> moto_table.Item:
@@ -464,6 +592,7 @@ def install() -> None:
     JSONSerializer._serialize_result = fast_serialize_result  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = method_names_once
     moto.core.responses.camelcase_to_underscores = _underscores
+    comparisons.ConditionExpressionParser.parse = parse_once  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -479,3 +608,4 @@ def uninstall() -> None:
     JSONSerializer._serialize_result = _moto_serialize_result  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = _moto_method_names
     moto.core.responses.camelcase_to_underscores = _moto_underscores
+    comparisons.ConditionExpressionParser.parse = _moto_parse  # type: ignore[method-assign]

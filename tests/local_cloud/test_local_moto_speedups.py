@@ -547,3 +547,120 @@ def test_any_action_name_turns_into_the_method_name_moto_makes(action):
         assert moto.core.responses.camelcase_to_underscores(action) == utils.camelcase_to_underscores(action)
     finally:
         moto_speedups.uninstall()
+
+
+# ------------------------------------------------------------------ FilterExpressions
+EXPRESSION_VALUES = {
+    ":s": {"S": "m"}, ":e": {"S": ""}, ":n": {"N": "3"}, ":n2": {"N": "7.5"}, ":b": {"B": b"x"}, ":t": {"S": "N"},
+    ":yes": {"BOOL": True}, ":null": {"NULL": True}, ":ss": {"SS": ["m", "z"]}, ":l": {"L": [{"S": "m"}]},
+    ":bad": {"N": "zz"},
+}
+EXPRESSION_NAMES = {"#n": "status", "#a": "a"}
+_PATHS = st.sampled_from(["a", "b", "c", "#n", "#a", "m.x", "l[0]", "nothing"])
+_VALUES = st.sampled_from(sorted(EXPRESSION_VALUES))
+_OPERANDS = st.one_of(_PATHS, _VALUES, _PATHS.map(lambda p: f"size({p})"))
+_ATOMS = st.one_of(
+    st.tuples(_OPERANDS, st.sampled_from(["=", "<>", "<", "<=", ">", ">="]), _OPERANDS).map(" ".join),
+    _PATHS.map(lambda p: f"attribute_exists({p})"),
+    _PATHS.map(lambda p: f"attribute_not_exists({p})"),
+    st.tuples(_PATHS, _VALUES).map(lambda pv: "begins_with({}, {})".format(*pv)),
+    st.tuples(_PATHS, _OPERANDS).map(lambda pv: "contains({}, {})".format(*pv)),
+    _PATHS.map(lambda p: f"attribute_type({p}, :t)"),
+    st.tuples(_OPERANDS, _VALUES, _VALUES).map(lambda t: "{} BETWEEN {} AND {}".format(*t)),
+    st.tuples(_OPERANDS, _VALUES, _VALUES).map(lambda t: "{} IN ({}, {})".format(*t)),
+)
+FILTER_EXPRESSIONS = st.recursive(_ATOMS, lambda inner: st.one_of(
+    st.tuples(inner, st.sampled_from(["AND", "OR", "and"]), inner).map(" ".join),
+    inner.map(lambda c: f"NOT {c}"),
+    inner.map(lambda c: f"({c})"),
+), max_leaves=6)
+_STORED = st.one_of(
+    st.sampled_from(["", "a", "m", "mz", "N", "z"]).map(lambda s: {"S": s}),
+    st.sampled_from(["-1", "0", "3", "3.0", "7.5", "12"]).map(lambda n: {"N": n}),
+    st.sampled_from([b"", b"x", b"y"]).map(lambda b: {"B": b}),
+    st.booleans().map(lambda b: {"BOOL": b}),
+    st.just({"NULL": True}),
+    st.just({"SS": ["m", "z"]}),
+    st.just({"L": [{"S": "m"}, {"N": "3"}]}),
+    st.just({"M": {"x": {"S": "m"}}}),
+)
+STORED_ITEMS = st.dictionaries(st.sampled_from(["a", "b", "c", "status", "m", "l"]), _STORED)
+
+
+def _answer_of(evaluate, item):
+    try:
+        return ("answer", evaluate(item))
+    except Exception as error:
+        return ("error", type(error), str(error))
+
+
+def _parsed(expression, names, values):
+    from moto.dynamodb.comparisons import create_condition_expression_parser
+
+    parser = create_condition_expression_parser(expression, names, values)
+    try:
+        return parser.parse(), parser.expr_attr_names_found, parser.expr_attr_values_found
+    except Exception as error:
+        return None, type(error), str(error)
+
+
+@settings(max_examples=500, deadline=None)
+@given(expression=FILTER_EXPRESSIONS, stored=st.lists(STORED_ITEMS, min_size=1, max_size=5))
+def test_a_filter_expression_matches_the_items_moto_matches(expression, stored):
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    # GIVEN a random expression, parsed by moto's parser and by the one that keeps what it parsed (twice)
+    expected_op, *expected_found = _parsed(expression, EXPRESSION_NAMES, EXPRESSION_VALUES)
+    moto_speedups.install()
+    try:
+        _parsed(expression, EXPRESSION_NAMES, EXPRESSION_VALUES)
+        op, *found = _parsed(expression, EXPRESSION_NAMES, EXPRESSION_VALUES)
+        # THEN it fails, or finds the same names and values, alike
+        assert found == expected_found and (op is None) == (expected_op is None)
+        if op is None:
+            return
+        # AND on random items its compiled match answers what moto's tree answers, errors included
+        for attrs in stored:
+            item = Item(hash_key=DynamoType({"S": "k"}), range_key=None, attrs=attrs)
+            expected = _answer_of(expected_op.expr, item)
+            assert _answer_of(moto_speedups.matcher(op), item) == expected
+            assert _answer_of(op.expr, item) == expected
+    finally:
+        moto_speedups.uninstall()
+
+
+@settings(max_examples=200, deadline=None)
+@given(now=st.datetimes(datetime(2025, 1, 1), datetime(2028, 1, 1), timezones=st.just(UTC)),
+       members=st.lists(st.fixed_dictionaries({}, optional={
+           name: st.one_of(st.datetimes(datetime(2024, 1, 1), datetime(2028, 1, 1)).map(
+               lambda t: {"S": t.strftime("%Y-%m-%dT%H:%M:%SZ")}), st.just({"S": "x"}), st.just({"N": "1"}))
+           for name in ("last_watched_at", "joined_at", "engaged_at", "retained_until", "cancelled_at", "rejoined_at",
+                        "cancellation_announced_at", "billing_confirmed_at", "purged_at", "notice_id")
+       } | {"status": st.sampled_from([{"S": "active"}, {"S": "cancelled"}, {"S": "other"}])}), max_size=8))
+def test_the_sweeps_prefilter_matches_the_members_moto_matches(now, members):
+    from datetime import timedelta
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from lifecycle.adapters.dynamodb import _sweep_candidates
+    from lifecycle.policy import PrefilterCutoffs
+
+    # GIVEN the sweep's own FilterExpression, as PynamoDB sends it for some night
+    cutoffs = PrefilterCutoffs(now - timedelta(days=400), now - timedelta(days=200), now, now - timedelta(hours=30),
+                               now - timedelta(days=30))
+    placeholders: dict[str, str] = {}
+    values: dict = {}
+    expression = _sweep_candidates(cutoffs).serialize(placeholders, values)
+    names = {placeholder: name for name, placeholder in placeholders.items()}
+    expected_op = _parsed(expression, names, values)[0]
+    moto_speedups.install()
+    try:
+        op = _parsed(expression, names, values)[0]
+        # WHEN random members are judged by moto's tree and by the compiled match
+        for n, attrs in enumerate(members):
+            key = {"S": f"m{n}"}
+            item = Item(hash_key=DynamoType(key), range_key=None, attrs={"member_id": key, **attrs})
+            # THEN both keep the same members
+            assert _answer_of(moto_speedups.matcher(op), item) == _answer_of(expected_op.expr, item)
+    finally:
+        moto_speedups.uninstall()
