@@ -53,9 +53,10 @@ then to run it) and walks the tree for every item, casting each value again: the
 same expression, an OR of seven ANDs, for every page of the night. Here the latest 512
 expressions parsed are kept (by their text, names and values; what parse found is handed over as
 it would find it; one that fails is parsed, and fails, every time), and a Scan matches items
-with closures made once from the tree: AND, OR, NOT, attribute_exists and comparisons of a
-top-level attribute, with constants worked out once; any other node answers itself. Tests
-compare matches, and errors, with moto's on random expressions and items and on the sweep's own.
+with one Python function written once from the tree: AND, OR, NOT, attribute_exists and
+comparisons of top-level attributes and constants, the constants worked out once; any other node
+is called. Tests compare matches, and errors, with moto's on random expressions and items and on
+the sweep's own.
 
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
@@ -198,86 +199,85 @@ def parse_once(self: comparisons.ConditionExpressionParser) -> Any:
     return op
 
 
-Match = Callable[[moto_table.Item], Any]
+Match = Callable[[moto_table.Item], Any]  # an item -> what a moto Op's expr answers for it
 
 
 def matcher(op: Any) -> Match:
     """A function that answers ``op.expr(item)`` for a stored item: the same value, from the same
     comparisons. moto walks its tree for every item (an OR of seven ANDs, for the sweep), casting
-    each value again; here the tree's common nodes (AND, OR, NOT, attribute_exists, comparisons
-    of a top-level attribute) become closures and its constants are worked out once. Any other
-    node is asked itself (``node.expr``). Kept on the op, which ``parse_once`` shares."""
+    each value again; here the tree's common nodes (AND, OR, NOT, attribute_exists, comparisons of
+    top-level attributes and constants) are written as one Python expression, its constants worked
+    out once; any other node is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
     match = op.__dict__.get(_MATCH)
     if match is None:
-        match = op.__dict__[_MATCH] = _compile(op)
+        scope: dict[str, Any] = {}
+        try:
+            exec(f"def match(item):\n    attrs = item.attrs\n    return {_source(op, scope)}\n", scope)
+            match = scope["match"]
+        except Exception:  # a tree too deep for Python's parser: moto's own walk
+            match = op.expr
+        op.__dict__[_MATCH] = match
     return match
 
 
-_ORDERINGS: dict[type, Callable[[Any, Any], bool]] = {
-    comparisons.OpLessThan: lambda lhs, rhs: lhs < rhs,
-    comparisons.OpLessThanOrEqual: lambda lhs, rhs: lhs <= rhs,
-    comparisons.OpGreaterThan: lambda lhs, rhs: lhs > rhs,
-    comparisons.OpGreaterThanOrEqual: lambda lhs, rhs: lhs >= rhs,
-}
+_ORDERINGS = {comparisons.OpLessThan: "<", comparisons.OpLessThanOrEqual: "<=", comparisons.OpGreaterThan: ">",
+              comparisons.OpGreaterThanOrEqual: ">="}
 
 
-def _compile(node: Any) -> Match:
+def _source(node: Any, scope: dict[str, Any]) -> str:
+    """Python for ``node.expr(item)``, given ``attrs = item.attrs``; ``scope`` holds its constants
+    and the nodes it calls."""
     kind = type(node)
-    if kind is comparisons.OpAnd:
-        lhs, rhs = _compile(node.lhs), _compile(node.rhs)
-        return lambda item: lhs(item) and rhs(item)
-    if kind is comparisons.OpOr:
-        lhs, rhs = _compile(node.lhs), _compile(node.rhs)
-        return lambda item: lhs(item) or rhs(item)
+    if kind is comparisons.OpAnd or kind is comparisons.OpOr:  # moto's "lhs and rhs": the same value
+        return f"({_source(node.lhs, scope)} {'and' if kind is comparisons.OpAnd else 'or'} {_source(node.rhs, scope)})"
     if kind is comparisons.OpNot:
-        lhs = _compile(node.lhs)
-        return lambda item: not lhs(item)
+        return f"(not {_source(node.lhs, scope)})"
     if kind is comparisons.OpDefault:
-        return lambda item: True
-    if kind is comparisons.FuncAttrExists and _top_level(node.attr):
-        name = node.attr.path[0]
+        return "True"
+    if kind is comparisons.FuncAttrExists and _top_level(node.attr):  # AttributePath.get_type(item) is not None
+        attr = _name(scope)
+        return f"(({attr} := attrs.get({node.attr.path[0]!r})) is not None and {attr}.type is not None)"
+    if kind in _ORDERINGS or kind is comparisons.OpEqual or kind is comparisons.OpNotEqual:
+        lhs, rhs = _operand_source(node.lhs, scope), _operand_source(node.rhs, scope)
+        if lhs is not None and rhs is not None:  # neither can fail: the order they are worked out is free
+            if kind is comparisons.OpEqual:
+                return f"({lhs} == {rhs})"
+            if kind is comparisons.OpNotEqual:
+                return f"({lhs} != {rhs})"
+            left, right = _name(scope), _name(scope)  # None is neither before nor after anything
+            return (f"(({left} := {lhs}) is not None and ({right} := {rhs}) is not None "
+                    f"and {left} {_ORDERINGS[kind]} {right})")
+    called = _name(scope)
+    scope[called] = node.expr
+    return f"{called}(item)"
 
-        def exists(item: moto_table.Item) -> bool:  # AttributePath.get_type(item) is not None
-            attr = item.attrs.get(name)
-            return attr is not None and attr.type is not None
-        return exists
-    if kind in _ORDERINGS or kind in (comparisons.OpEqual, comparisons.OpNotEqual):
-        lhs, rhs = _operand(node.lhs), _operand(node.rhs)
-        if kind is comparisons.OpEqual:
-            return lambda item: lhs(item) == rhs(item)
-        if kind is comparisons.OpNotEqual:
-            return lambda item: lhs(item) != rhs(item)
-        order = _ORDERINGS[kind]
 
-        def ordered(item: moto_table.Item) -> bool:  # None is neither before nor after anything
-            left, right = lhs(item), rhs(item)
-            return order(left, right) if left is not None and right is not None else False
-        return ordered
-    return node.expr  # type: ignore[no-any-return]
+def _name(scope: dict[str, Any]) -> str:
+    name = f"_{len(scope)}"
+    scope[name] = None  # taken (as a constant, a node, or a local of the function)
+    return name
 
 
 def _top_level(operand: Any) -> bool:
     return type(operand) is comparisons.AttributePath and len(operand.path) == 1 and isinstance(operand.path[0], str)
 
 
-def _operand(operand: Any) -> Match:
-    """``operand.expr(item)`` as a function: a top-level attribute's value, or a constant."""
+def _operand_source(operand: Any, scope: dict[str, Any]) -> str | None:
+    """Python for ``operand.expr(item)`` that cannot fail: a top-level attribute's value (its
+    cast_value, or None) or a constant; None for any other operand."""
     if _top_level(operand):
-        name = operand.path[0]
-
-        def value(item: moto_table.Item) -> Any:  # AttributePath.expr: the attribute's cast_value, or None
-            attr = item.attrs.get(name)
-            if attr is None:
-                return None
-            return attr.value if attr.type == "S" else attr.cast_value
-        return value
+        attr = _name(scope)
+        return (f"(None if ({attr} := attrs.get({operand.path[0]!r})) is None else "
+                f"{attr}.value if {attr}.type == 'S' else {attr}.cast_value)")
     if type(operand) is comparisons.AttributeValue and operand.type in ("S", "N", "B", "BOOL", "NULL"):
         try:
             constant = operand.expr(None)  # a string, a Decimal, bytes, a bool or None: immutable
-        except Exception:  # an N that is no number fails when it is compared, as in moto
-            return operand.expr  # type: ignore[no-any-return]
-        return lambda item: constant
-    return operand.expr  # type: ignore[no-any-return]
+        except Exception:  # an N that is no number: it fails when it is compared, as in moto
+            return None
+        name = _name(scope)
+        scope[name] = constant
+        return name
+    return None
 
 
 def _project(item: moto_table.Item, expressions: list[list[str]]) -> moto_table.Item:
