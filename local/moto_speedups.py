@@ -7,9 +7,12 @@ this scan judges each item first and copies only the ones it returns. moto also 
 table for every page and walks it from the start to the page's first key, so a scan of a table
 cost its size squared: here a table is sorted again only after a put or a delete (an update never
 changes a key), a page starts by bisection, an item's size is kept until it changes, and a
-projection turns the item into plain values once, not once per name. Pages, ``Limit``, the
-1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a test
-compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
+projection of top-level names copies strings as they are (moto's round trip through plain values
+gives them back unchanged; other values still take it) and checks the new item's size once, not
+once per attribute, nor at all when only strings of an item within the limit were copied (a
+test compares both scans on items of every type, and one that outgrows the limit). Pages,
+``Limit``, the 1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a
+test compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
 moto's own code.
 
 **Service models.** botocore reads and parses a service's JSON model once per session; every
@@ -97,15 +100,18 @@ from moto.core.serialize import (
     XFormedAttributePicker,
 )
 from moto.dynamodb import comparisons
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
-from moto.dynamodb.models.dynamo_type import DynamoType, serializer
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict, deserializer, serializer
+from moto.dynamodb.models.utilities import bytesize
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 _moto_scan = moto_table.Table.scan
 _moto_all_items = moto_table.Table.all_items
 _SORTED = "_local_sorted_items"  # on a moto Table: its items as all_items sorts them
 _SIZE = "_local_size"  # on a moto Item: its size, until an update changes it in place
+ITEM_SIZE_LIMIT = 405000  # LimitedSizeDict's
 _moto_cast_value = DynamoType.cast_value
 _moto_modules = moto.backends.list_of_moto_modules
 _send_over_http = botocore.endpoint.Endpoint._send
@@ -166,7 +172,8 @@ def lean_scan(
         scanned_count += 1
         last_scanned = item
         if match is None or match(item):
-            results.append(_project(item, projection_expression) if projection_expression else copy.deepcopy(item))
+            results.append(_project(item, projection_expression, size) if projection_expression
+                           else copy.deepcopy(item))
     return results, scanned_count, last_evaluated_key
 
 
@@ -280,15 +287,33 @@ def _operand_source(operand: Any, scope: dict[str, Any]) -> str | None:
     return None
 
 
-def _project(item: moto_table.Item, expressions: list[list[str]]) -> moto_table.Item:
-    """``item.project(expressions)`` (a new item, sharing nothing with the stored one): for
-    top-level names, the item is turned into plain values once, not once per name."""
+def _project(item: moto_table.Item, expressions: list[list[str]], size: int) -> moto_table.Item:
+    """``item.project(expressions)`` (a new item, sharing nothing with the stored one), for
+    top-level names: moto turns the whole item into plain values and back (boto3's deserializer,
+    then its serializer), and builds the new item checking its size again at every attribute.
+    Here a string is copied as it is (the round trip gives it back unchanged), any other value
+    goes the same round trip (every one, projected or not, as moto's fails on any), and the size
+    is added up as moto's check adds it, unless only strings were copied from an item of ``size``
+    within the limit (a part of it is, too)."""
     names = [path[0] for path in expressions]
     if any(len(path) > 1 or "[" in path[0] for path in expressions) or len(set(names)) < len(names):
         return item.project(expressions)
-    plain = item.to_regular_json()
-    return moto_table.Item(hash_key=item.hash_key, range_key=item.range_key,
-                           attrs=serializer.serialize({name: plain[name] for name in names if name in plain})["M"])
+    plain = {name: deserializer.deserialize(attr.to_regular_json()) for name, attr in item.attrs.items()
+             if attr.type != "S" or type(attr.value) is not str}
+    attrs = {name: serializer.serialize(plain[name]) if name in plain else item.attrs[name]
+             for name in names if name in item.attrs}
+    projected = moto_table.Item.__new__(moto_table.Item)
+    projected.hash_key, projected.range_key, projected.attrs = item.hash_key, item.range_key, LimitedSizeDict()
+    checked = size > ITEM_SIZE_LIMIT or any(name in plain for name in attrs)
+    total = 0
+    for name, attr in attrs.items():
+        value = DynamoType(attr)  # a stored string's DynamoType: its type and value, as DynamoType({"S": ...})
+        if checked:
+            total += bytesize(name) + value.size()
+            if total > ITEM_SIZE_LIMIT:  # what LimitedSizeDict.__setitem__ finds at this attribute
+                raise ItemSizeTooLarge
+        dict.__setitem__(projected.attrs, name, value)
+    return projected
 
 
 def shared_loader(search_paths_string: str | None = None) -> botocore.loaders.Loader:
