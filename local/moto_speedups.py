@@ -7,9 +7,12 @@ this scan judges each item first and copies only the ones it returns. moto also 
 table for every page and walks it from the start to the page's first key, so a scan of a table
 cost its size squared: here a table is sorted again only after a put or a delete (an update never
 changes a key), a page starts by bisection, an item's size is kept until it changes, and a
-projection turns the item into plain values once, not once per name. Pages, ``Limit``, the
-1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a test
-compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
+projection of top-level names copies strings as they are (moto's round trip through plain values
+gives them back unchanged; other values still take it) and checks the new item's size once, not
+once per attribute, nor at all when only strings of an item within the limit were copied (a
+test compares both scans on items of every type, and one that outgrows the limit). Pages,
+``Limit``, the 1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a
+test compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
 moto's own code.
 
 **Service models.** botocore reads and parses a service's JSON model once per session; every
@@ -34,18 +37,47 @@ more). Here moto's own transaction runs with its backups replaced by a journal: 
 the item it changes first, and a failed transaction puts those items back and drops its stream
 records, so every table is as it was, the same objects. A test compares both with moto's answers.
 
+**JSON answers.** moto writes every answer by walking the operation's output shape, and for every
+member of every value it builds a context object and tries up to six alias providers to find the
+value: a page of a Scan cost a second, the greater part of a rehearsal of 100,000 members. Here
+``JSONSerializer._serialize_result`` is the same walk made once per shape: each structure lists the
+names moto's picker would try (asked of moto's own picker), and a value with one key, an attribute
+value, goes straight to its member. Only results made of dicts and lists, from DynamoDB, its
+streams and SQS, take it; an object, a picker with transformers, or anything it does not expect
+goes to moto's own serializer. Two tests compare the bytes: random values for every output shape
+of the three services, and every answer moto gives to real calls on random items.
+
+**Handler methods.** For every request moto lists its handler class's methods
+(``inspect.getmembers``) and turns the action's name into a method's: both are the same every
+time, so each is worked out once (a class, a name).
+
+**FilterExpressions.** moto parses a Scan's FilterExpression twice a request (to check its names,
+then to run it) and walks the tree for every item, casting each value again: the sweep sends the
+same expression, an OR of seven ANDs, for every page of the night. Here the latest 512
+expressions parsed are kept (by their text, names and values; what parse found is handed over as
+it would find it; one that fails is parsed, and fails, every time), and a Scan matches items
+with one Python function written once from the tree: AND, OR, NOT, attribute_exists and
+comparisons of top-level attributes and constants, the constants worked out once; any other node
+is called. Tests compare matches, and errors, with moto's on random expressions and items and on
+the sweep's own.
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
 """
 from __future__ import annotations
 
+import base64
 import bisect
 import copy
+import functools
 import itertools
+import json
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from contextlib import suppress
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,18 +85,33 @@ import botocore.endpoint
 import botocore.loaders
 import botocore.session
 import moto.backends
+import moto.core.responses
 import moto.dynamodb.models as moto_models
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
+from moto.core.serialize import (
+    DEFAULT_ALIAS_PROVIDERS,
+    AttributePickerContext,
+    BaseJSONSerializer,
+    JSONSerializer,
+    ResponseDict,
+    ResponseSerializer,
+    TimestampSerializer,
+    XFormedAttributePicker,
+)
+from moto.dynamodb import comparisons
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
-from moto.dynamodb.models.dynamo_type import DynamoType, serializer
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict, deserializer, serializer
+from moto.dynamodb.models.utilities import bytesize
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 _moto_scan = moto_table.Table.scan
 _moto_all_items = moto_table.Table.all_items
 _SORTED = "_local_sorted_items"  # on a moto Table: its items as all_items sorts them
 _SIZE = "_local_size"  # on a moto Item: its size, until an update changes it in place
+ITEM_SIZE_LIMIT = 405000  # LimitedSizeDict's
 _moto_cast_value = DynamoType.cast_value
 _moto_modules = moto.backends.list_of_moto_modules
 _send_over_http = botocore.endpoint.Endpoint._send
@@ -75,6 +122,16 @@ write_counts: Counter[str] = Counter()  # table name -> writes so far (including
 _own_create_loader = botocore.session.create_loader
 _loaders: dict[str | None, botocore.loaders.Loader] = {}
 _loaders_lock = threading.Lock()
+_moto_serialize_result = JSONSerializer._serialize_result
+_moto_method_names = moto.core.responses.method_names_from_class
+_moto_underscores = moto.core.responses.camelcase_to_underscores
+_method_names: dict[Any, list[str]] = {}  # a response class -> the names of its methods
+_moto_parse = comparisons.ConditionExpressionParser.parse
+_parsed: OrderedDict[str, tuple[Any, list[str], list[str]]] = OrderedDict()  # the latest expressions parsed
+_parsed_lock = threading.Lock()
+PARSED_KEPT = 512
+_MATCH = "_local_match"  # on a moto Op: the function that answers its expr(item)
+FAST_JSON_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "sqs"})  # the ones the tests compare
 
 
 def lean_scan(
@@ -101,6 +158,7 @@ def lean_scan(
         first = bisect.bisect_left(items, True, key=lambda item: not self._item_comes_before_dct(
             item, exclusive_start_key, hash_attrs, range_attrs, True))
     whole = segments in ((None, None), (0, 1))  # segment 0 of 1 holds every item: no hash to compute
+    match = None if filter_expression is None else matcher(filter_expression)
     for item in itertools.islice(items, first, None):
         if not whole and not item.is_within_segment(segments):
             continue
@@ -113,20 +171,149 @@ def lean_scan(
         scanned_size += size
         scanned_count += 1
         last_scanned = item
-        if filter_expression is None or filter_expression.expr(item):
-            results.append(_project(item, projection_expression) if projection_expression else copy.deepcopy(item))
+        if match is None or match(item):
+            results.append(_project(item, projection_expression, size) if projection_expression
+                           else copy.deepcopy(item))
     return results, scanned_count, last_evaluated_key
 
 
-def _project(item: moto_table.Item, expressions: list[list[str]]) -> moto_table.Item:
-    """``item.project(expressions)`` (a new item, sharing nothing with the stored one): for
-    top-level names, the item is turned into plain values once, not once per name."""
+def parse_once(self: comparisons.ConditionExpressionParser) -> Any:
+    """``ConditionExpressionParser.parse``, kept for the latest expressions: moto parses a Scan's
+    FilterExpression twice a request (to check its names, then to run it), and the sweep sends
+    the same one for every page. The syntax tree is read-only; what it found is handed over as
+    parse would find it. An expression that fails is parsed (and fails) every time."""
+    try:
+        key = json.dumps([self.condition_expression, self.expression_attribute_names,
+                          self.expression_attribute_values])
+    except (TypeError, ValueError):  # binary values: parsed every time
+        return _moto_parse(self)
+    with _parsed_lock:
+        kept = _parsed.get(key)
+        if kept is not None:
+            _parsed.move_to_end(key)
+    if kept is None:
+        found_names, found_values = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+        op = _moto_parse(self)
+        kept = (op, self.expr_attr_names_found[found_names:], self.expr_attr_values_found[found_values:])
+        with _parsed_lock:
+            _parsed[key] = kept
+            while len(_parsed) > PARSED_KEPT:
+                _parsed.popitem(last=False)
+        return op
+    op, names, values = kept
+    self.expr_attr_names_found.extend(names)
+    self.expr_attr_values_found.extend(values)
+    return op
+
+
+Match = Callable[[moto_table.Item], Any]  # an item -> what a moto Op's expr answers for it
+
+
+def matcher(op: Any) -> Match:
+    """A function that answers ``op.expr(item)`` for a stored item: the same value, from the same
+    comparisons. moto walks its tree for every item (an OR of seven ANDs, for the sweep), casting
+    each value again; here the tree's common nodes (AND, OR, NOT, attribute_exists, comparisons of
+    top-level attributes and constants) are written as one Python expression, its constants worked
+    out once; any other node is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
+    match = op.__dict__.get(_MATCH)
+    if match is None:
+        scope: dict[str, Any] = {}
+        try:
+            exec(f"def match(item):\n    attrs = item.attrs\n    return {_source(op, scope)}\n", scope)
+            match = scope["match"]
+        except Exception:  # a tree too deep for Python's parser: moto's own walk
+            match = op.expr
+        op.__dict__[_MATCH] = match
+    return match
+
+
+_ORDERINGS = {comparisons.OpLessThan: "<", comparisons.OpLessThanOrEqual: "<=", comparisons.OpGreaterThan: ">",
+              comparisons.OpGreaterThanOrEqual: ">="}
+
+
+def _source(node: Any, scope: dict[str, Any]) -> str:
+    """Python for ``node.expr(item)``, given ``attrs = item.attrs``; ``scope`` holds its constants
+    and the nodes it calls."""
+    kind = type(node)
+    if kind is comparisons.OpAnd or kind is comparisons.OpOr:  # moto's "lhs and rhs": the same value
+        return f"({_source(node.lhs, scope)} {'and' if kind is comparisons.OpAnd else 'or'} {_source(node.rhs, scope)})"
+    if kind is comparisons.OpNot:
+        return f"(not {_source(node.lhs, scope)})"
+    if kind is comparisons.OpDefault:
+        return "True"
+    if kind is comparisons.FuncAttrExists and _top_level(node.attr):  # AttributePath.get_type(item) is not None
+        attr = _name(scope)
+        return f"(({attr} := attrs.get({node.attr.path[0]!r})) is not None and {attr}.type is not None)"
+    if kind in _ORDERINGS or kind is comparisons.OpEqual or kind is comparisons.OpNotEqual:
+        lhs, rhs = _operand_source(node.lhs, scope), _operand_source(node.rhs, scope)
+        if lhs is not None and rhs is not None:  # neither can fail: the order they are worked out is free
+            if kind is comparisons.OpEqual:
+                return f"({lhs} == {rhs})"
+            if kind is comparisons.OpNotEqual:
+                return f"({lhs} != {rhs})"
+            left, right = _name(scope), _name(scope)  # None is neither before nor after anything
+            return (f"(({left} := {lhs}) is not None and ({right} := {rhs}) is not None "
+                    f"and {left} {_ORDERINGS[kind]} {right})")
+    called = _name(scope)
+    scope[called] = node.expr
+    return f"{called}(item)"
+
+
+def _name(scope: dict[str, Any]) -> str:
+    name = f"_{len(scope)}"
+    scope[name] = None  # taken (as a constant, a node, or a local of the function)
+    return name
+
+
+def _top_level(operand: Any) -> bool:
+    return type(operand) is comparisons.AttributePath and len(operand.path) == 1 and isinstance(operand.path[0], str)
+
+
+def _operand_source(operand: Any, scope: dict[str, Any]) -> str | None:
+    """Python for ``operand.expr(item)`` that cannot fail: a top-level attribute's value (its
+    cast_value, or None) or a constant; None for any other operand."""
+    if _top_level(operand):
+        attr = _name(scope)
+        return (f"(None if ({attr} := attrs.get({operand.path[0]!r})) is None else "
+                f"{attr}.value if {attr}.type == 'S' else {attr}.cast_value)")
+    if type(operand) is comparisons.AttributeValue and operand.type in ("S", "N", "B", "BOOL", "NULL"):
+        try:
+            constant = operand.expr(None)  # a string, a Decimal, bytes, a bool or None: immutable
+        except Exception:  # an N that is no number: it fails when it is compared, as in moto
+            return None
+        name = _name(scope)
+        scope[name] = constant
+        return name
+    return None
+
+
+def _project(item: moto_table.Item, expressions: list[list[str]], size: int) -> moto_table.Item:
+    """``item.project(expressions)`` (a new item, sharing nothing with the stored one), for
+    top-level names: moto turns the whole item into plain values and back (boto3's deserializer,
+    then its serializer), and builds the new item checking its size again at every attribute.
+    Here a string is copied as it is (the round trip gives it back unchanged), any other value
+    goes the same round trip (every one, projected or not, as moto's fails on any), and the size
+    is added up as moto's check adds it, unless only strings were copied from an item of ``size``
+    within the limit (a part of it is, too)."""
     names = [path[0] for path in expressions]
     if any(len(path) > 1 or "[" in path[0] for path in expressions) or len(set(names)) < len(names):
         return item.project(expressions)
-    plain = item.to_regular_json()
-    return moto_table.Item(hash_key=item.hash_key, range_key=item.range_key,
-                           attrs=serializer.serialize({name: plain[name] for name in names if name in plain})["M"])
+    plain = {name: deserializer.deserialize(attr.to_regular_json()) for name, attr in item.attrs.items()
+             if attr.type != "S" or type(attr.value) is not str}
+    attrs = {name: serializer.serialize(plain[name]) if name in plain else item.attrs[name]
+             for name in names if name in item.attrs}
+    projected = moto_table.Item.__new__(moto_table.Item)
+    projected.hash_key, projected.range_key, projected.attrs = item.hash_key, item.range_key, LimitedSizeDict()
+    checked = size > ITEM_SIZE_LIMIT or any(name in plain for name in attrs)
+    total = 0
+    for name, attr in attrs.items():
+        value = DynamoType(attr)  # a stored string's DynamoType: its type and value, as DynamoType({"S": ...})
+        if checked:
+            total += bytesize(name) + value.size()
+            if total > ITEM_SIZE_LIMIT:  # what LimitedSizeDict.__setitem__ finds at this attribute
+                raise ItemSizeTooLarge
+        dict.__setitem__(projected.attrs, name, value)
+    return projected
 
 
 def shared_loader(search_paths_string: str | None = None) -> botocore.loaders.Loader:
@@ -241,6 +428,162 @@ def _cast_value(self: DynamoType) -> Any:
     return self.value if self.type == "S" else _moto_cast_value.fget(self)
 
 
+def method_names_once(clazz: Any) -> list[str]:
+    """moto's ``method_names_from_class`` (``inspect.getmembers`` of the handler class, on every
+    request), listed once a class: the local cloud replaces handler methods, never adds one."""
+    names = _method_names.get(clazz)
+    if names is None:
+        names = _method_names[clazz] = _moto_method_names(clazz)
+    return names
+
+
+_underscores = functools.lru_cache(maxsize=4096)(_moto_underscores)  # an action's name -> its method's
+
+
+# ------------------------------------------------------------------ JSON answers
+Writer = Callable[[dict[Any, Any], Any, Any], None]  # (serialized, value, key): moto's _serialize for one shape
+_writers: dict[tuple[int, str, str], tuple[Any, Writer]] = {}  # (resolver, shape name, traits) -> its writer
+_timestamps = TimestampSerializer(JSONSerializer.DEFAULT_TIMESTAMP_FORMAT)
+
+
+class _Unsure(Exception):
+    """A value the fast serializer leaves to moto's own (an object, say, where it expects a dict)."""
+
+
+def _unsure(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+    raise _Unsure
+
+
+def _writer(shape: Any) -> Writer:
+    """What ``JSONSerializer._serialize(serialized, value, shape, key)`` does, as a function made
+    once for the shape: moto looks up a method, walks six alias providers and builds a context
+    object for every member of every value; here the names it would try are listed once."""
+    # botocore makes a new Shape object at every level of a recursive shape (AttributeValue): the
+    # writer is kept by what defines it, its model's resolver, its name and its member traits
+    key = (id(shape._shape_resolver), shape.name, repr(shape.serialization))
+    kept = _writers.get(key)
+    if kept is not None and kept[0] is shape._shape_resolver:
+        return kept[1]
+    renamed, new_name = "name" in shape.serialization, shape.serialization.get("name")
+    method = getattr(JSONSerializer, f"_serialize_type_{shape.type_name}", None)
+    write: Writer
+
+    def write_value(serialized: dict[Any, Any], value: Any, key: Any) -> None:  # _default_serialize
+        serialized[new_name if renamed else key] = value
+
+    if method is None:
+        write = write_value
+    elif method is BaseJSONSerializer._serialize_type_structure:
+        if shape.is_document_type:
+            def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+                serialized[key] = value
+        else:
+            members: list[tuple[tuple[str, ...], Writer, str]] = []  # (names tried, writer, member)
+            owners: dict[str, list[int]] = {}  # a name tried -> the members that try it
+
+            def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+                if value is None:
+                    return
+                if type(value) is not dict:
+                    raise _Unsure
+                wrapper = {} if key else serialized
+                if len(value) == 1:  # an attribute value ({"S": ...}): its one name is what is found
+                    ((name, member_value),) = value.items()
+                    if member_value is not None:
+                        for index in owners.get(name, ()):
+                            members[index][1](wrapper, member_value, members[index][2])
+                else:  # only members one of whose names the value holds can be found, in the members' order
+                    for index in sorted({index for name in value for index in owners.get(name, ())}):
+                        names, write_member, member = members[index]
+                        member_value = value[next(name for name in names if name in value)]
+                        if member_value is not None:
+                            write_member(wrapper, member_value, member)
+                if key:
+                    serialized[new_name if renamed else key] = wrapper
+            _writers[key] = (shape._shape_resolver, write)  # before its members: they may hold it
+            picker = XFormedAttributePicker()
+            for member, member_shape in shape.members.items():
+                member_shape.parent = shape  # as moto sets it before it picks the value
+                # a dict has no Meta and its class is dict: what the picker tries depends on nothing else
+                names = tuple(dict.fromkeys(picker.get_possible_keys(
+                    AttributePickerContext(obj={}, key=member, shape=member_shape))))
+                if any("." in name for name in names):  # moto would read it as a path
+                    write = _unsure
+                    break
+                for name in names:
+                    owners.setdefault(name, []).append(len(members))
+                members.append((names, _writer(member_shape), member))
+    elif method is BaseJSONSerializer._serialize_type_list:
+        item_key, item_writer = shape.member.name, [_unsure]
+
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            if type(value) is not list:
+                raise _Unsure
+            items = []
+            for item in value:
+                wrapper: dict[Any, Any] = {}
+                item_writer[0](wrapper, item, item_key)
+                items.append(wrapper.get(item_key, item))
+            serialized[new_name if renamed else key] = items
+        _writers[key] = (shape._shape_resolver, write)
+        item_writer[0] = _writer(shape.member)
+    elif method is BaseJSONSerializer._serialize_type_map:
+        value_writer = [_unsure]
+
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            if type(value) is not dict:
+                raise _Unsure
+            written: dict[Any, Any] = {}
+            serialized[new_name if renamed else key] = written
+            for sub_key, sub_value in value.items():
+                value_writer[0](written, sub_value, sub_key)
+        _writers[key] = (shape._shape_resolver, write)
+        value_writer[0] = _writer(shape.value)
+    elif method is BaseJSONSerializer._serialize_type_string:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            if isinstance(value, Enum):
+                value = value.value
+            serialized[new_name if renamed else key] = str(value) if value not in [None, {}, []] else value
+    elif method is ResponseSerializer._serialize_type_timestamp:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            wrapper: dict[str, Any] = {}
+            _timestamps.serialize(wrapper, value, shape, "timestamp")
+            serialized[new_name if renamed else key] = wrapper["timestamp"]
+    elif method is ResponseSerializer._serialize_type_blob:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            raw = value.encode("utf-8") if isinstance(value, str) else value
+            serialized[new_name if renamed else key] = base64.b64encode(raw).strip().decode("utf-8")
+    elif method is ResponseSerializer._serialize_type_integer:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            serialized[new_name if renamed else key] = int(value)
+    elif method is ResponseSerializer._serialize_type_float:
+        def write(serialized: dict[Any, Any], value: Any, key: Any) -> None:
+            serialized[new_name if renamed else key] = float(value)
+    else:  # a method this module does not know (another moto)
+        write = _unsure
+    _writers[key] = (shape._shape_resolver, write)
+    return write
+
+
+def fast_serialize_result(self: JSONSerializer, resp: ResponseDict, result: Any) -> ResponseDict:
+    """``JSONSerializer._serialize_result`` for results made of dicts and lists, as DynamoDB's are;
+    anything else (an object, a picker with transformers) goes to moto's own."""
+    picker = self._value_picker
+    if (type(self) is JSONSerializer and self.service_model.service_name in FAST_JSON_SERVICES
+            and type(picker) is XFormedAttributePicker and picker.alias_providers is DEFAULT_ALIAS_PROVIDERS
+            and not picker.response_transformers):
+        output_shape = self.operation_model.output_shape
+        serialized: dict[Any, Any] = {}
+        try:
+            if output_shape is not None:
+                _writer(output_shape)(serialized, result, "")
+        except Exception:  # nothing was changed: moto's serializer answers, or fails, as it would
+            pass
+        else:
+            return self._serialized_result_to_response(resp, result, output_shape, serialized)
+    return _moto_serialize_result(self, resp, result)
+
+
 def send(self: botocore.endpoint.Endpoint, request: AWSPreparedRequest) -> AWSResponse:
     """What ``Endpoint._send`` does, with the moto server's application in place of HTTP for
     requests to its endpoint."""
@@ -271,6 +614,10 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = lean_transact_write_items  # type: ignore[method-assign]
     DynamoType.cast_value = property(_cast_value)  # type: ignore[method-assign,assignment]
     botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
+    JSONSerializer._serialize_result = fast_serialize_result  # type: ignore[method-assign]
+    moto.core.responses.method_names_from_class = method_names_once
+    moto.core.responses.camelcase_to_underscores = _underscores
+    comparisons.ConditionExpressionParser.parse = parse_once  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -283,3 +630,7 @@ def uninstall() -> None:
     DynamoDBBackend.transact_write_items = _moto_transact  # type: ignore[method-assign]
     DynamoType.cast_value = _moto_cast_value  # type: ignore[method-assign]
     botocore.session.create_loader = _own_create_loader
+    JSONSerializer._serialize_result = _moto_serialize_result  # type: ignore[method-assign]
+    moto.core.responses.method_names_from_class = _moto_method_names
+    moto.core.responses.camelcase_to_underscores = _moto_underscores
+    comparisons.ConditionExpressionParser.parse = _moto_parse  # type: ignore[method-assign]

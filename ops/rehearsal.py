@@ -11,6 +11,7 @@ activity table, the mail SES sent, the events on the billing bus.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -422,12 +423,20 @@ class BillingSide:
     def __init__(self, cloud: Any, ack: timedelta | None):
         self.cloud, self.ack = cloud, ack
         self._answered: set[tuple[str, str, str]] = set()
+        # the events not answered yet, in the order published, and how many of the bus's were read:
+        # one answered (or not to answer) never will be, so each call reads only what is new
+        self._waiting: list[Any] = []  # BusEvents
+        self._read = 0
 
     def answer(self) -> None:
         if self.ack is None:
             return
         now, due = self.cloud.now, []
-        for event in self.cloud.bus_events("BillingEventBus"):
+        events = self.cloud.bus_events("BillingEventBus")
+        self._waiting += events[self._read:]
+        self._read = len(events)
+        waiting, self._waiting = self._waiting, []
+        for event in waiting:
             detail = event.detail if isinstance(event.detail, dict) else {}
             kind, changed = {"MembershipCancelled": ("BillingStopped", "cancelled_at"),
                              "MembershipRejoined": ("BillingResumed", "rejoined_at")}.get(event.detail_type, (None, ""))
@@ -440,6 +449,8 @@ class BillingSide:
                 self._answered.add(key)
                 due.append((kind, {"member_id": detail["member_id"], "occurred_at": _iso(at),
                                    changed: detail[changed]}))
+            else:
+                self._waiting.append(event)
         for start in range(0, len(due), 10):
             self.cloud.client("events").put_events(Entries=[
                 {"Source": "rehearsal.billing", "DetailType": kind, "Detail": json.dumps(detail),
@@ -530,6 +541,7 @@ class _Mailbox:
         return self._by_address.get(mailbox(address), [])
 
 
+@functools.cache  # the mailbox reads every sent email's addresses again whenever the clock moved
 def mailbox(address: str) -> str:
     """One mailbox however its address is written: as SES is given it (a Unicode domain in
     Punycode, ``anna@bücher.de`` is ``anna@xn--bcher-kva.de``), the domain in lower case."""
