@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -368,6 +369,26 @@ def test_email_html_works_in_every_mail_client(kind):
     assert "@import" not in style
     # AND a visible title
     assert len(page.all("h1")) == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "ar"])
+def test_every_button_is_drawn_for_outlook_too_and_both_answers_look_the_same(lang):
+    # GIVEN the notice, in a language with short and one with long labels, and one right to left
+    email = question_email("notice", MEMBER_LOCALE[lang])
+
+    # WHEN Outlook on Windows reads it (it shows only what its conditional comments give it, and
+    # ignores padding on a link: a plain link-button would be a thin bar there)
+    outlook = re.findall(r"<!--\[if mso\]>(.*?)<!\[endif\]-->", email.html, flags=re.DOTALL)
+    shapes = [re.search(r'<v:roundrect [^>]*href="([^"]+)"[^>]*fillcolor="(#[0-9a-f]{6})"', part) for part in outlook]
+    drawn = [(shape[1], shape[2]) for shape in shapes if shape]
+
+    # THEN each answer is a filled shape of its own, linking where the button does, in one colour
+    assert [href for href, _ in drawn] == [html.escape(KEEP_URL), html.escape(CANCEL_URL)]
+    assert len({colour for _, colour in drawn}) == 1
+    # AND every other client gets the links, the same two, styled alike, neither preselected
+    links = [attrs for attrs in Document(email.html).all("a") if attrs.get("class") == "button-link"]
+    assert [a["href"] for a in links] == [KEEP_URL, CANCEL_URL]
+    assert links[0]["style"] == links[1]["style"]
 
 
 @pytest.mark.parametrize(
