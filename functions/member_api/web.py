@@ -150,6 +150,7 @@ def membership_json(member: Membership, profiles: list[dict[str, Any]] | None = 
         "notice": None,
         "cancelled_at": _when(view.cancelled_at),
         "cancel_reason": member.cancel_reason,
+        "ends_at": _when(member.ends_at),  # access and billing end (CancellationTakesEffect)
         "retained_until": _when(view.retained_until),
         "purged_at": _when(view.purged_at),  # what was kept is gone: the app need not offer it back
         "rejoined_at": _when(view.rejoined_at),

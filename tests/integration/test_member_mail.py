@@ -122,6 +122,9 @@ def test_a_cancellation_at_the_end_of_the_paid_period_says_so_everywhere_in_the_
     member = stack.member("m-paid")
     assert member["billing_stopped_at"] == "2026-06-21T06:59:59Z"
     assert member["retained_until"] == "2027-04-21T06:59:59Z"  # kept 10 months from the end
+    # AND the apps read it too
+    shown = stack.app("GET", "/members/m-paid/notice").json()
+    assert (shown["cancelled_at"], shown["ends_at"]) == ("2026-06-03T08:17:00Z", "2026-06-21T06:59:59Z")
     # AND the confirmation email repeats it
     confirmation = stack.emails_to("m-paid")[-1]
     assert "Access and billing end\nJune\u00a020,\u00a02026,\u00a011:59\u202fPM\u00a0PDT" in confirmation.text
