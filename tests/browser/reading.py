@@ -87,6 +87,9 @@ def reader(lang: str) -> Reader:
 # where a test reads only some pages in the others: English, German (the longest words) and
 # Arabic (right to left).
 REQUIRED_LANGUAGES = ("en", "de", "ar")
+# the page states with the most to read: in the other languages these stand for all (the same
+# templates and colours: what changes is the words, their length and direction, and the lang)
+MOST_TEXT = ("choice-cancel", "cancelled", "already_answered-cancelled")
 LANGUAGES = SUPPORTED_LANGUAGES
 
 
