@@ -47,6 +47,12 @@ streams and SQS, take it; an object, a picker with transformers, or anything it 
 goes to moto's own serializer. Two tests compare the bytes: random values for every output shape
 of the three services, and every answer moto gives to real calls on random items.
 
+**JSON requests.** moto reads a request's JSON body the same way, walking the input shape and
+looking up a method for every value; here ``JSONParser._do_parse`` is made of functions made once
+per shape (an attribute value goes straight to its member), for the same three services. Any body
+they do not expect (not a dict where moto wants one, say) goes to moto's parser. Tests compare
+the parameters, and failures, on random bodies for every operation and on real calls.
+
 **Handler methods.** For every request moto lists its handler class's methods
 (``inspect.getmembers``) and turns the action's name into a method's: both are the same every
 time, so each is worked out once (a class, a name).
@@ -89,6 +95,7 @@ import moto.core.responses
 import moto.dynamodb.models as moto_models
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
+from moto.core.parse import BaseJSONParser, JSONParser, RequestParser, default_blob_parser, default_timestamp_parser
 from moto.core.serialize import (
     DEFAULT_ALIAS_PROVIDERS,
     AttributePickerContext,
@@ -123,6 +130,7 @@ _own_create_loader = botocore.session.create_loader
 _loaders: dict[str | None, botocore.loaders.Loader] = {}
 _loaders_lock = threading.Lock()
 _moto_serialize_result = JSONSerializer._serialize_result
+_moto_do_parse = JSONParser._do_parse
 _moto_method_names = moto.core.responses.method_names_from_class
 _moto_underscores = moto.core.responses.camelcase_to_underscores
 _method_names: dict[Any, list[str]] = {}  # a response class -> the names of its methods
@@ -584,6 +592,104 @@ def fast_serialize_result(self: JSONSerializer, resp: ResponseDict, result: Any)
     return _moto_serialize_result(self, resp, result)
 
 
+# ------------------------------------------------------------------ JSON requests
+Reader = Callable[[Any], Any]  # a JSON value -> moto's JSONParser._parse_shape of it, for one shape
+_readers: dict[tuple[int, str, str], tuple[Any, Reader]] = {}
+
+
+def _reader(shape: Any) -> Reader:
+    """What ``JSONParser._parse_shape(shape, value)`` does, as a function made once for the shape
+    (kept as writers are, by what defines the shape)."""
+    key = (id(shape._shape_resolver), shape.name, repr(shape.serialization))
+    kept = _readers.get(key)
+    if kept is not None and kept[0] is shape._shape_resolver:
+        return kept[1]
+    method = getattr(JSONParser, f"_parse_{shape.type_name}", None)
+    read: Reader
+
+    def unsure(value: Any) -> Any:
+        raise _Unsure
+
+    if method is None:
+        def read(value: Any) -> Any:  # _default_handle
+            return value
+    elif method is BaseJSONParser._parse_structure:
+        if shape.is_document_type:
+            def read(value: Any) -> Any:
+                return value
+        else:
+            members: list[tuple[str, str, list[Reader]]] = []  # (member, its JSON name, its reader)
+            by_json_name: dict[str, list[tuple[str, list[Reader]]]] = {}
+
+            def read(value: Any) -> Any:
+                if value is None:
+                    return None
+                if type(value) is not dict:
+                    raise _Unsure
+                parsed = {}
+                if len(value) == 1:  # an attribute value ({"S": ...}): only members of that name read it
+                    ((json_name, raw),) = value.items()
+                    if raw is not None:
+                        for member, member_reader in by_json_name.get(json_name, ()):
+                            parsed[member] = member_reader[0](raw)
+                    return parsed
+                for member, json_name, member_reader in members:
+                    raw = value.get(json_name)
+                    if raw is not None:
+                        parsed[member] = member_reader[0](raw)
+                return parsed
+            _readers[key] = (shape._shape_resolver, read)  # before its members: they may hold it
+            for member, member_shape in shape.members.items():
+                json_name = member_shape.serialization.get("name", member)
+                cell = [unsure]
+                members.append((member, json_name, cell))
+                by_json_name.setdefault(json_name, []).append((member, cell))
+                cell[0] = _reader(member_shape)
+    elif method is RequestParser._parse_list:
+        item_reader = [unsure]
+
+        def read(value: Any) -> Any:
+            if type(value) is not list:
+                raise _Unsure
+            return [item_reader[0](item) for item in value]
+        _readers[key] = (shape._shape_resolver, read)
+        item_reader[0] = _reader(shape.member)
+    elif method is RequestParser._parse_map:
+        key_reader, value_reader = [unsure], [unsure]
+
+        def read(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _Unsure
+            return {key_reader[0](k): value_reader[0](v) for k, v in value.items()}
+        _readers[key] = (shape._shape_resolver, read)
+        key_reader[0], value_reader[0] = _reader(shape.key), _reader(shape.value)
+    elif method is BaseJSONParser._parse_blob:
+        read = base64.b64decode  # default_blob_parser
+    elif method is BaseJSONParser._parse_timestamp:
+        read = default_timestamp_parser
+    elif method is BaseJSONParser._parse_float:
+        read = float
+    elif method is BaseJSONParser._parse_integer:
+        read = int
+    else:  # a method this module does not know (another moto)
+        read = unsure
+    _readers[key] = (shape._shape_resolver, read)
+    return read
+
+
+def fast_do_parse(self: JSONParser, request_dict: Any, shape: Any) -> Any:
+    """``JSONParser._do_parse`` (a request's JSON body, as moto's handlers read it), made of the
+    readers above for DynamoDB, its streams and SQS; anything they do not expect goes to moto's."""
+    if (type(self) is JSONParser and self.MAP_TYPE is dict and self._blob_parser is default_blob_parser
+            and self._timestamp_parser is default_timestamp_parser
+            and self.operation_model.service_model.service_name in FAST_JSON_SERVICES):
+        try:
+            return {} if shape is None else _reader(shape)(self._parse_body_as_json(request_dict["body"]))
+        except Exception:  # nothing was changed: moto's parser answers, or fails, as it would
+            pass
+    return _moto_do_parse(self, request_dict, shape)
+
+
 def send(self: botocore.endpoint.Endpoint, request: AWSPreparedRequest) -> AWSResponse:
     """What ``Endpoint._send`` does, with the moto server's application in place of HTTP for
     requests to its endpoint."""
@@ -615,6 +721,7 @@ def install() -> None:
     DynamoType.cast_value = property(_cast_value)  # type: ignore[method-assign,assignment]
     botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
     JSONSerializer._serialize_result = fast_serialize_result  # type: ignore[method-assign]
+    JSONParser._do_parse = fast_do_parse  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = method_names_once
     moto.core.responses.camelcase_to_underscores = _underscores
     comparisons.ConditionExpressionParser.parse = parse_once  # type: ignore[method-assign]
@@ -631,6 +738,7 @@ def uninstall() -> None:
     DynamoType.cast_value = _moto_cast_value  # type: ignore[method-assign]
     botocore.session.create_loader = _own_create_loader
     JSONSerializer._serialize_result = _moto_serialize_result  # type: ignore[method-assign]
+    JSONParser._do_parse = _moto_do_parse  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = _moto_method_names
     moto.core.responses.camelcase_to_underscores = _moto_underscores
     comparisons.ConditionExpressionParser.parse = _moto_parse  # type: ignore[method-assign]

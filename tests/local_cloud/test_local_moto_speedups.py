@@ -4,6 +4,7 @@ session share botocore's parsed service models."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import json
@@ -434,7 +435,8 @@ ITEMS = st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 3),
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=ITEMS)
-def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeypatch, items):
+def test_real_requests_and_answers_of_dynamodb_streams_and_sqs_are_read_and_written_as_moto_does(monkeypatch, items):
+    from moto.core.parse import JSONParser
     from moto.core.serialize import JSONSerializer
 
     compared, differ, fast = [], [], set()
@@ -453,10 +455,23 @@ def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeyp
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    def parse_both_ways(self, request_dict, shape):  # and every request moto parses, both ways too
+        expected = moto_speedups._moto_do_parse(self, request_dict, shape)
+        actual = moto_speedups.fast_do_parse(self, request_dict, shape)
+        with suppress(Exception):
+            moto_speedups._reader(shape)(self._parse_body_as_json(request_dict["body"]))
+            parsed.append(self.operation_model.name)
+        if actual != expected:
+            differ.append((self.operation_model.name, actual, expected))
+        return expected
+
+    parsed: list[str] = []
     monkeypatch.setattr(JSONSerializer, "_serialize_result", JSONSerializer._serialize_result)  # put back after
+    monkeypatch.setattr(JSONParser, "_do_parse", JSONParser._do_parse)
     with mock_aws():
         moto_speedups.install()
         JSONSerializer._serialize_result = both_ways
+        JSONParser._do_parse = parse_both_ways
         try:
             client = boto3.client("dynamodb", region_name="us-east-1")
             # GIVEN a streamed table of random items (every type, nested), and a queue
@@ -505,8 +520,9 @@ def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeyp
             sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
         finally:
             moto_speedups.uninstall()
-    # THEN every answer was written the same both ways, and DynamoDB's took the fast path
+    # THEN every request was read and every answer written the same both ways, DynamoDB's on the fast path
     assert len(compared) > 20 and differ == []
+    assert {"Scan", "Query", "GetItem", "BatchGetItem", "UpdateItem", "PutItem", "TransactGetItems"} <= set(parsed)
     assert {"Scan", "Query", "GetItem", "BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "TransactGetItems",
             "DescribeTable", "GetRecords"} <= fast
 
@@ -742,3 +758,88 @@ def test_a_projection_that_outgrows_the_item_size_limit_fails_as_in_moto(monkeyp
         assert expected == _scan_both_ways(client, ProjectionExpression="filler, n00")[1]
         failed = _scan_both_ways(client, ProjectionExpression=", ".join(["filler", *numbers]))[1]
         assert failed["Message"].startswith("Item size")
+
+
+# ------------------------------------------------------------------ JSON requests
+JSON_ODD = st.sampled_from([None, 0, 7, "", "x", "AAE=", "not base64!", [], {}, True, 1.5, "2026-01-01T00:00:00Z"])
+
+
+@st.composite
+def json_shaped(draw, shape, depth=0):
+    """A JSON value for a botocore input shape, as a client may send it: mostly well formed, and
+    now and then of another kind (moto's parser must fail the same way on it)."""
+    if draw(st.integers(0, 12)) == 0:
+        return draw(JSON_ODD)
+    kind = shape.type_name
+    if kind == "structure":
+        if depth >= 4:
+            return {}
+        value = {}
+        for name, member in shape.members.items():
+            if draw(st.integers(0, 2)) == 0:
+                value[member.serialization.get("name", name)] = draw(json_shaped(member, depth + 1))
+        if draw(st.integers(0, 5)) == 0:
+            value[draw(st.text(max_size=3))] = draw(JSON_ODD)
+        return value
+    if kind == "list":
+        return draw(st.lists(json_shaped(shape.member, depth + 1), max_size=3 if depth < 4 else 0))
+    if kind == "map":
+        size = 3 if depth < 4 else 0
+        return draw(st.dictionaries(st.text(max_size=4), json_shaped(shape.value, depth + 1), max_size=size))
+    if kind == "blob":
+        return draw(st.one_of(st.binary(max_size=6).map(lambda b: base64.b64encode(b).decode()), JSON_ODD))
+    if kind == "timestamp":
+        return draw(st.one_of(st.integers(0, 2**31), st.floats(0, 2**31),
+                              st.datetimes().map(lambda t: t.isoformat() + "Z"), JSON_ODD))
+    if kind in ("integer", "long"):
+        return draw(st.one_of(st.integers(-(10**12), 10**12), st.sampled_from(["12", "x"])))
+    if kind in ("float", "double"):
+        return draw(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["1.5", "x"])))
+    if kind == "boolean":
+        return draw(st.booleans())
+    return draw(st.one_of(st.text(max_size=6), st.integers()))
+
+
+def _input_operations() -> list[tuple[str, str]]:
+    from moto.core.utils import get_service_model
+
+    return [(service, name) for service in sorted(moto_speedups.FAST_JSON_SERVICES)
+            for name in get_service_model(service).operation_names
+            if get_service_model(service).operation_model(name).input_shape is not None]
+
+
+def _parsed_request(service: str, operation: str, body: bytes) -> object:
+    from moto.core.parse import JSONParser
+    from moto.core.utils import get_service_model
+
+    parser = JSONParser(get_service_model(service).operation_model(operation), map_type=dict)
+    try:
+        return parser.parse({"body": body, "headers": {}, "method": "POST", "url_params": {}, "url_path": "/",
+                             "values": {}})
+    except Exception as error:
+        return (type(error), str(error))
+
+
+@st.composite
+def requests_(draw):
+    from moto.core.utils import get_service_model
+
+    service, operation = draw(st.sampled_from(_input_operations()))
+    value = draw(json_shaped(get_service_model(service).operation_model(operation).input_shape))
+    body = draw(st.sampled_from([json.dumps(value).encode(), json.dumps(value).encode(), b"", b"{not json", b"[]"]))
+    return service, operation, body
+
+
+@settings(max_examples=600, deadline=None)
+@given(request=requests_())
+def test_json_requests_parse_to_what_moto_parses(request):
+    # GIVEN a request body for any operation of DynamoDB, its streams or SQS, shaped like its input or not
+    service, operation, body = request
+    # WHEN moto's parser and the fast one read it, THEN they give the same parameters, or fail alike
+    moto_speedups.uninstall()
+    expected = _parsed_request(service, operation, body)
+    moto_speedups.install()
+    try:
+        assert _parsed_request(service, operation, body) == expected
+    finally:
+        moto_speedups.uninstall()
