@@ -10,7 +10,9 @@ changes a key), a page starts by bisection, an item's size is kept until it chan
 projection of top-level names copies strings as they are (moto's round trip through plain values
 gives them back unchanged; other values still take it) and checks the new item's size once, not
 once per attribute, nor at all when only strings of an item within the limit were copied (a
-test compares both scans on items of every type, and one that outgrows the limit). Pages,
+test compares both scans on items of every type, and one that outgrows the limit). A projected
+item is kept on the stored one until an update changes it (the sweep projects the same members
+night after night), each answer a new item of its own. Pages,
 ``Limit``, the 1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a
 test compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
 moto's own code.
@@ -67,6 +69,10 @@ comparisons of top-level attributes and constants, the constants worked out once
 is called. Tests compare matches, and errors, with moto's on random expressions and items and on
 the sweep's own.
 
+**Event paths.** moto's EventBridge parses a target's InputPaths with jsonpath_ng for every event
+it delivers, and jsonpath_ng builds a new parser (its PLY tables) for every path: a path is parsed
+once here (the parsed path is only read). A test compares what the paths find.
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
@@ -90,6 +96,7 @@ from urllib.parse import urlsplit
 import botocore.endpoint
 import botocore.loaders
 import botocore.session
+import jsonpath_ng.ext
 import moto.backends
 import moto.core.responses
 import moto.dynamodb.models as moto_models
@@ -118,6 +125,7 @@ _moto_scan = moto_table.Table.scan
 _moto_all_items = moto_table.Table.all_items
 _SORTED = "_local_sorted_items"  # on a moto Table: its items as all_items sorts them
 _SIZE = "_local_size"  # on a moto Item: its size, until an update changes it in place
+_PROJECTED = "_local_projected"  # on a moto Item: (a projection, the item it makes), until an update
 ITEM_SIZE_LIMIT = 405000  # LimitedSizeDict's
 _moto_cast_value = DynamoType.cast_value
 _moto_modules = moto.backends.list_of_moto_modules
@@ -160,29 +168,45 @@ def lean_scan(
     results: list[moto_table.Item] = []
     scanned_count, scanned_size = 0, 0
     last_scanned, last_evaluated_key = None, None
-    items = self.all_items()
+    items = _sorted(self)  # read, never changed: a put or a delete makes a new list
     first = 0
     if exclusive_start_key is not None:  # the items are sorted: the page starts where moto's skipping ends
         first = bisect.bisect_left(items, True, key=lambda item: not self._item_comes_before_dct(
             item, exclusive_start_key, hash_attrs, range_attrs, True))
     whole = segments in ((None, None), (0, 1))  # segment 0 of 1 holds every item: no hash to compute
     match = None if filter_expression is None else matcher(filter_expression)
+    projection = None if not projection_expression else tuple(tuple(path) for path in projection_expression)
+    size_limit = moto_table.RESULT_SIZE_LIMIT
     for item in itertools.islice(items, first, None):
         if not whole and not item.is_within_segment(segments):
             continue
-        size = item.__dict__.get(_SIZE)
+        kept = item.__dict__
+        size = kept.get(_SIZE)
         if size is None:
-            size = item.__dict__[_SIZE] = item.size()
-        if scanned_count == limit or scanned_size + size > moto_table.RESULT_SIZE_LIMIT:
+            size = kept[_SIZE] = item.size()
+        if scanned_count == limit or scanned_size + size > size_limit:
             last_evaluated_key = self._get_last_evaluated_key(last_scanned, None)
             break
         scanned_size += size
         scanned_count += 1
         last_scanned = item
         if match is None or match(item):
-            results.append(_project(item, projection_expression, size) if projection_expression
-                           else copy.deepcopy(item))
+            results.append(copy.deepcopy(item) if projection is None
+                           else _projected(item, projection_expression, projection, size))  # type: ignore[arg-type]
     return results, scanned_count, last_evaluated_key
+
+
+def _projected(item: moto_table.Item, expressions: list[list[str]], projection: tuple[tuple[str, ...], ...],
+               size: int) -> moto_table.Item:
+    """A new item holding the projection of ``item``: worked out once until the item changes (the
+    sweep projects the same members night after night), each answer an item of its own."""
+    kept = item.__dict__.get(_PROJECTED)
+    if kept is None or kept[0] != projection:
+        kept = item.__dict__[_PROJECTED] = (projection, _project(item, expressions, size))
+    projected = moto_table.Item.__new__(moto_table.Item)
+    projected.hash_key, projected.range_key, projected.attrs = item.hash_key, item.range_key, LimitedSizeDict()
+    dict.update(projected.attrs, kept[1].attrs)
+    return projected
 
 
 def parse_once(self: comparisons.ConditionExpressionParser) -> Any:
@@ -331,12 +355,16 @@ def shared_loader(search_paths_string: str | None = None) -> botocore.loaders.Lo
         return _loaders[search_paths_string]
 
 
+def _sorted(self: moto_table.Table) -> list[moto_table.Item]:
+    if _SORTED not in self.__dict__:
+        self.__dict__[_SORTED] = _moto_all_items(self)
+    return self.__dict__[_SORTED]  # type: ignore[no-any-return]
+
+
 def sorted_once(self: moto_table.Table) -> list[moto_table.Item]:
     """moto's all_items (every item, sorted by key), sorted again only after a put or a delete
     (an update changes an item in place, never its key)."""
-    if _SORTED not in self.__dict__:
-        self.__dict__[_SORTED] = _moto_all_items(self)
-    return list(self.__dict__[_SORTED])
+    return list(_sorted(self))
 
 
 class _Backup:
@@ -428,7 +456,9 @@ def counted_update(self: DynamoDBBackend, table_name: str, key: dict[str, Any], 
         return _moto_update(self, table_name, key, *args, **kwargs)
     finally:  # changed in place, even by an update that failed half-way
         with suppress(Exception):
-            self.get_item(table_name, key).__dict__.pop(_SIZE, None)
+            changed = self.get_item(table_name, key).__dict__
+            changed.pop(_SIZE, None)
+            changed.pop(_PROJECTED, None)
 
 
 def _cast_value(self: DynamoType) -> Any:
@@ -446,6 +476,15 @@ def method_names_once(clazz: Any) -> list[str]:
 
 
 _underscores = functools.lru_cache(maxsize=4096)(_moto_underscores)  # an action's name -> its method's
+_own_jsonpath = jsonpath_ng.ext.parse
+
+
+@functools.lru_cache(maxsize=1024)
+def _jsonpath(path: str, debug: bool | None = None) -> Any:
+    """jsonpath_ng's parse (a new PLY parser, tables and all, for every path), once a path: moto's
+    EventBridge parses each target's InputPaths again for every event it delivers. A parsed path
+    is only read (``find``)."""
+    return _own_jsonpath(path, debug)
 
 
 # ------------------------------------------------------------------ JSON answers
@@ -725,6 +764,7 @@ def install() -> None:
     moto.core.responses.method_names_from_class = method_names_once
     moto.core.responses.camelcase_to_underscores = _underscores
     comparisons.ConditionExpressionParser.parse = parse_once  # type: ignore[method-assign]
+    jsonpath_ng.ext.parse = _jsonpath  # what moto.events.utils imports for every event
 
 
 def uninstall() -> None:
@@ -742,3 +782,4 @@ def uninstall() -> None:
     moto.core.responses.method_names_from_class = _moto_method_names
     moto.core.responses.camelcase_to_underscores = _moto_underscores
     comparisons.ConditionExpressionParser.parse = _moto_parse  # type: ignore[method-assign]
+    jsonpath_ng.ext.parse = _own_jsonpath

@@ -50,10 +50,12 @@ def random_table(client, rng: random.Random, items: int) -> None:
         client.put_item(TableName="t", Item=item)
 
 
-def scan_all(client, filter_, limit, segments):
+def scan_all(client, filter_, limit, segments, projection=None):
     pages = []
     for segment in range(segments or 1):
         kwargs = {"TableName": "t", "ConsistentRead": True}
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         if filter_:
             kwargs.update(
                 FilterExpression=filter_[0],
@@ -91,19 +93,22 @@ def test_lean_scan_pages_like_moto(monkeypatch, seed):
                     client.scan(TableName="t")  # a scan between writes, so that what it keeps must be kept current
                     client.put_item(TableName="t", Item={"member_id": {"S": f"m-{n:05d}-new"}})
                     client.scan(TableName="t")
+                    client.scan(TableName="t", ProjectionExpression="padding, member_id")  # projections kept
                     client.update_item(TableName="t", Key={"member_id": {"S": f"m-{(n + 1) % 200:05d}"}},
                                        UpdateExpression="SET padding = :p", ExpressionAttributeValues={
                                            ":p": {"S": "y" * rng.randint(0, 30_000)}})
                     client.scan(TableName="t")
                 moto_speedups.uninstall()
             for filter_ in FILTERS:
-                for limit, segments in ((None, 1), (7, 1), (None, 3), (50, 2), (None, None)):
+                for limit, segments, projection in ((None, 1, None), (7, 1, None), (None, 3, None), (50, 2, None),
+                                                    (None, None, None), (None, 1, "padding, member_id"),
+                                                    (9, 2, "member_id, last_watched_at, notice_id")):
                     # WHEN the same scans run through moto's scan and through the lean one
                     moto_speedups.uninstall()
-                    expected = scan_all(client, filter_, limit, segments)
+                    expected = scan_all(client, filter_, limit, segments, projection)
                     moto_speedups.install()
                     try:
-                        actual = scan_all(client, filter_, limit, segments)
+                        actual = scan_all(client, filter_, limit, segments, projection)
                     finally:
                         moto_speedups.uninstall()
                     # THEN every page holds the same items, counts and continuation keys
@@ -843,3 +848,56 @@ def test_json_requests_parse_to_what_moto_parses(request):
         assert _parsed_request(service, operation, body) == expected
     finally:
         moto_speedups.uninstall()
+
+
+# ------------------------------------------------------------------ event paths
+PATHS = ["$.detail.member_id", "$.detail", "$.detail-type", "$.detail.items[0].id", "$.detail.items[*].id", "$.nothing",
+         "$.detail.`len`"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(detail=st.recursive(st.one_of(st.text(max_size=4), st.integers(), st.none()),
+                           lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                   st.dictionaries(st.sampled_from(["member_id", "items", "id"]), inner,
+                                                                   max_size=3)), max_leaves=8),
+       path=st.sampled_from(PATHS))
+def test_an_event_path_parsed_once_finds_what_a_new_parse_finds(detail, path):
+    import jsonpath_ng.ext
+
+    event = {"detail-type": "T", "detail": detail}
+    expected = [(str(m.full_path), m.value) for m in jsonpath_ng.ext.parse(path).find(event)]
+    moto_speedups.install()
+    try:
+        for _ in range(2):  # the second time, the parsed path is the one kept
+            assert [(str(m.full_path), m.value) for m in jsonpath_ng.ext.parse(path).find(event)] == expected
+    finally:
+        moto_speedups.uninstall()
+
+
+def test_eventbridge_delivers_transformed_events_as_moto_does(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        # GIVEN a rule whose target takes two paths of each event into a template, on a queue
+        events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["s"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": arn, "InputTransformer": {
+            "InputPathsMap": {"member": "$.detail.member_id", "kind": "$.detail-type"},
+            "InputTemplate": '{"who": "<member>", "what": "<kind>"}'}}])
+
+        def delivered(member_ids):
+            for member_id in member_ids:
+                events.put_events(Entries=[{"Source": "s", "DetailType": "Kept", "Detail": json.dumps(
+                    {"member_id": member_id})}])
+            return [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+        # WHEN events go through moto's EventBridge with each path parsed anew, and parsed once
+        expected = delivered(["a", "b"])
+        moto_speedups.install()
+        try:
+            actual = delivered(["a", "b"])
+        finally:
+            moto_speedups.uninstall()
+        # THEN the queue gets the same bodies
+        assert sorted(actual) == sorted(expected) and len(expected) == 2
