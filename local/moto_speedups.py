@@ -73,6 +73,13 @@ the sweep's own.
 it delivers, and jsonpath_ng builds a new parser (its PLY tables) for every path: a path is parsed
 once here (the parsed path is only read). A test compares what the paths find.
 
+**The rest of a request.** moto parses an UpdateExpression twice a request: it is parsed once
+(its validators deep-copy the tree before they change anything). DynamoResult's ``dynamo_to_dict``
+answers dicts, lists, strings and string attributes without its chain of type checks. And every
+answer was searched with a regular expression for an XML <RequestId> to replace: a body without
+that text is left as it is (the same headers, the same draw of a request id). Tests compare each
+with moto's own.
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
@@ -100,6 +107,7 @@ import jsonpath_ng.ext
 import moto.backends
 import moto.core.responses
 import moto.dynamodb.models as moto_models
+import moto.dynamodb.responses as moto_responses
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.parse import BaseJSONParser, JSONParser, RequestParser, default_blob_parser, default_timestamp_parser
@@ -119,6 +127,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
 from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict, deserializer, serializer
 from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.utilities.aws_headers import gen_amzn_requestid_long
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 _moto_scan = moto_table.Table.scan
@@ -477,6 +487,55 @@ def method_names_once(clazz: Any) -> list[str]:
 
 _underscores = functools.lru_cache(maxsize=4096)(_moto_underscores)  # an action's name -> its method's
 _own_jsonpath = jsonpath_ng.ext.parse
+_moto_dynamo_to_dict = moto_responses.dynamo_to_dict
+_moto_update_parse = UpdateExpressionParser.make
+_moto_update_make = UpdateExpressionParser.__dict__["make"]  # the classmethod, to put back
+_moto_enrich = moto.core.responses.BaseResponse._enrich_response
+_moto_enrich_method = moto.core.responses.BaseResponse.__dict__["_enrich_response"]  # the staticmethod
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def plain_dynamo_to_dict(obj: Any) -> Any:
+    """moto's ``dynamo_to_dict`` (what DynamoResult makes of a handler's result: DynamoTypes as
+    ``{type: value}``), with the common cases - dicts, lists, strings and string attributes -
+    answered without its five type checks each; anything else is moto's."""
+    kind = type(obj)
+    if kind is DynamoType:
+        if obj.type == "S" and type(obj.value) is str:
+            return {"S": obj.value}
+        return _moto_dynamo_to_dict(obj)
+    if kind is dict or kind is LimitedSizeDict:  # neither has to_json
+        return {key: plain_dynamo_to_dict(value) for key, value in obj.items()}
+    if kind is list:
+        return [plain_dynamo_to_dict(value) for value in obj]
+    if kind in _PLAIN:
+        return obj
+    return _moto_dynamo_to_dict(obj)
+
+
+@functools.lru_cache(maxsize=512)
+def _update_expression(expression: str) -> Any:
+    return _moto_update_parse(expression)
+
+
+def update_expression_once(expression: str) -> Any:
+    """``UpdateExpressionParser.make``, once an expression: moto parses an UpdateExpression twice a
+    request (to check its names, then to run it). Its validators deep-copy the tree before they
+    change anything, and nothing else changes it. One that fails is parsed, and fails, every time."""
+    return _update_expression(expression)
+
+
+def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+    """``BaseResponse._enrich_response``: moto searches every answer for an XML <RequestId> to
+    replace, a regular expression over the whole body (a megabyte, for a page of a Scan). A text
+    without "<RequestId>" cannot match: it is left as it is, after the same headers and the same
+    draw of a request id."""
+    if not isinstance(body, str) or "<RequestId>" in body:
+        return _moto_enrich(headers, body)  # type: ignore[no-any-return]
+    if "status" in headers:
+        headers["status"] = str(headers["status"])
+    gen_amzn_requestid_long(headers)
+    return headers, body
 
 
 @functools.lru_cache(maxsize=1024)
@@ -765,6 +824,9 @@ def install() -> None:
     moto.core.responses.camelcase_to_underscores = _underscores
     comparisons.ConditionExpressionParser.parse = parse_once  # type: ignore[method-assign]
     jsonpath_ng.ext.parse = _jsonpath  # what moto.events.utils imports for every event
+    moto_responses.dynamo_to_dict = plain_dynamo_to_dict  # what DynamoResult calls
+    UpdateExpressionParser.make = staticmethod(update_expression_once)  # type: ignore[method-assign,assignment]
+    moto.core.responses.BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -783,3 +845,6 @@ def uninstall() -> None:
     moto.core.responses.camelcase_to_underscores = _moto_underscores
     comparisons.ConditionExpressionParser.parse = _moto_parse  # type: ignore[method-assign]
     jsonpath_ng.ext.parse = _own_jsonpath
+    moto_responses.dynamo_to_dict = _moto_dynamo_to_dict
+    UpdateExpressionParser.make = _moto_update_make  # type: ignore[method-assign]
+    moto.core.responses.BaseResponse._enrich_response = _moto_enrich_method  # type: ignore[method-assign]

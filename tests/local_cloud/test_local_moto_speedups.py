@@ -901,3 +901,97 @@ def test_eventbridge_delivers_transformed_events_as_moto_does(monkeypatch):
             moto_speedups.uninstall()
         # THEN the queue gets the same bodies
         assert sorted(actual) == sorted(expected) and len(expected) == 2
+
+
+# ------------------------------------------------------------------ the rest of a request
+def _tree(node):
+    """A parsed UpdateExpression as nested tuples, to compare (its nodes define no equality)."""
+    if isinstance(node, list | tuple):
+        return tuple(_tree(child) for child in node)
+    if hasattr(node, "__dict__"):
+        return (type(node).__name__, tuple(sorted((k, _tree(v)) for k, v in vars(node).items() if k != "parent")))
+    return repr(node)
+
+
+UPDATES = ["SET a = :b", "SET a = a + :n, b = if_not_exists(b, :b) REMOVE c", "ADD n :n DELETE s :s",
+           "SET l = list_append(l, :l), m.x = :b", "SET #a = :b", "REMOVE l[0], m.x"]
+
+
+def test_an_update_expression_parsed_once_stays_as_parsed_and_updates_as_moto_does(dynamodb):
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    values = {":b": {"S": "x"}, ":n": {"N": "2"}, ":s": {"SS": ["q"]}, ":l": {"L": [{"S": "z"}]}}
+    for update in UPDATES:
+        # GIVEN two copies of an item, WHEN the same update runs on one through moto and on the other with
+        # the expression parsed once (twice, so that the second runs on the kept tree)
+        fresh = _tree(UpdateExpressionParser.make(update))
+        items = {}
+        for name, installed in (("moto", False), ("lean", True)):
+            table = f"{name}-{UPDATES.index(update)}"
+            dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+            if installed:
+                moto_speedups.install()
+            for key in ("k1", "k2"):
+                dynamodb.put_item(TableName=table, Item={"pk": {"S": key}, "a": {"N": "1"}, "c": {"S": "c"},
+                                                         "s": {"SS": ["q", "r"]}, "l": {"L": [{"S": "y"}]},
+                                                         "m": {"M": {"x": {"S": "w"}}}})
+                kwargs = {"ExpressionAttributeNames": {"#a": "a"}} if "#a" in update else {}
+                used = {k: v for k, v in values.items() if k in update}
+                if used:
+                    kwargs["ExpressionAttributeValues"] = used
+                dynamodb.update_item(TableName=table, Key={"pk": {"S": key}}, UpdateExpression=update,
+                                     ReturnValues="ALL_NEW", **kwargs)
+            items[name] = dynamodb.scan(TableName=table)["Items"]
+            # THEN the tree kept is as parsed
+            assert _tree(UpdateExpressionParser.make(update)) == fresh
+            moto_speedups.uninstall()
+        # AND both items were updated alike
+        assert sorted(items["lean"], key=str) == sorted(items["moto"], key=str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(result=st.recursive(
+    st.one_of(_attribute_values().map(lambda v: ("typed", v)), st.text(max_size=3), st.integers(), st.none(),
+              st.booleans(), st.floats(allow_nan=False), st.binary(max_size=3), st.datetimes()),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                            st.dictionaries(st.text(min_size=1, max_size=3), inner, max_size=3).map(
+                                lambda d: ("limited", d))), max_leaves=10))
+def test_a_result_turns_into_the_dicts_moto_makes_of_it(result):
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    def built(value):  # DynamoTypes and attribute dicts where the strategy marked them
+        if isinstance(value, tuple) and value[0] == "typed":
+            return DynamoType(value[1])
+        if isinstance(value, tuple) and value[0] == "limited":
+            return LimitedSizeDict({k: built(v) for k, v in value[1].items()})
+        if isinstance(value, dict):
+            return {k: built(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [built(v) for v in value]
+        return value
+
+    value = built(result)
+    assert moto_speedups.plain_dynamo_to_dict(value) == dynamo_to_dict(value)
+
+
+@given(body=st.one_of(st.text(max_size=20), st.just("<a><RequestId>x</RequestId></a>"), st.binary(max_size=5),
+                      st.none(), st.just('{"RequestId": "<RequestId>"}')),
+       status=st.sampled_from([None, 200, "400"]))
+def test_an_answer_gets_the_headers_and_body_moto_gives_it(body, status):
+    from moto.core.responses import BaseResponse
+    from moto.moto_api._internal import mock_random
+
+    def enriched():
+        mock_random.seed(7)  # the same request id both ways
+        headers = {} if status is None else {"status": status}
+        return BaseResponse._enrich_response(headers, body)
+
+    expected = enriched()
+    moto_speedups.install()
+    try:
+        assert enriched() == expected
+    finally:
+        moto_speedups.uninstall()
