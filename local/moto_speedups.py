@@ -10,7 +10,9 @@ changes a key), a page starts by bisection, an item's size is kept until it chan
 projection of top-level names copies strings as they are (moto's round trip through plain values
 gives them back unchanged; other values still take it) and checks the new item's size once, not
 once per attribute, nor at all when only strings of an item within the limit were copied (a
-test compares both scans on items of every type, and one that outgrows the limit). Pages,
+test compares both scans on items of every type, and one that outgrows the limit). A projected
+item is kept on the stored one until an update changes it (the sweep projects the same members
+night after night), each answer a new item of its own. Pages,
 ``Limit``, the 1 MB page size, segments, ``ScannedCount`` and ``LastEvaluatedKey`` are moto's; a
 test compares both scans on random tables. Scans with an index or the legacy ``ScanFilter`` go to
 moto's own code.
@@ -47,6 +49,12 @@ streams and SQS, take it; an object, a picker with transformers, or anything it 
 goes to moto's own serializer. Two tests compare the bytes: random values for every output shape
 of the three services, and every answer moto gives to real calls on random items.
 
+**JSON requests.** moto reads a request's JSON body the same way, walking the input shape and
+looking up a method for every value; here ``JSONParser._do_parse`` is made of functions made once
+per shape (an attribute value goes straight to its member), for the same three services. Any body
+they do not expect (not a dict where moto wants one, say) goes to moto's parser. Tests compare
+the parameters, and failures, on random bodies for every operation and on real calls.
+
 **Handler methods.** For every request moto lists its handler class's methods
 (``inspect.getmembers``) and turns the action's name into a method's: both are the same every
 time, so each is worked out once (a class, a name).
@@ -60,6 +68,17 @@ with one Python function written once from the tree: AND, OR, NOT, attribute_exi
 comparisons of top-level attributes and constants, the constants worked out once; any other node
 is called. Tests compare matches, and errors, with moto's on random expressions and items and on
 the sweep's own.
+
+**Event paths.** moto's EventBridge parses a target's InputPaths with jsonpath_ng for every event
+it delivers, and jsonpath_ng builds a new parser (its PLY tables) for every path: a path is parsed
+once here (the parsed path is only read). A test compares what the paths find.
+
+**The rest of a request.** moto parses an UpdateExpression twice a request: it is parsed once
+(its validators deep-copy the tree before they change anything). DynamoResult's ``dynamo_to_dict``
+answers dicts, lists, strings and string attributes without its chain of type checks. And every
+answer was searched with a regular expression for an XML <RequestId> to replace: a body without
+that text is left as it is (the same headers, the same draw of a request id). Tests compare each
+with moto's own.
 
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
@@ -84,11 +103,14 @@ from urllib.parse import urlsplit
 import botocore.endpoint
 import botocore.loaders
 import botocore.session
+import jsonpath_ng.ext
 import moto.backends
 import moto.core.responses
 import moto.dynamodb.models as moto_models
+import moto.dynamodb.responses as moto_responses
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
+from moto.core.parse import BaseJSONParser, JSONParser, RequestParser, default_blob_parser, default_timestamp_parser
 from moto.core.serialize import (
     DEFAULT_ALIAS_PROVIDERS,
     AttributePickerContext,
@@ -105,12 +127,15 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
 from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict, deserializer, serializer
 from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+from moto.utilities.aws_headers import gen_amzn_requestid_long
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 _moto_scan = moto_table.Table.scan
 _moto_all_items = moto_table.Table.all_items
 _SORTED = "_local_sorted_items"  # on a moto Table: its items as all_items sorts them
 _SIZE = "_local_size"  # on a moto Item: its size, until an update changes it in place
+_PROJECTED = "_local_projected"  # on a moto Item: (a projection, the item it makes), until an update
 ITEM_SIZE_LIMIT = 405000  # LimitedSizeDict's
 _moto_cast_value = DynamoType.cast_value
 _moto_modules = moto.backends.list_of_moto_modules
@@ -123,6 +148,7 @@ _own_create_loader = botocore.session.create_loader
 _loaders: dict[str | None, botocore.loaders.Loader] = {}
 _loaders_lock = threading.Lock()
 _moto_serialize_result = JSONSerializer._serialize_result
+_moto_do_parse = JSONParser._do_parse
 _moto_method_names = moto.core.responses.method_names_from_class
 _moto_underscores = moto.core.responses.camelcase_to_underscores
 _method_names: dict[Any, list[str]] = {}  # a response class -> the names of its methods
@@ -152,29 +178,45 @@ def lean_scan(
     results: list[moto_table.Item] = []
     scanned_count, scanned_size = 0, 0
     last_scanned, last_evaluated_key = None, None
-    items = self.all_items()
+    items = _sorted(self)  # read, never changed: a put or a delete makes a new list
     first = 0
     if exclusive_start_key is not None:  # the items are sorted: the page starts where moto's skipping ends
         first = bisect.bisect_left(items, True, key=lambda item: not self._item_comes_before_dct(
             item, exclusive_start_key, hash_attrs, range_attrs, True))
     whole = segments in ((None, None), (0, 1))  # segment 0 of 1 holds every item: no hash to compute
     match = None if filter_expression is None else matcher(filter_expression)
+    projection = None if not projection_expression else tuple(tuple(path) for path in projection_expression)
+    size_limit = moto_table.RESULT_SIZE_LIMIT
     for item in itertools.islice(items, first, None):
         if not whole and not item.is_within_segment(segments):
             continue
-        size = item.__dict__.get(_SIZE)
+        kept = item.__dict__
+        size = kept.get(_SIZE)
         if size is None:
-            size = item.__dict__[_SIZE] = item.size()
-        if scanned_count == limit or scanned_size + size > moto_table.RESULT_SIZE_LIMIT:
+            size = kept[_SIZE] = item.size()
+        if scanned_count == limit or scanned_size + size > size_limit:
             last_evaluated_key = self._get_last_evaluated_key(last_scanned, None)
             break
         scanned_size += size
         scanned_count += 1
         last_scanned = item
         if match is None or match(item):
-            results.append(_project(item, projection_expression, size) if projection_expression
-                           else copy.deepcopy(item))
+            results.append(copy.deepcopy(item) if projection is None
+                           else _projected(item, projection_expression, projection, size))  # type: ignore[arg-type]
     return results, scanned_count, last_evaluated_key
+
+
+def _projected(item: moto_table.Item, expressions: list[list[str]], projection: tuple[tuple[str, ...], ...],
+               size: int) -> moto_table.Item:
+    """A new item holding the projection of ``item``: worked out once until the item changes (the
+    sweep projects the same members night after night), each answer an item of its own."""
+    kept = item.__dict__.get(_PROJECTED)
+    if kept is None or kept[0] != projection:
+        kept = item.__dict__[_PROJECTED] = (projection, _project(item, expressions, size))
+    projected = moto_table.Item.__new__(moto_table.Item)
+    projected.hash_key, projected.range_key, projected.attrs = item.hash_key, item.range_key, LimitedSizeDict()
+    dict.update(projected.attrs, kept[1].attrs)
+    return projected
 
 
 def parse_once(self: comparisons.ConditionExpressionParser) -> Any:
@@ -323,12 +365,16 @@ def shared_loader(search_paths_string: str | None = None) -> botocore.loaders.Lo
         return _loaders[search_paths_string]
 
 
+def _sorted(self: moto_table.Table) -> list[moto_table.Item]:
+    if _SORTED not in self.__dict__:
+        self.__dict__[_SORTED] = _moto_all_items(self)
+    return self.__dict__[_SORTED]  # type: ignore[no-any-return]
+
+
 def sorted_once(self: moto_table.Table) -> list[moto_table.Item]:
     """moto's all_items (every item, sorted by key), sorted again only after a put or a delete
     (an update changes an item in place, never its key)."""
-    if _SORTED not in self.__dict__:
-        self.__dict__[_SORTED] = _moto_all_items(self)
-    return list(self.__dict__[_SORTED])
+    return list(_sorted(self))
 
 
 class _Backup:
@@ -420,7 +466,9 @@ def counted_update(self: DynamoDBBackend, table_name: str, key: dict[str, Any], 
         return _moto_update(self, table_name, key, *args, **kwargs)
     finally:  # changed in place, even by an update that failed half-way
         with suppress(Exception):
-            self.get_item(table_name, key).__dict__.pop(_SIZE, None)
+            changed = self.get_item(table_name, key).__dict__
+            changed.pop(_SIZE, None)
+            changed.pop(_PROJECTED, None)
 
 
 def _cast_value(self: DynamoType) -> Any:
@@ -438,6 +486,64 @@ def method_names_once(clazz: Any) -> list[str]:
 
 
 _underscores = functools.lru_cache(maxsize=4096)(_moto_underscores)  # an action's name -> its method's
+_own_jsonpath = jsonpath_ng.ext.parse
+_moto_dynamo_to_dict = moto_responses.dynamo_to_dict
+_moto_update_parse = UpdateExpressionParser.make
+_moto_update_make = UpdateExpressionParser.__dict__["make"]  # the classmethod, to put back
+_moto_enrich = moto.core.responses.BaseResponse._enrich_response
+_moto_enrich_method = moto.core.responses.BaseResponse.__dict__["_enrich_response"]  # the staticmethod
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def plain_dynamo_to_dict(obj: Any) -> Any:
+    """moto's ``dynamo_to_dict`` (what DynamoResult makes of a handler's result: DynamoTypes as
+    ``{type: value}``), with the common cases - dicts, lists, strings and string attributes -
+    answered without its five type checks each; anything else is moto's."""
+    kind = type(obj)
+    if kind is DynamoType:
+        if obj.type == "S" and type(obj.value) is str:
+            return {"S": obj.value}
+        return _moto_dynamo_to_dict(obj)
+    if kind is dict or kind is LimitedSizeDict:  # neither has to_json
+        return {key: plain_dynamo_to_dict(value) for key, value in obj.items()}
+    if kind is list:
+        return [plain_dynamo_to_dict(value) for value in obj]
+    if kind in _PLAIN:
+        return obj
+    return _moto_dynamo_to_dict(obj)
+
+
+@functools.lru_cache(maxsize=512)
+def _update_expression(expression: str) -> Any:
+    return _moto_update_parse(expression)
+
+
+def update_expression_once(expression: str) -> Any:
+    """``UpdateExpressionParser.make``, once an expression: moto parses an UpdateExpression twice a
+    request (to check its names, then to run it). Its validators deep-copy the tree before they
+    change anything, and nothing else changes it. One that fails is parsed, and fails, every time."""
+    return _update_expression(expression)
+
+
+def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+    """``BaseResponse._enrich_response``: moto searches every answer for an XML <RequestId> to
+    replace, a regular expression over the whole body (a megabyte, for a page of a Scan). A text
+    without "<RequestId>" cannot match: it is left as it is, after the same headers and the same
+    draw of a request id."""
+    if not isinstance(body, str) or "<RequestId>" in body:
+        return _moto_enrich(headers, body)  # type: ignore[no-any-return]
+    if "status" in headers:
+        headers["status"] = str(headers["status"])
+    gen_amzn_requestid_long(headers)
+    return headers, body
+
+
+@functools.lru_cache(maxsize=1024)
+def _jsonpath(path: str, debug: bool | None = None) -> Any:
+    """jsonpath_ng's parse (a new PLY parser, tables and all, for every path), once a path: moto's
+    EventBridge parses each target's InputPaths again for every event it delivers. A parsed path
+    is only read (``find``)."""
+    return _own_jsonpath(path, debug)
 
 
 # ------------------------------------------------------------------ JSON answers
@@ -584,6 +690,104 @@ def fast_serialize_result(self: JSONSerializer, resp: ResponseDict, result: Any)
     return _moto_serialize_result(self, resp, result)
 
 
+# ------------------------------------------------------------------ JSON requests
+Reader = Callable[[Any], Any]  # a JSON value -> moto's JSONParser._parse_shape of it, for one shape
+_readers: dict[tuple[int, str, str], tuple[Any, Reader]] = {}
+
+
+def _reader(shape: Any) -> Reader:
+    """What ``JSONParser._parse_shape(shape, value)`` does, as a function made once for the shape
+    (kept as writers are, by what defines the shape)."""
+    key = (id(shape._shape_resolver), shape.name, repr(shape.serialization))
+    kept = _readers.get(key)
+    if kept is not None and kept[0] is shape._shape_resolver:
+        return kept[1]
+    method = getattr(JSONParser, f"_parse_{shape.type_name}", None)
+    read: Reader
+
+    def unsure(value: Any) -> Any:
+        raise _Unsure
+
+    if method is None:
+        def read(value: Any) -> Any:  # _default_handle
+            return value
+    elif method is BaseJSONParser._parse_structure:
+        if shape.is_document_type:
+            def read(value: Any) -> Any:
+                return value
+        else:
+            members: list[tuple[str, str, list[Reader]]] = []  # (member, its JSON name, its reader)
+            by_json_name: dict[str, list[tuple[str, list[Reader]]]] = {}
+
+            def read(value: Any) -> Any:
+                if value is None:
+                    return None
+                if type(value) is not dict:
+                    raise _Unsure
+                parsed = {}
+                if len(value) == 1:  # an attribute value ({"S": ...}): only members of that name read it
+                    ((json_name, raw),) = value.items()
+                    if raw is not None:
+                        for member, member_reader in by_json_name.get(json_name, ()):
+                            parsed[member] = member_reader[0](raw)
+                    return parsed
+                for member, json_name, member_reader in members:
+                    raw = value.get(json_name)
+                    if raw is not None:
+                        parsed[member] = member_reader[0](raw)
+                return parsed
+            _readers[key] = (shape._shape_resolver, read)  # before its members: they may hold it
+            for member, member_shape in shape.members.items():
+                json_name = member_shape.serialization.get("name", member)
+                cell = [unsure]
+                members.append((member, json_name, cell))
+                by_json_name.setdefault(json_name, []).append((member, cell))
+                cell[0] = _reader(member_shape)
+    elif method is RequestParser._parse_list:
+        item_reader = [unsure]
+
+        def read(value: Any) -> Any:
+            if type(value) is not list:
+                raise _Unsure
+            return [item_reader[0](item) for item in value]
+        _readers[key] = (shape._shape_resolver, read)
+        item_reader[0] = _reader(shape.member)
+    elif method is RequestParser._parse_map:
+        key_reader, value_reader = [unsure], [unsure]
+
+        def read(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _Unsure
+            return {key_reader[0](k): value_reader[0](v) for k, v in value.items()}
+        _readers[key] = (shape._shape_resolver, read)
+        key_reader[0], value_reader[0] = _reader(shape.key), _reader(shape.value)
+    elif method is BaseJSONParser._parse_blob:
+        read = base64.b64decode  # default_blob_parser
+    elif method is BaseJSONParser._parse_timestamp:
+        read = default_timestamp_parser
+    elif method is BaseJSONParser._parse_float:
+        read = float
+    elif method is BaseJSONParser._parse_integer:
+        read = int
+    else:  # a method this module does not know (another moto)
+        read = unsure
+    _readers[key] = (shape._shape_resolver, read)
+    return read
+
+
+def fast_do_parse(self: JSONParser, request_dict: Any, shape: Any) -> Any:
+    """``JSONParser._do_parse`` (a request's JSON body, as moto's handlers read it), made of the
+    readers above for DynamoDB, its streams and SQS; anything they do not expect goes to moto's."""
+    if (type(self) is JSONParser and self.MAP_TYPE is dict and self._blob_parser is default_blob_parser
+            and self._timestamp_parser is default_timestamp_parser
+            and self.operation_model.service_model.service_name in FAST_JSON_SERVICES):
+        try:
+            return {} if shape is None else _reader(shape)(self._parse_body_as_json(request_dict["body"]))
+        except Exception:  # nothing was changed: moto's parser answers, or fails, as it would
+            pass
+    return _moto_do_parse(self, request_dict, shape)
+
+
 def send(self: botocore.endpoint.Endpoint, request: AWSPreparedRequest) -> AWSResponse:
     """What ``Endpoint._send`` does, with the moto server's application in place of HTTP for
     requests to its endpoint."""
@@ -615,9 +819,14 @@ def install() -> None:
     DynamoType.cast_value = property(_cast_value)  # type: ignore[method-assign,assignment]
     botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
     JSONSerializer._serialize_result = fast_serialize_result  # type: ignore[method-assign]
+    JSONParser._do_parse = fast_do_parse  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = method_names_once
     moto.core.responses.camelcase_to_underscores = _underscores
     comparisons.ConditionExpressionParser.parse = parse_once  # type: ignore[method-assign]
+    jsonpath_ng.ext.parse = _jsonpath  # what moto.events.utils imports for every event
+    moto_responses.dynamo_to_dict = plain_dynamo_to_dict  # what DynamoResult calls
+    UpdateExpressionParser.make = staticmethod(update_expression_once)  # type: ignore[method-assign,assignment]
+    moto.core.responses.BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -631,6 +840,11 @@ def uninstall() -> None:
     DynamoType.cast_value = _moto_cast_value  # type: ignore[method-assign]
     botocore.session.create_loader = _own_create_loader
     JSONSerializer._serialize_result = _moto_serialize_result  # type: ignore[method-assign]
+    JSONParser._do_parse = _moto_do_parse  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = _moto_method_names
     moto.core.responses.camelcase_to_underscores = _moto_underscores
     comparisons.ConditionExpressionParser.parse = _moto_parse  # type: ignore[method-assign]
+    jsonpath_ng.ext.parse = _own_jsonpath
+    moto_responses.dynamo_to_dict = _moto_dynamo_to_dict
+    UpdateExpressionParser.make = _moto_update_make  # type: ignore[method-assign]
+    moto.core.responses.BaseResponse._enrich_response = _moto_enrich_method  # type: ignore[method-assign]

@@ -528,13 +528,17 @@ class _Mailbox:
         self.cloud = cloud
         self._by_address: dict[str, list] = {}
         self._read_at: datetime | None = None
+        self._read, self._last = 0, None  # how many emails were read, and the last of them
 
     def refresh(self) -> None:
         if self._read_at != self.cloud.now:
-            self._by_address = {}
-            for mail in self.cloud.sent_emails():
+            sent = self.cloud.sent_emails()  # in the order sent: SES only adds to it
+            if self._read and (len(sent) < self._read or sent[self._read - 1] is not self._last):
+                self._by_address, self._read = {}, 0  # not what was read before: all of it again
+            for mail in sent[self._read:]:  # only what was sent since the last read
                 for address in mail.to:
                     self._by_address.setdefault(mailbox(address), []).append(mail)
+            self._read, self._last = len(sent), sent[-1] if sent else None
             self._read_at = self.cloud.now
 
     def to(self, address: str) -> list:

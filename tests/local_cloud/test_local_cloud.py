@@ -184,6 +184,23 @@ def test_events_published_on_the_bus_are_read_back(cloud):
     assert all(e.bus == bus and e.source == "membership" for e in events)
 
 
+def test_reading_one_bus_reads_every_tap_and_keeps_their_events(cloud):
+    from moto.sqs.models import sqs_backends
+
+    from local.cloud import ACCOUNT_ID, REGION
+    from local.outbox import tap_queue_name
+
+    # GIVEN an event published on the template's bus
+    bus = cloud.resource("Bus")
+    cloud.client("events").put_events(Entries=[{"EventBusName": bus, "Source": "membership",
+                                                "DetailType": "MembershipCancelled", "Detail": "{}"}])
+    # WHEN the events of another bus are read
+    assert cloud.bus_events("AnotherBus") == []
+    # THEN the bus's tap queue was read too (it does not grow), and its event is still there, once
+    assert sqs_backends[ACCOUNT_ID][REGION].get_queue(tap_queue_name(bus))._messages == []
+    assert [e.detail_type for e in cloud.bus_events("Bus")] == ["MembershipCancelled"]
+
+
 def test_reset_empties_the_stack_and_keeps_the_clock(cloud):
     # GIVEN data and a moved clock
     cloud.client("dynamodb").put_item(TableName="local-items-test", Item={"pk": {"S": "p"}, "sk": {"S": "item"}})

@@ -4,6 +4,7 @@ session share botocore's parsed service models."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import json
@@ -49,10 +50,12 @@ def random_table(client, rng: random.Random, items: int) -> None:
         client.put_item(TableName="t", Item=item)
 
 
-def scan_all(client, filter_, limit, segments):
+def scan_all(client, filter_, limit, segments, projection=None):
     pages = []
     for segment in range(segments or 1):
         kwargs = {"TableName": "t", "ConsistentRead": True}
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         if filter_:
             kwargs.update(
                 FilterExpression=filter_[0],
@@ -90,19 +93,22 @@ def test_lean_scan_pages_like_moto(monkeypatch, seed):
                     client.scan(TableName="t")  # a scan between writes, so that what it keeps must be kept current
                     client.put_item(TableName="t", Item={"member_id": {"S": f"m-{n:05d}-new"}})
                     client.scan(TableName="t")
+                    client.scan(TableName="t", ProjectionExpression="padding, member_id")  # projections kept
                     client.update_item(TableName="t", Key={"member_id": {"S": f"m-{(n + 1) % 200:05d}"}},
                                        UpdateExpression="SET padding = :p", ExpressionAttributeValues={
                                            ":p": {"S": "y" * rng.randint(0, 30_000)}})
                     client.scan(TableName="t")
                 moto_speedups.uninstall()
             for filter_ in FILTERS:
-                for limit, segments in ((None, 1), (7, 1), (None, 3), (50, 2), (None, None)):
+                for limit, segments, projection in ((None, 1, None), (7, 1, None), (None, 3, None), (50, 2, None),
+                                                    (None, None, None), (None, 1, "padding, member_id"),
+                                                    (9, 2, "member_id, last_watched_at, notice_id")):
                     # WHEN the same scans run through moto's scan and through the lean one
                     moto_speedups.uninstall()
-                    expected = scan_all(client, filter_, limit, segments)
+                    expected = scan_all(client, filter_, limit, segments, projection)
                     moto_speedups.install()
                     try:
-                        actual = scan_all(client, filter_, limit, segments)
+                        actual = scan_all(client, filter_, limit, segments, projection)
                     finally:
                         moto_speedups.uninstall()
                     # THEN every page holds the same items, counts and continuation keys
@@ -434,7 +440,8 @@ ITEMS = st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 3),
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=ITEMS)
-def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeypatch, items):
+def test_real_requests_and_answers_of_dynamodb_streams_and_sqs_are_read_and_written_as_moto_does(monkeypatch, items):
+    from moto.core.parse import JSONParser
     from moto.core.serialize import JSONSerializer
 
     compared, differ, fast = [], [], set()
@@ -453,10 +460,23 @@ def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeyp
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    def parse_both_ways(self, request_dict, shape):  # and every request moto parses, both ways too
+        expected = moto_speedups._moto_do_parse(self, request_dict, shape)
+        actual = moto_speedups.fast_do_parse(self, request_dict, shape)
+        with suppress(Exception):
+            moto_speedups._reader(shape)(self._parse_body_as_json(request_dict["body"]))
+            parsed.append(self.operation_model.name)
+        if actual != expected:
+            differ.append((self.operation_model.name, actual, expected))
+        return expected
+
+    parsed: list[str] = []
     monkeypatch.setattr(JSONSerializer, "_serialize_result", JSONSerializer._serialize_result)  # put back after
+    monkeypatch.setattr(JSONParser, "_do_parse", JSONParser._do_parse)
     with mock_aws():
         moto_speedups.install()
         JSONSerializer._serialize_result = both_ways
+        JSONParser._do_parse = parse_both_ways
         try:
             client = boto3.client("dynamodb", region_name="us-east-1")
             # GIVEN a streamed table of random items (every type, nested), and a queue
@@ -505,8 +525,9 @@ def test_real_answers_of_dynamodb_streams_and_sqs_serialize_as_moto_does(monkeyp
             sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
         finally:
             moto_speedups.uninstall()
-    # THEN every answer was written the same both ways, and DynamoDB's took the fast path
+    # THEN every request was read and every answer written the same both ways, DynamoDB's on the fast path
     assert len(compared) > 20 and differ == []
+    assert {"Scan", "Query", "GetItem", "BatchGetItem", "UpdateItem", "PutItem", "TransactGetItems"} <= set(parsed)
     assert {"Scan", "Query", "GetItem", "BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "TransactGetItems",
             "DescribeTable", "GetRecords"} <= fast
 
@@ -742,3 +763,235 @@ def test_a_projection_that_outgrows_the_item_size_limit_fails_as_in_moto(monkeyp
         assert expected == _scan_both_ways(client, ProjectionExpression="filler, n00")[1]
         failed = _scan_both_ways(client, ProjectionExpression=", ".join(["filler", *numbers]))[1]
         assert failed["Message"].startswith("Item size")
+
+
+# ------------------------------------------------------------------ JSON requests
+JSON_ODD = st.sampled_from([None, 0, 7, "", "x", "AAE=", "not base64!", [], {}, True, 1.5, "2026-01-01T00:00:00Z"])
+
+
+@st.composite
+def json_shaped(draw, shape, depth=0):
+    """A JSON value for a botocore input shape, as a client may send it: mostly well formed, and
+    now and then of another kind (moto's parser must fail the same way on it)."""
+    if draw(st.integers(0, 12)) == 0:
+        return draw(JSON_ODD)
+    kind = shape.type_name
+    if kind == "structure":
+        if depth >= 4:
+            return {}
+        value = {}
+        for name, member in shape.members.items():
+            if draw(st.integers(0, 2)) == 0:
+                value[member.serialization.get("name", name)] = draw(json_shaped(member, depth + 1))
+        if draw(st.integers(0, 5)) == 0:
+            value[draw(st.text(max_size=3))] = draw(JSON_ODD)
+        return value
+    if kind == "list":
+        return draw(st.lists(json_shaped(shape.member, depth + 1), max_size=3 if depth < 4 else 0))
+    if kind == "map":
+        size = 3 if depth < 4 else 0
+        return draw(st.dictionaries(st.text(max_size=4), json_shaped(shape.value, depth + 1), max_size=size))
+    if kind == "blob":
+        return draw(st.one_of(st.binary(max_size=6).map(lambda b: base64.b64encode(b).decode()), JSON_ODD))
+    if kind == "timestamp":
+        return draw(st.one_of(st.integers(0, 2**31), st.floats(0, 2**31),
+                              st.datetimes().map(lambda t: t.isoformat() + "Z"), JSON_ODD))
+    if kind in ("integer", "long"):
+        return draw(st.one_of(st.integers(-(10**12), 10**12), st.sampled_from(["12", "x"])))
+    if kind in ("float", "double"):
+        return draw(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["1.5", "x"])))
+    if kind == "boolean":
+        return draw(st.booleans())
+    return draw(st.one_of(st.text(max_size=6), st.integers()))
+
+
+def _input_operations() -> list[tuple[str, str]]:
+    from moto.core.utils import get_service_model
+
+    return [(service, name) for service in sorted(moto_speedups.FAST_JSON_SERVICES)
+            for name in get_service_model(service).operation_names
+            if get_service_model(service).operation_model(name).input_shape is not None]
+
+
+def _parsed_request(service: str, operation: str, body: bytes) -> object:
+    from moto.core.parse import JSONParser
+    from moto.core.utils import get_service_model
+
+    parser = JSONParser(get_service_model(service).operation_model(operation), map_type=dict)
+    try:
+        return parser.parse({"body": body, "headers": {}, "method": "POST", "url_params": {}, "url_path": "/",
+                             "values": {}})
+    except Exception as error:
+        return (type(error), str(error))
+
+
+@st.composite
+def requests_(draw):
+    from moto.core.utils import get_service_model
+
+    service, operation = draw(st.sampled_from(_input_operations()))
+    value = draw(json_shaped(get_service_model(service).operation_model(operation).input_shape))
+    body = draw(st.sampled_from([json.dumps(value).encode(), json.dumps(value).encode(), b"", b"{not json", b"[]"]))
+    return service, operation, body
+
+
+@settings(max_examples=600, deadline=None)
+@given(request=requests_())
+def test_json_requests_parse_to_what_moto_parses(request):
+    # GIVEN a request body for any operation of DynamoDB, its streams or SQS, shaped like its input or not
+    service, operation, body = request
+    # WHEN moto's parser and the fast one read it, THEN they give the same parameters, or fail alike
+    moto_speedups.uninstall()
+    expected = _parsed_request(service, operation, body)
+    moto_speedups.install()
+    try:
+        assert _parsed_request(service, operation, body) == expected
+    finally:
+        moto_speedups.uninstall()
+
+
+# ------------------------------------------------------------------ event paths
+PATHS = ["$.detail.member_id", "$.detail", "$.detail-type", "$.detail.items[0].id", "$.detail.items[*].id", "$.nothing",
+         "$.detail.`len`"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(detail=st.recursive(st.one_of(st.text(max_size=4), st.integers(), st.none()),
+                           lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                   st.dictionaries(st.sampled_from(["member_id", "items", "id"]), inner,
+                                                                   max_size=3)), max_leaves=8),
+       path=st.sampled_from(PATHS))
+def test_an_event_path_parsed_once_finds_what_a_new_parse_finds(detail, path):
+    import jsonpath_ng.ext
+
+    event = {"detail-type": "T", "detail": detail}
+    expected = [(str(m.full_path), m.value) for m in jsonpath_ng.ext.parse(path).find(event)]
+    moto_speedups.install()
+    try:
+        for _ in range(2):  # the second time, the parsed path is the one kept
+            assert [(str(m.full_path), m.value) for m in jsonpath_ng.ext.parse(path).find(event)] == expected
+    finally:
+        moto_speedups.uninstall()
+
+
+def test_eventbridge_delivers_transformed_events_as_moto_does(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        # GIVEN a rule whose target takes two paths of each event into a template, on a queue
+        events, sqs = boto3.client("events", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["s"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": arn, "InputTransformer": {
+            "InputPathsMap": {"member": "$.detail.member_id", "kind": "$.detail-type"},
+            "InputTemplate": '{"who": "<member>", "what": "<kind>"}'}}])
+
+        def delivered(member_ids):
+            for member_id in member_ids:
+                events.put_events(Entries=[{"Source": "s", "DetailType": "Kept", "Detail": json.dumps(
+                    {"member_id": member_id})}])
+            return [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+        # WHEN events go through moto's EventBridge with each path parsed anew, and parsed once
+        expected = delivered(["a", "b"])
+        moto_speedups.install()
+        try:
+            actual = delivered(["a", "b"])
+        finally:
+            moto_speedups.uninstall()
+        # THEN the queue gets the same bodies
+        assert sorted(actual) == sorted(expected) and len(expected) == 2
+
+
+# ------------------------------------------------------------------ the rest of a request
+def _tree(node):
+    """A parsed UpdateExpression as nested tuples, to compare (its nodes define no equality)."""
+    if isinstance(node, list | tuple):
+        return tuple(_tree(child) for child in node)
+    if hasattr(node, "__dict__"):
+        return (type(node).__name__, tuple(sorted((k, _tree(v)) for k, v in vars(node).items() if k != "parent")))
+    return repr(node)
+
+
+UPDATES = ["SET a = :b", "SET a = a + :n, b = if_not_exists(b, :b) REMOVE c", "ADD n :n DELETE s :s",
+           "SET l = list_append(l, :l), m.x = :b", "SET #a = :b", "REMOVE l[0], m.x"]
+
+
+def test_an_update_expression_parsed_once_stays_as_parsed_and_updates_as_moto_does(dynamodb):
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    values = {":b": {"S": "x"}, ":n": {"N": "2"}, ":s": {"SS": ["q"]}, ":l": {"L": [{"S": "z"}]}}
+    for update in UPDATES:
+        # GIVEN two copies of an item, WHEN the same update runs on one through moto and on the other with
+        # the expression parsed once (twice, so that the second runs on the kept tree)
+        fresh = _tree(UpdateExpressionParser.make(update))
+        items = {}
+        for name, installed in (("moto", False), ("lean", True)):
+            table = f"{name}-{UPDATES.index(update)}"
+            dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+            if installed:
+                moto_speedups.install()
+            for key in ("k1", "k2"):
+                dynamodb.put_item(TableName=table, Item={"pk": {"S": key}, "a": {"N": "1"}, "c": {"S": "c"},
+                                                         "s": {"SS": ["q", "r"]}, "l": {"L": [{"S": "y"}]},
+                                                         "m": {"M": {"x": {"S": "w"}}}})
+                kwargs = {"ExpressionAttributeNames": {"#a": "a"}} if "#a" in update else {}
+                used = {k: v for k, v in values.items() if k in update}
+                if used:
+                    kwargs["ExpressionAttributeValues"] = used
+                dynamodb.update_item(TableName=table, Key={"pk": {"S": key}}, UpdateExpression=update,
+                                     ReturnValues="ALL_NEW", **kwargs)
+            items[name] = dynamodb.scan(TableName=table)["Items"]
+            # THEN the tree kept is as parsed
+            assert _tree(UpdateExpressionParser.make(update)) == fresh
+            moto_speedups.uninstall()
+        # AND both items were updated alike
+        assert sorted(items["lean"], key=str) == sorted(items["moto"], key=str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(result=st.recursive(
+    st.one_of(_attribute_values().map(lambda v: ("typed", v)), st.text(max_size=3), st.integers(), st.none(),
+              st.booleans(), st.floats(allow_nan=False), st.binary(max_size=3), st.datetimes()),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                            st.dictionaries(st.text(min_size=1, max_size=3), inner, max_size=3).map(
+                                lambda d: ("limited", d))), max_leaves=10))
+def test_a_result_turns_into_the_dicts_moto_makes_of_it(result):
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+
+    def built(value):  # DynamoTypes and attribute dicts where the strategy marked them
+        if isinstance(value, tuple) and value[0] == "typed":
+            return DynamoType(value[1])
+        if isinstance(value, tuple) and value[0] == "limited":
+            return LimitedSizeDict({k: built(v) for k, v in value[1].items()})
+        if isinstance(value, dict):
+            return {k: built(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [built(v) for v in value]
+        return value
+
+    value = built(result)
+    assert moto_speedups.plain_dynamo_to_dict(value) == dynamo_to_dict(value)
+
+
+@given(body=st.one_of(st.text(max_size=20), st.just("<a><RequestId>x</RequestId></a>"), st.binary(max_size=5),
+                      st.none(), st.just('{"RequestId": "<RequestId>"}')),
+       status=st.sampled_from([None, 200, "400"]))
+def test_an_answer_gets_the_headers_and_body_moto_gives_it(body, status):
+    from moto.core.responses import BaseResponse
+    from moto.moto_api._internal import mock_random
+
+    def enriched():
+        mock_random.seed(7)  # the same request id both ways
+        headers = {} if status is None else {"status": status}
+        return BaseResponse._enrich_response(headers, body)
+
+    expected = enriched()
+    moto_speedups.install()
+    try:
+        assert enriched() == expected
+    finally:
+        moto_speedups.uninstall()
