@@ -80,6 +80,16 @@ answer was searched with a regular expression for an XML <RequestId> to replace:
 that text is left as it is (the same headers, the same draw of a request id). Tests compare each
 with moto's own.
 
+**Update validators.** moto checks and works out an UpdateExpression with ten tree walkers, and each
+builds its map of node types to methods (a new dict of bound methods) twice for every node of the
+tree it walks: to list the types, then to pick the method. A walker's map is the same for its
+life; it is built once here. The update test above runs with it, against moto's own.
+
+**KMS keys.** moto makes an RSA key pair for every KMS key it creates, a symmetric one too, and
+DynamoDB creates its AWS managed key with the first encrypted table of an account: a new RSA-2048
+pair at every deploy, a third of what a deploy cost. The pair is made when first used here (a
+signature, a verification, the public key), the same way. A test signs and verifies with it.
+
 **Write counts.** Every write to a moto table (put, update, delete, alone, in a batch or in a
 transaction) is counted by table name, so the TTL reaper reads again only a table that was
 written to since it last read it, instead of every table at every step of the clock.
@@ -108,6 +118,7 @@ import moto.backends
 import moto.core.responses
 import moto.dynamodb.models as moto_models
 import moto.dynamodb.responses as moto_responses
+import moto.kms.models as moto_kms
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.parse import BaseJSONParser, JSONParser, RequestParser, default_blob_parser, default_timestamp_parser
@@ -127,6 +138,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
 from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict, deserializer, serializer
 from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.utilities.aws_headers import gen_amzn_requestid_long
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -489,6 +501,9 @@ _underscores = functools.lru_cache(maxsize=4096)(_moto_underscores)  # an action
 _own_jsonpath = jsonpath_ng.ext.parse
 _moto_dynamo_to_dict = moto_responses.dynamo_to_dict
 _moto_update_parse = UpdateExpressionParser.make
+_moto_private_key = moto_kms.generate_private_key
+_moto_nodes_to_be_processed = DepthFirstTraverser.nodes_to_be_processed
+_moto_process = DepthFirstTraverser.process
 _moto_update_make = UpdateExpressionParser.__dict__["make"]  # the classmethod, to put back
 _moto_enrich = moto.core.responses.BaseResponse._enrich_response
 _moto_enrich_method = moto.core.responses.BaseResponse.__dict__["_enrich_response"]  # the staticmethod
@@ -516,6 +531,49 @@ def plain_dynamo_to_dict(obj: Any) -> Any:
 @functools.lru_cache(maxsize=512)
 def _update_expression(expression: str) -> Any:
     return _moto_update_parse(expression)
+
+
+class PrivateKeyWhenUsed:
+    """A KMS key's private key as moto makes it (``generate_private_key(key_spec)``), made when
+    first used: every key spec names a pair moto can make, so making it later fails no request."""
+
+    def __init__(self, key_spec: str):
+        self.key_spec = key_spec
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:  # only what this object lacks: the pair's own methods
+        if name.startswith("__") or name == "_made":
+            raise AttributeError(name)
+        if self._made is None:
+            self._made = _moto_private_key(self.key_spec)
+        return getattr(self._made, name)
+
+
+def _processing_once(walker: DepthFirstTraverser) -> dict[type, Callable[[Any], Any]]:
+    """A validator's ``_processing_map``, made once: moto's is a new dict of its bound methods at
+    every call, the same every time."""
+    mapping = walker.__dict__.get("_local_map")
+    if mapping is None:
+        mapping = walker.__dict__["_local_map"] = walker._processing_map()
+        walker.__dict__["_local_kinds"] = tuple(mapping)
+    return mapping
+
+
+def nodes_once(walker: DepthFirstTraverser) -> tuple[type, ...]:
+    """``DepthFirstTraverser.nodes_to_be_processed``: the node types of its map, listed once."""
+    kinds = walker.__dict__.get("_local_kinds")
+    if kinds is None:
+        _processing_once(walker)
+        kinds = walker.__dict__["_local_kinds"]
+    return kinds
+
+
+def process_once(walker: DepthFirstTraverser, node: Any) -> Any:
+    """``DepthFirstTraverser.process``: the first method whose node type ``node`` is, as moto picks it."""
+    for kind, processor in _processing_once(walker).items():
+        if isinstance(node, kind):
+            return processor(node)
+    return None
 
 
 def update_expression_once(expression: str) -> Any:
@@ -803,6 +861,17 @@ def send(self: botocore.endpoint.Endpoint, request: AWSPreparedRequest) -> AWSRe
     return AWSResponse(request.url, int(status.split()[0]), dict(response_headers), MockRawResponse(b"".join(answer)))
 
 
+def post_in_process(url: str) -> None:
+    """A bodiless POST to ``url`` on an endpoint served in-process (moto's own ``/moto-api/``);
+    raises as urllib does when the answer is not a success."""
+    parts = urlsplit(url)
+    environ = EnvironBuilder(method="POST", base_url=f"{parts.scheme}://{parts.netloc}", path=parts.path,
+                             query_string=parts.query).get_environ()
+    answer, status, _ = run_wsgi_app(_served[f"{parts.scheme}://{parts.netloc}"], environ, buffered=True)
+    if not status.startswith("2"):
+        raise RuntimeError(f"POST {url}: {status}: {b''.join(answer)[:200]!r}")
+
+
 def serve_in_process(endpoint_url: str, app: Any) -> None:
     """Answers this process's clients of ``endpoint_url`` with ``app`` (until :func:`uninstall`)."""
     _served[endpoint_url] = app
@@ -826,6 +895,9 @@ def install() -> None:
     jsonpath_ng.ext.parse = _jsonpath  # what moto.events.utils imports for every event
     moto_responses.dynamo_to_dict = plain_dynamo_to_dict  # what DynamoResult calls
     UpdateExpressionParser.make = staticmethod(update_expression_once)  # type: ignore[method-assign,assignment]
+    DepthFirstTraverser.nodes_to_be_processed = nodes_once  # type: ignore[method-assign]
+    moto_kms.generate_private_key = PrivateKeyWhenUsed  # what Key.__init__ calls
+    DepthFirstTraverser.process = process_once  # type: ignore[method-assign]
     moto.core.responses.BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign]
 
 
@@ -847,4 +919,7 @@ def uninstall() -> None:
     jsonpath_ng.ext.parse = _own_jsonpath
     moto_responses.dynamo_to_dict = _moto_dynamo_to_dict
     UpdateExpressionParser.make = _moto_update_make  # type: ignore[method-assign]
+    DepthFirstTraverser.nodes_to_be_processed = _moto_nodes_to_be_processed  # type: ignore[method-assign]
+    moto_kms.generate_private_key = _moto_private_key
+    DepthFirstTraverser.process = _moto_process  # type: ignore[method-assign]
     moto.core.responses.BaseResponse._enrich_response = _moto_enrich_method  # type: ignore[method-assign]
