@@ -13,6 +13,7 @@ moto's backends are process-wide, so only one LocalCloud runs in a process at a 
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import json
@@ -21,7 +22,6 @@ import os
 import sys
 import threading
 import time
-import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -158,6 +158,30 @@ class _MotoServer(ThreadedMotoServer):
         self._server.serve_forever(poll_interval=0.05)
 
 
+_shared_servers: dict[str, _MotoServer] = {}  # host -> moto's server on a port of its choosing
+_shared_clients: dict[tuple[str, str], Any] = {}  # (endpoint, service) -> a boto3 client
+
+
+def _moto_server(host: str, port: int) -> _MotoServer:
+    """moto's server on ``host``: on a port of its choosing, one server for the process, kept
+    (a test suite starts hundreds of clouds, one after another, each from a reset account, so
+    none can tell; its clients are kept too); on a given port, a new one, stopped with its cloud."""
+    server = _shared_servers.get(host) if port == 0 else None
+    if server is None:
+        server = _MotoServer(host, port, verbose=False)
+        server.start()
+        if port == 0:
+            _shared_servers[host] = server
+    return server
+
+
+@functools.cache
+def _in_process_app() -> DomainDispatcherApplication:
+    """moto's application for this process's own calls, made once: it builds a Flask app for each
+    service it is asked of (about 20 ms each), and the backends it answers from are process-wide."""
+    return DomainDispatcherApplication(create_backend_app)
+
+
 class LocalCloud:
     """The template's stack on a local moto server, with virtual time.
 
@@ -251,11 +275,10 @@ class LocalCloud:
         aws_rules.install(self.clock.now)  # refuse what AWS refuses; token windows in virtual time
         # moto's own server for other processes (an operator's tools on `make serve`); this
         # process's clients are answered by moto's application in-process (see moto_speedups)
-        self._server = _MotoServer(self._host, self._port, verbose=False)
-        self._server.start()
+        self._server = _moto_server(self._host, self._port)
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        moto_speedups.serve_in_process(self.endpoint_url, DomainDispatcherApplication(create_backend_app))
+        moto_speedups.serve_in_process(self.endpoint_url, _in_process_app())
         self._set_environment()
         self._previous_clock = self._clock_module.use(self.clock)
         LocalCloud._running = self
@@ -268,7 +291,8 @@ class LocalCloud:
             self._api.stop()
             self._api = None
         if self._server is not None:
-            self._server.stop()
+            if self._server not in _shared_servers.values():
+                self._server.stop()
             self._server = None
             aws_rules.uninstall()
             moto_speedups.uninstall()
@@ -317,18 +341,20 @@ class LocalCloud:
             self._moto_api(f"seed?a={self.seed}")
 
     def _moto_api(self, path: str) -> None:
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/{path}", method="POST")
-        with urllib.request.urlopen(request, timeout=30):
-            pass
+        """POST to moto's own API (reset, seed), answered in-process as this process's AWS calls are."""
+        moto_speedups.post_in_process(f"{self.endpoint_url}/moto-api/{path}")
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local cloud."""
         self._require_started()
         if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service, region_name=REGION, endpoint_url=self.endpoint_url,
-                config=Config(retries={"max_attempts": 2, "mode": "standard"}),
-            )
+            shared = (self.endpoint_url, service)
+            if shared not in _shared_clients:
+                _shared_clients[shared] = boto3.client(
+                    service, region_name=REGION, endpoint_url=self.endpoint_url,
+                    config=Config(retries={"max_attempts": 2, "mode": "standard"}),
+                )
+            self._clients[service] = _shared_clients[shared]
         return self._clients[service]
 
     def _require_started(self) -> None:

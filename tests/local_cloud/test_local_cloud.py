@@ -115,6 +115,23 @@ def test_the_process_environment_is_given_back_on_stop(monkeypatch):
     assert "AWS_ENDPOINT_URL" not in os.environ
 
 
+def test_a_cloud_after_another_starts_from_an_empty_account_seen_alike_over_http():
+    # GIVEN a cloud that wrote an item and sent a message, then stopped
+    with LocalCloud(START, template=FIXTURE_TEMPLATE) as first:
+        first.deploy({"Stage": "test"})
+        first.client("dynamodb").put_item(TableName="local-items-test", Item={"pk": {"S": "p"}, "sk": {"S": "s"}})
+        queue = first.client("sqs").create_queue(QueueName="left-behind")["QueueUrl"]
+        first.client("sqs").send_message(QueueUrl=queue, MessageBody="old")
+    # WHEN the next cloud of the process starts (moto's server and clients kept, on a port of its choosing)
+    with LocalCloud(START, template=FIXTURE_TEMPLATE) as second:
+        second.deploy({"Stage": "test"})
+        # THEN it has none of it, in-process and over HTTP alike
+        assert second.client("dynamodb").scan(TableName="local-items-test")["Items"] == []
+        assert "left-behind" not in json.dumps(second.client("sqs").list_queues())
+        with urllib.request.urlopen(f"{second.endpoint_url}/moto-api/data.json", timeout=30) as answer:
+            assert "left-behind" not in answer.read().decode()
+
+
 def test_only_one_cloud_runs_at_a_time(make_cloud):
     make_cloud()
     with pytest.raises(RuntimeError, match="another LocalCloud"):
