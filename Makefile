@@ -17,7 +17,9 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 is needed (python3.12 on PATH, or pyenv with a 3.12 version)"; exit 1; }
 	$(PYTHON312) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	# --no-compile: Python compiles a module when it is first imported; pip compiling every file of
+	# every package (most never imported) took half of the set-up
+	$(BIN)/pip install --quiet --no-compile -r requirements-dev.txt
 	touch $@
 
 chromium:
