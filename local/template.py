@@ -27,12 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from cfnlint.decode import cfn_yaml
-from samtranslator.model.exceptions import InvalidDocumentException
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.arn_generator import ArnGenerator
-from samtranslator.translator.translator import Translator
-from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -74,6 +68,8 @@ NO_VALUE = _NoValue()
 
 def load_yaml(text: str) -> dict[str, Any]:
     """Parse CloudFormation/SAM YAML (short-form tags as their long forms) into plain data."""
+    from cfnlint.decode import cfn_yaml  # imported when first needed, as SAM's translator is (below)
+
     body = cfn_yaml.loads(text)
     if not isinstance(body, dict):
         raise TemplateError("a template must be a mapping at the top level")
@@ -116,6 +112,8 @@ def packaged(body: Mapping[str, Any], directory: Path = PROJECT_ROOT) -> tuple[d
 @contextmanager
 def _sams_region() -> Iterator[None]:
     # SAM builds ARNs for the region of its boto3 session and keeps it in a class attribute
+    from samtranslator.translator.arn_generator import ArnGenerator
+
     saved = ArnGenerator.BOTO_SESSION_REGION_NAME
     try:
         yield
@@ -157,6 +155,13 @@ def translate(body: Mapping[str, Any], parameters: Mapping[str, Any] | None = No
     parameter values (as CloudFormation hands them over: a CommaDelimitedList as a list), with
     a session in the stack's region and :data:`SAM_MANAGED_POLICIES` instead of IAM. The names
     of the parameters whose values SAM read go into ``read``."""
+    # SAM's translator and cfn-lint take a second to import, and a command that reads a deployed
+    # stack (``python -m ops report --stack``) never translates: imported when first used
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+
     template, folders = packaged(body, directory)
     plain = dict(parameters or {})
     to_py27_compatible_template(template, plain)
