@@ -65,8 +65,8 @@ same expression, an OR of seven ANDs, for every page of the night. Here the late
 expressions parsed are kept (by their text, names and values; what parse found is handed over as
 it would find it; one that fails is parsed, and fails, every time), and a Scan matches items
 with one Python function written once from the tree: AND, OR, NOT, attribute_exists and
-comparisons of top-level attributes and constants, the constants worked out once; any other node
-is called. Tests compare matches, and errors, with moto's on random expressions and items and on
+comparisons of top-level attributes and constants, the constants worked out once and an attribute
+named more than once looked up and cast once an item; any other node is called. Tests compare matches, and errors, with moto's on random expressions and items and on
 the sweep's own.
 
 **Event paths.** moto's EventBridge parses a target's InputPaths with jsonpath_ng for every event
@@ -268,13 +268,19 @@ def matcher(op: Any) -> Match:
     comparisons. moto walks its tree for every item (an OR of seven ANDs, for the sweep), casting
     each value again; here the tree's common nodes (AND, OR, NOT, attribute_exists, comparisons of
     top-level attributes and constants) are written as one Python expression, its constants worked
-    out once; any other node is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
+    out once and an attribute named more than once looked up (and cast) at most once an item; any
+    other node is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
     match = op.__dict__.get(_MATCH)
     if match is None:
-        scope: dict[str, Any] = {}
         try:
-            exec(f"def match(item):\n    attrs = item.attrs\n    return {_source(op, scope)}\n", scope)
-            match = scope["match"]
+            counting = _Source(frozenset())
+            counting.write(op)
+            source = _Source(frozenset(name for name, uses in counting.uses.items() if uses > 1))
+            body = source.write(op)
+            unset = "".join(f"{name} = " for name in source.cached.values())
+            exec(f"def match(item):\n    attrs = item.attrs\n    {unset}_UNSET\n    return {body}\n",
+                 source.scope)
+            match = source.scope["match"]
         except Exception:  # a tree too deep for Python's parser: moto's own walk
             match = op.expr
         op.__dict__[_MATCH] = match
@@ -283,62 +289,88 @@ def matcher(op: Any) -> Match:
 
 _ORDERINGS = {comparisons.OpLessThan: "<", comparisons.OpLessThanOrEqual: "<=", comparisons.OpGreaterThan: ">",
               comparisons.OpGreaterThanOrEqual: ">="}
+_UNSET = object()  # a cached attribute not looked up yet
 
 
-def _source(node: Any, scope: dict[str, Any]) -> str:
-    """Python for ``node.expr(item)``, given ``attrs = item.attrs``; ``scope`` holds its constants
-    and the nodes it calls."""
-    kind = type(node)
-    if kind is comparisons.OpAnd or kind is comparisons.OpOr:  # moto's "lhs and rhs": the same value
-        return f"({_source(node.lhs, scope)} {'and' if kind is comparisons.OpAnd else 'or'} {_source(node.rhs, scope)})"
-    if kind is comparisons.OpNot:
-        return f"(not {_source(node.lhs, scope)})"
-    if kind is comparisons.OpDefault:
-        return "True"
-    if kind is comparisons.FuncAttrExists and _top_level(node.attr):  # AttributePath.get_type(item) is not None
-        attr = _name(scope)
-        return f"(({attr} := attrs.get({node.attr.path[0]!r})) is not None and {attr}.type is not None)"
-    if kind in _ORDERINGS or kind is comparisons.OpEqual or kind is comparisons.OpNotEqual:
-        lhs, rhs = _operand_source(node.lhs, scope), _operand_source(node.rhs, scope)
-        if lhs is not None and rhs is not None:  # neither can fail: the order they are worked out is free
-            if kind is comparisons.OpEqual:
-                return f"({lhs} == {rhs})"
-            if kind is comparisons.OpNotEqual:
-                return f"({lhs} != {rhs})"
-            left, right = _name(scope), _name(scope)  # None is neither before nor after anything
-            return (f"(({left} := {lhs}) is not None and ({right} := {rhs}) is not None "
-                    f"and {left} {_ORDERINGS[kind]} {right})")
-    called = _name(scope)
-    scope[called] = node.expr
-    return f"{called}(item)"
+class _Source:
+    """Writes Python for ``node.expr(item)``, given ``attrs = item.attrs``: ``scope`` holds its
+    constants and the nodes it calls; the attributes in ``shared`` are looked up and cast once, in
+    locals (``cached``) that start unset. ``uses`` counts how often each attribute is named."""
 
+    def __init__(self, shared: frozenset[str]):
+        self.scope: dict[str, Any] = {"_UNSET": _UNSET}
+        self.shared = shared
+        self.cached: dict[tuple[str, str], str] = {}  # (attr or value, attribute) -> its local
+        self.uses: Counter[str] = Counter()
 
-def _name(scope: dict[str, Any]) -> str:
-    name = f"_{len(scope)}"
-    scope[name] = None  # taken (as a constant, a node, or a local of the function)
-    return name
+    def write(self, node: Any) -> str:
+        kind = type(node)
+        if kind is comparisons.OpAnd or kind is comparisons.OpOr:  # moto's "lhs and rhs": the same value
+            return f"({self.write(node.lhs)} {'and' if kind is comparisons.OpAnd else 'or'} {self.write(node.rhs)})"
+        if kind is comparisons.OpNot:
+            return f"(not {self.write(node.lhs)})"
+        if kind is comparisons.OpDefault:
+            return "True"
+        if kind is comparisons.FuncAttrExists and _top_level(node.attr):  # AttributePath.get_type(item) is not None
+            looked_up, attr = self._attr(node.attr.path[0])
+            return f"({looked_up} is not None and {attr}.type is not None)"
+        if kind in _ORDERINGS or kind is comparisons.OpEqual or kind is comparisons.OpNotEqual:
+            lhs, rhs = self._operand(node.lhs), self._operand(node.rhs)
+            if lhs is not None and rhs is not None:
+                if kind is comparisons.OpEqual:
+                    return f"({lhs} == {rhs})"
+                if kind is comparisons.OpNotEqual:
+                    return f"({lhs} != {rhs})"
+                # both worked out (&, not and), then None is neither before nor after anything
+                left, right = self._name(), self._name()
+                return (f"((({left} := {lhs}) is not None) & (({right} := {rhs}) is not None) "
+                        f"and {left} {_ORDERINGS[kind]} {right})")
+        called = self._name()
+        self.scope[called] = node.expr
+        return f"{called}(item)"
+
+    def _name(self) -> str:
+        name = f"_{len(self.scope)}"
+        self.scope[name] = None  # taken (as a constant, a node, or a local of the function)
+        return name
+
+    def _cached(self, kind: str, name: str) -> str:
+        if (kind, name) not in self.cached:
+            self.cached[(kind, name)] = self._name()
+        return self.cached[(kind, name)]
+
+    def _attr(self, name: str) -> tuple[str, str]:
+        """Python for ``item.attrs.get(name)``, and the local that holds it afterwards."""
+        self.uses[name] += 1
+        if name in self.shared:
+            attr = self._cached("attr", name)
+            return f"({attr} if {attr} is not _UNSET else ({attr} := attrs.get({name!r})))", attr
+        attr = self._name()
+        return f"({attr} := attrs.get({name!r}))", attr
+
+    def _operand(self, operand: Any) -> str | None:
+        """Python for ``operand.expr(item)``: a top-level attribute's value (its cast_value, or
+        None) or a constant; None for any other operand."""
+        if _top_level(operand):
+            looked_up, attr = self._attr(operand.path[0])
+            value = f"(None if {looked_up} is None else {attr}.value if {attr}.type == 'S' else {attr}.cast_value)"
+            if operand.path[0] not in self.shared:
+                return value
+            cached = self._cached("value", operand.path[0])
+            return f"({cached} if {cached} is not _UNSET else ({cached} := {value}))"
+        if type(operand) is comparisons.AttributeValue and operand.type in ("S", "N", "B", "BOOL", "NULL"):
+            try:
+                constant = operand.expr(None)  # a string, a Decimal, bytes, a bool or None: immutable
+            except Exception:  # an N that is no number: it fails when it is compared, as in moto
+                return None
+            name = self._name()
+            self.scope[name] = constant
+            return name
+        return None
 
 
 def _top_level(operand: Any) -> bool:
     return type(operand) is comparisons.AttributePath and len(operand.path) == 1 and isinstance(operand.path[0], str)
-
-
-def _operand_source(operand: Any, scope: dict[str, Any]) -> str | None:
-    """Python for ``operand.expr(item)`` that cannot fail: a top-level attribute's value (its
-    cast_value, or None) or a constant; None for any other operand."""
-    if _top_level(operand):
-        attr = _name(scope)
-        return (f"(None if ({attr} := attrs.get({operand.path[0]!r})) is None else "
-                f"{attr}.value if {attr}.type == 'S' else {attr}.cast_value)")
-    if type(operand) is comparisons.AttributeValue and operand.type in ("S", "N", "B", "BOOL", "NULL"):
-        try:
-            constant = operand.expr(None)  # a string, a Decimal, bytes, a bool or None: immutable
-        except Exception:  # an N that is no number: it fails when it is compared, as in moto
-            return None
-        name = _name(scope)
-        scope[name] = constant
-        return name
-    return None
 
 
 def _project(item: moto_table.Item, expressions: list[list[str]], size: int) -> moto_table.Item:

@@ -589,7 +589,14 @@ _ATOMS = st.one_of(
     st.tuples(_OPERANDS, _VALUES, _VALUES).map(lambda t: "{} BETWEEN {} AND {}".format(*t)),
     st.tuples(_OPERANDS, _VALUES, _VALUES).map(lambda t: "{} IN ({}, {})".format(*t)),
 )
-FILTER_EXPRESSIONS = st.recursive(_ATOMS, lambda inner: st.one_of(
+# attributes named more than once, as values and as attribute_exists, in either order (as the sweep's)
+SHARED_NAMES = [
+    "a = :s AND attribute_exists(a)", "attribute_exists(a) AND a = :s", "a < :n OR attribute_not_exists(a) OR a = :s",
+    "#n = :s AND attribute_not_exists(b) OR #n = :t AND b <= :s OR status = :e AND attribute_exists(status)",
+    "(attribute_not_exists(a) OR a <= :n) AND (#a >= :n2 OR a = :s) AND attribute_exists(#a)",
+    "b < a OR a < b OR attribute_exists(b) AND b = a",
+]
+FILTER_EXPRESSIONS = st.sampled_from(SHARED_NAMES) | st.recursive(_ATOMS, lambda inner: st.one_of(
     st.tuples(inner, st.sampled_from(["AND", "OR", "and"]), inner).map(" ".join),
     inner.map(lambda c: f"NOT {c}"),
     inner.map(lambda c: f"({c})"),
