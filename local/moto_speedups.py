@@ -66,8 +66,8 @@ expressions parsed are kept (by their text, names and values; what parse found i
 it would find it; one that fails is parsed, and fails, every time), and a Scan matches items
 with one Python function written once from the tree: AND, OR, NOT, attribute_exists and
 comparisons of top-level attributes and constants, the constants worked out once and an attribute
-named more than once looked up and cast once an item; any other node is called. Tests compare matches, and errors, with moto's on random expressions and items and on
-the sweep's own.
+named more than once looked up and cast once an item; any other node is called. Tests compare
+matches, and errors, with moto's on random expressions and items and on the sweep's own.
 
 **Event paths.** moto's EventBridge parses a target's InputPaths with jsonpath_ng for every event
 it delivers, and jsonpath_ng builds a new parser (its PLY tables) for every path: a path is parsed
