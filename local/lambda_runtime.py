@@ -187,10 +187,6 @@ class WarmFunction:
         # decided once per name for all functions of the stack, not per module at every call
         self._isolated_names, self._classified = _CLASSIFIED.setdefault(frozenset(self._roots), (set(), set()))
 
-    @property
-    def cold(self) -> bool:
-        return self._handler is None
-
     def call(self, event: Any, context: LambdaContext) -> Any:
         """Runs the handler (importing it first on a cold start). Not thread-safe: the caller
         serializes calls, since os.environ, sys.modules and the logging module are process-wide."""

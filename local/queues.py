@@ -167,8 +167,6 @@ class QueueEventSource:
         # with a redrive policy SQS moves the message first; the bound is a safety net only
         self.max_attempts = self.redrive.max_receive_count + 1 if self.redrive else MAX_ATTEMPTS_WITHOUT_REDRIVE
         self.invocations = 0
-        self.deleted = 0  # messages deleted after a successful invocation
-        self.filtered_out = 0  # messages deleted because no FilterCriteria pattern matched them
         self._first_seen: dict[str, int] = {}  # message id -> virtual epoch ms
         self._attempts: Counter[str] = Counter()  # failed attempts of each message in this pump
         self._waiting: dict[str, str] = {}  # failed, visible again once the queue is drained
@@ -177,11 +175,6 @@ class QueueEventSource:
     @property
     def name(self) -> str:
         return f"{self.function_id}.{self.source.event_id}"
-
-    @property
-    def held_back(self) -> list[str]:
-        """Ids of the messages held back until :meth:`release` (they failed too often)."""
-        return list(self._held)
 
     def drain(self, max_invocations: int | None = None) -> int:
         """Delivers messages until the queue has none visible (failed ones are tried again
@@ -270,14 +263,12 @@ class QueueEventSource:
             else:
                 dropped[record["messageId"]] = record["receiptHandle"]
         if dropped:
-            self.filtered_out += len(dropped)
             self._delete(dropped)
         if not kept:
             return
         failed = self._invoke_batch(kept)
         succeeded = {r["messageId"]: r["receiptHandle"] for r in kept if r["messageId"] not in failed}
         if succeeded:
-            self.deleted += len(succeeded)
             self._delete(succeeded)
         for record in kept:
             message_id = record["messageId"]

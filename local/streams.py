@@ -74,7 +74,6 @@ class StreamRecord:
 
     stream_arn: str
     shard_id: str
-    table_name: str
     event: Mapping[str, Any]
 
     @property
@@ -139,7 +138,6 @@ class StreamReader:
         self._shards: dict[str, str] = {}  # stream ARN -> its shard's id
         self._iterators: dict[str, str] = {}  # stream ARN -> where the next read starts
         self._read_per_stream: dict[str, int] = {}
-        self.records_read = 0
 
     @property
     def stream_arns(self) -> list[str]:
@@ -169,11 +167,10 @@ class StreamReader:
                         self._ttl.observe_record(table.name, raw)
                     ttl_deletion = self._ttl is not None and self._ttl.claim_ttl_removal(table.name, raw)
                     event = shape_record(raw, stream_arn=arn, created_at=self._now(), ttl_deletion=ttl_deletion)
-                    found.append(StreamRecord(arn, self._shards[arn], table.name, event))
+                    found.append(StreamRecord(arn, self._shards[arn], event))
                 self._read_per_stream[arn] = self._read_per_stream.get(arn, 0) + len(records)
                 if not records:
                     break
-        self.records_read += len(found)
         return found
 
 
@@ -227,7 +224,6 @@ class EventSourceMapping:
         self._now = now
         self.backlog: deque[StreamRecord] = deque()
         self.invocations = 0
-        self.discarded: list[dict[str, Any]] = []  # failure messages with nowhere to go
         max_retries = source.maximum_retry_attempts
         self.max_retries = INFINITE_RETRIES_CAP if max_retries < 0 else max_retries
 
@@ -299,8 +295,6 @@ class EventSourceMapping:
                     f"; sent to {destination}" if destination else "; discarded (no on-failure destination)")
         if destination:
             self._send_failure(destination, message)
-        else:
-            self.discarded.append(message)
 
     def failure_message(
         self, records: list[StreamRecord], *, invoke_count: int, function_error: bool
