@@ -82,6 +82,10 @@ EXPIRED_TOKEN = "The security token included in the request is expired"
 INTERNAL_ERROR = "Internal server error"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 INVOKE = "execute-api:Invoke"
+# requestContext.identity's keys, in API Gateway's order
+_IDENTITY_KEYS = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "sourceIp", "principalOrgId",
+                  "accessKey", "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "userAgent",
+                  "user")
 REDACTED = "…"
 
 
@@ -624,7 +628,7 @@ class ApiGateway:
     def __init__(self, wiring: GatewayWiring):
         self.wiring = wiring
         self._deployment: _Deployment | None = None
-        self._verifier: SigV4Verifier | None = None
+        self._verifier = SigV4Verifier(self._signing_key)
         self._default_key: tuple[str, SigningKey] | None = None
 
     def _read(self) -> _Deployment | None:
@@ -661,11 +665,6 @@ class ApiGateway:
             return self._default_key[1]
         return moto_signing_key(access_key)
 
-    def verifier(self) -> SigV4Verifier:
-        if self._verifier is None:
-            self._verifier = SigV4Verifier(self._signing_key)
-        return self._verifier
-
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         response, shown = self.handle(request)
@@ -691,7 +690,7 @@ class ApiGateway:
         caller: Caller | None = None
         if route.event.authorizer == "AWS_IAM":
             try:
-                caller = self.verifier().verify(request, raw_path, raw_query, body)
+                caller = self._verifier.verify(request, raw_path, raw_query, body)
             except _Unauthorized as denied:
                 return _json_response(403, denied.message, denied.error_type), shown
         elif route.event.authorizer is not None:
@@ -776,7 +775,8 @@ class ApiGateway:
         now = self.wiring.now()
         request_id = str(uuid.uuid4())
         source_ip = request.remote_addr or "127.0.0.1"
-        identity: Mapping[str, Any] = caller.identity() if caller else {}
+        identity = {"sourceIp": source_ip, "userAgent": request.headers.get("User-Agent"),
+                    **(caller.identity() if caller else {})}
         headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
         for name, value in request.headers.items():
@@ -822,20 +822,7 @@ class ApiGateway:
                 "domainPrefix": domain.split(".")[0].split(":")[0],
                 "requestTimeEpoch": int(now.timestamp() * 1000),
                 "requestId": request_id,
-                "identity": {
-                    "cognitoIdentityPoolId": None,
-                    "accountId": identity.get("accountId"),
-                    "cognitoIdentityId": None,
-                    "caller": identity.get("caller"),
-                    "sourceIp": source_ip,
-                    "principalOrgId": None,
-                    "accessKey": identity.get("accessKey"),
-                    "cognitoAuthenticationType": None,
-                    "cognitoAuthenticationProvider": None,
-                    "userArn": identity.get("userArn"),
-                    "userAgent": request.headers.get("User-Agent"),
-                    "user": identity.get("user"),
-                },
+                "identity": {key: identity.get(key) for key in _IDENTITY_KEYS},  # None: what nobody gave
                 "domainName": domain,
                 "apiId": route.api_id,
             },

@@ -33,13 +33,15 @@ from typing import Any, ClassVar
 import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
+from moto.dynamodb.models import dynamodb_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.sqs.models import sqs_backends
 from werkzeug.serving import make_server
 
 from local import aws_calls, aws_rules, moto_speedups
 from local.api_server import ApiServer, GatewayWiring, moto_signing_key
-from local.lambda_runtime import FunctionLog, WarmFunction, as_json, log_timeout, make_context
+from local.lambda_runtime import FunctionLog, WarmFunction, as_json, log_timeout, make_context, set_environ
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
 from local.schedules import Schedule
@@ -76,16 +78,12 @@ _RANDOM_PASSWORD_OPTIONS = ("PasswordLength", "ExcludeCharacters", "ExcludeNumbe
 
 def _moto_stream_length(table_name: str) -> int:
     """How many records the table's stream ever had."""
-    from moto.dynamodb.models import dynamodb_backends
-
     shard = dynamodb_backends[ACCOUNT_ID][REGION].tables[table_name].stream_shard
     return len(shard.items) if shard is not None else 0
 
 
 def _moto_ttl_items(table: TableSpec) -> list[dict[str, Any]]:
     """The key and TTL attributes of every item of a table."""
-    from moto.dynamodb.models import dynamodb_backends
-
     wanted = (*table.key_names, table.ttl_attribute)
     items = dynamodb_backends[ACCOUNT_ID][REGION].tables[table.name].all_items()
     return [{name: item.attrs[name].to_json() for name in wanted if name in item.attrs} for item in items]
@@ -93,8 +91,6 @@ def _moto_ttl_items(table: TableSpec) -> list[dict[str, Any]]:
 
 def _moto_queue_has_messages(queue_name: str) -> bool:
     """Whether ReceiveMessage on a queue would return a message now."""
-    from moto.sqs.models import sqs_backends
-
     queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(queue_name)
     return any(message.visible and not message.delayed for message in queue._messages)
 
@@ -296,11 +292,7 @@ class LocalCloud:
             self._server = None
             aws_rules.uninstall()
             moto_speedups.uninstall()
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        set_environ(self._saved_env)
         self._saved_env = {}
         if self._previous_clock is not None:
             self._clock_module.use(self._previous_clock)
@@ -331,9 +323,7 @@ class LocalCloud:
         removed = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
         for name in [*variables, *removed]:
             self._saved_env.setdefault(name, os.environ.get(name))
-        for name in removed:
-            os.environ.pop(name, None)
-        os.environ.update(variables)
+        set_environ({**dict.fromkeys(removed), **variables})
 
     def _moto_reset(self) -> None:
         self._moto_api("reset")
@@ -754,8 +744,6 @@ class LocalCloud:
         """Every item of a table as plain Python values, read straight from moto's store: what a
         Scan returns, without paying moto's HTTP serialization for each item (a report reads
         whole tables)."""
-        from moto.dynamodb.models import dynamodb_backends
-
         self._require_started()
         table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(self.table_name(logical_id))
         return [item.to_regular_json() for item in table.all_items()]
@@ -763,8 +751,6 @@ class LocalCloud:
     def queue_messages(self, logical_id: str) -> list[QueueMessage]:
         """Every message on a queue now, in flight or not, oldest first, read straight from
         moto's store: nothing is received, so receive counts and visibility stay as they are."""
-        from moto.sqs.models import sqs_backends
-
         self._require_started()
         queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(self.resource(logical_id, "QueueName"))
         return [QueueMessage(m.id, m.body, m.approximate_receive_count, dict(m.message_attributes))

@@ -91,23 +91,24 @@ def runtime_environment(spec: FunctionSpec) -> dict[str, str]:
     }
 
 
-@contextmanager
-def environment(variables: Mapping[str, str | None]) -> Iterator[None]:
-    """``os.environ`` with ``variables`` set (None: unset), restored afterwards."""
-    saved = {name: os.environ.get(name) for name in variables}
+def set_environ(variables: Mapping[str, str | None]) -> None:
+    """Sets each of ``variables`` in ``os.environ`` (None: unsets it)."""
     for name, value in variables.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@contextmanager
+def environment(variables: Mapping[str, str | None]) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set (None: unset), restored afterwards."""
+    saved = {name: os.environ.get(name) for name in variables}
+    set_environ(variables)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        set_environ(saved)
 
 
 def module_name_for(spec: FunctionSpec, project_root: Path) -> str:

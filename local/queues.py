@@ -225,27 +225,21 @@ class QueueEventSource:
         return batch
 
     def _delete(self, receipts: Mapping[str, str]) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(receipts.values())]
-        for start in range(0, len(entries), _RECEIVE_LIMIT):
-            response = self._sqs.delete_message_batch(
-                QueueUrl=self.queue_url, Entries=entries[start : start + _RECEIVE_LIMIT]
-            )
-            for failure in response.get("Failed", []):  # e.g. the handler deleted it itself
-                log.debug("%s: could not delete a message: %s", self.name, failure)
+        self._in_batches(self._sqs.delete_message_batch, receipts, {}, "delete a message")
         for message_id in receipts:
             self._first_seen.pop(message_id, None)
 
     def _make_visible(self, receipts: Mapping[str, str]) -> None:
-        entries = [
-            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-            for i, handle in enumerate(receipts.values())
-        ]
+        self._in_batches(self._sqs.change_message_visibility_batch, receipts, {"VisibilityTimeout": 0},
+                         "make a message visible")
+
+    def _in_batches(self, call: Callable[..., Any], receipts: Mapping[str, str], extra: Mapping[str, Any],
+                    what: str) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": handle, **extra} for i, handle in enumerate(receipts.values())]
         for start in range(0, len(entries), _RECEIVE_LIMIT):
-            response = self._sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url, Entries=entries[start : start + _RECEIVE_LIMIT]
-            )
+            response = call(QueueUrl=self.queue_url, Entries=entries[start : start + _RECEIVE_LIMIT])
             for failure in response.get("Failed", []):  # e.g. the handler deleted it itself
-                log.debug("%s: could not make a message visible: %s", self.name, failure)
+                log.debug("%s: could not %s: %s", self.name, what, failure)
 
     # -- delivering
 

@@ -20,8 +20,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,18 +108,6 @@ def packaged(body: Mapping[str, Any], directory: Path = PROJECT_ROOT) -> tuple[d
     return body, folders
 
 
-@contextmanager
-def _sams_region() -> Iterator[None]:
-    # SAM builds ARNs for the region of its boto3 session and keeps it in a class attribute
-    from samtranslator.translator.arn_generator import ArnGenerator
-
-    saved = ArnGenerator.BOTO_SESSION_REGION_NAME
-    try:
-        yield
-    finally:
-        ArnGenerator.BOTO_SESSION_REGION_NAME = saved
-
-
 class _ReadValues(dict):  # type: ignore[type-arg]
     """Parameter values that note which of them SAM reads (``read``, shared by every copy SAM
     makes): a translation depends on those values only, so it serves any stack that has them."""
@@ -159,6 +146,7 @@ def translate(body: Mapping[str, Any], parameters: Mapping[str, Any] | None = No
     # stack (``python -m ops report --stack``) never translates: imported when first used
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
+    from samtranslator.translator.arn_generator import ArnGenerator
     from samtranslator.translator.translator import Translator
     from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
@@ -166,13 +154,15 @@ def translate(body: Mapping[str, Any], parameters: Mapping[str, Any] | None = No
     plain = dict(parameters or {})
     to_py27_compatible_template(template, plain)
     values = _ReadValues(plain, read if read is not None else set())
-    with _sams_region():
+    # SAM builds ARNs for the region of its boto3 session and keeps it in a class attribute
+    saved_region = ArnGenerator.BOTO_SESSION_REGION_NAME
+    try:
         translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
-        try:
-            translated = translator.translate(template, values,
-                                              get_managed_policy_map=lambda: dict(SAM_MANAGED_POLICIES))
-        except InvalidDocumentException as error:
-            raise TemplateError(f"SAM refuses the template: {error}") from None
+        translated = translator.translate(template, values, get_managed_policy_map=lambda: dict(SAM_MANAGED_POLICIES))
+    except InvalidDocumentException as error:
+        raise TemplateError(f"SAM refuses the template: {error}") from None
+    finally:
+        ArnGenerator.BOTO_SESSION_REGION_NAME = saved_region
     order: dict[str, tuple[int, int]] = {}
     for index, (logical_id, resource) in enumerate(body["Resources"].items()):
         order[logical_id] = (index, -1)
