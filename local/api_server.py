@@ -55,7 +55,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -431,41 +431,31 @@ class SigningKey:
     active: bool = True
 
 
-def _documents(raw: Iterable[Any]) -> tuple[Mapping[str, Any], ...]:
-    documents = []
-    for text in raw:
-        if isinstance(text, Mapping):
-            documents.append(text)
-            continue
-        try:
-            documents.append(json.loads(text))
-        except (TypeError, ValueError):
-            documents.append(json.loads(unquote(str(text))))
-    return tuple(documents)
+def _document(text: Any) -> Mapping[str, Any]:
+    if isinstance(text, Mapping):
+        return text
+    try:
+        return json.loads(text)  # type: ignore[no-any-return]
+    except (TypeError, ValueError):
+        return json.loads(unquote(str(text)))  # type: ignore[no-any-return]
 
 
-def _managed_documents(policies: Iterable[Any]) -> list[str]:
-    found = []
-    for policy in policies:
-        version = next((v for v in policy.versions if v.version_id == policy.default_version_id), None)
-        if version is not None:
-            found.append(version.document)
-    return found
+def _policies(*holders: Any) -> tuple[Mapping[str, Any], ...]:
+    """The inline policies of IAM users, groups or roles, and the default versions of their managed ones."""
+    found: list[Any] = []
+    for holder in holders:
+        found += holder.policies.values()
+        found += [v.document for p in holder.managed_policies.values() for v in p.versions
+                  if v.version_id == p.default_version_id]
+    return tuple(map(_document, found))
 
 
 def _role_policies(iam: Any, role_arn: str) -> tuple[str, tuple[Mapping[str, Any], ...]] | None:
     """The role's ARN as IAM has it (with its path) and its policies; None when there is no such role."""
     for role in list(iam.roles.values()):
         if role.arn == role_arn or f"arn:{PARTITION}:iam::{role.account_id}:role/{role.name}" == role_arn:
-            return role.arn, _documents([*role.policies.values(), *_managed_documents(role.managed_policies.values())])
+            return role.arn, _policies(role)
     return None
-
-
-def _user_policies(iam: Any, user: Any) -> tuple[Mapping[str, Any], ...]:
-    raw = [*user.policies.values(), *_managed_documents(user.managed_policies.values())]
-    for group in iam.get_groups_for_user(user.name):
-        raw += [*group.policies.values(), *_managed_documents(group.managed_policies.values())]
-    return _documents(raw)
 
 
 def moto_signing_key(access_key: str) -> SigningKey | None:
@@ -487,13 +477,14 @@ def moto_signing_key(access_key: str) -> SigningKey | None:
             role_arn, policies = found if found else (session.role_arn, ())
             expires = session.expiration
             caller = Caller(access_key, account_id, session.arn, role_arn, session.user_id, policies,
-                            _documents([session.policy])[0] if session.policy else None)
+                            _document(session.policy) if session.policy else None)
             return SigningKey(session.secret_access_key, caller, session.session_token,
                               expires if expires.tzinfo else expires.replace(tzinfo=UTC))
         user = iam.users.get(key.user_name or "")
         if user is None:
             return None
-        caller = Caller(access_key, account_id, user.arn, user.arn, user.id, _user_policies(iam, user))
+        caller = Caller(access_key, account_id, user.arn, user.arn, user.id,
+                        _policies(user, *iam.get_groups_for_user(user.name)))
         return SigningKey(key.secret_access_key, caller, active=key.status == "Active")
     return None
 
