@@ -413,10 +413,7 @@ class LocalCloud:
 
     def _create_event_bus(self, logical_id: str, name: str) -> None:
         events = self.client("events")
-        if name != "default":
-            arn = events.create_event_bus(Name=name)["EventBusArn"]
-        else:
-            arn = events.describe_event_bus(Name=name)["Arn"]
+        arn = events.create_event_bus(Name=name)["EventBusArn"]  # a template's bus is never the default one
         self._deployed[logical_id] = {"Ref": name, "Name": name, "Arn": arn}
         self._taps[name] = BusTap(events, self.client("sqs"), name, peek=_moto_queue_has_messages)
 

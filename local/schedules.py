@@ -7,7 +7,8 @@ zone, and the event the Scheduler hands the target (its Input with the ``<aws.sc
 context attributes filled in). Nothing here invokes anything.
 
 Deliberate simplifications: a ``FlexibleTimeWindow`` fires at its start; ``rate()``
-schedules count from their creation (deployment) or ``StartDate``.
+schedules count from their creation (deployment). ``StartDate`` and ``EndDate`` (no template
+here sets them) are not read.
 """
 from __future__ import annotations
 
@@ -144,13 +145,6 @@ def parse_expression(text: str) -> CronExpression | RateExpression | AtExpressio
     return AtExpression(text, body)
 
 
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @dataclass
 class Schedule:
     """One schedule of one function, as deployed (anchored at its creation for rate())."""
@@ -162,8 +156,6 @@ class Schedule:
     def __post_init__(self) -> None:
         self.expression = parse_expression(self.event.expression)
         self.tz = ZoneInfo(self.event.timezone)
-        self.start = _parse_date(self.event.start_date)
-        self.end = _parse_date(self.event.end_date)
 
     @property
     def name(self) -> str:
@@ -175,17 +167,11 @@ class Schedule:
 
     def occurrences(self, after: datetime, until: datetime) -> list[datetime]:
         """When it fires in (after, until]."""
-        if not self.event.enabled:
-            return []
-        if self.start and after < self.start:
-            after = self.start - timedelta(microseconds=1)
-        if self.end and until > self.end:
-            until = self.end
-        if until <= after:
+        if not self.event.enabled or until <= after:
             return []
         expression = self.expression
         if isinstance(expression, RateExpression):
-            return list(expression.between(after, until, self.start or self.created_at))
+            return list(expression.between(after, until, self.created_at))
         return list(expression.between(after, until, self.tz))
 
     def event_for(self, scheduled_time: datetime, attempt: int = 1) -> Any:

@@ -269,8 +269,6 @@ class ScheduleEvent:
     timezone: str = "UTC"
     input: str | None = None
     enabled: bool = True
-    start_date: str | None = None
-    end_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -316,7 +314,7 @@ class FunctionSpec:
     queue_sources: tuple[SqsEventSource, ...] = ()
     schedules: tuple[ScheduleEvent, ...] = ()
     api_events: tuple[ApiEvent, ...] = ()
-    async_max_retries: int = 2
+    async_max_retries: int = 2  # Lambda's default (no template here has an EventInvokeConfig)
     other_events: tuple[str, ...] = ()  # what else invokes it that the local cloud does not run
 
     @property
@@ -822,7 +820,6 @@ class _StackReader:
         by_arn = {self.resolver.get_att(lid, "Arn"): lid for lid in functions}
         events: dict[str, dict[str, list[Any]]] = {lid: {"stream": [], "queue": [], "schedule": [], "api": [],
                                                          "other": []} for lid in functions}
-        retries: dict[str, int] = {}
 
         def owner(logical_id: str, found: str | None) -> str:
             if found is None:
@@ -848,8 +845,6 @@ class _StackReader:
                 function_id = next((lid for arn, lid in by_arn.items() if f"/functions/{arn}/invocations" in uri), None)
                 events[owner(f"{method.api_logical_id} {method.method} {method.path}", function_id)]["api"].append(
                     method)
-        for lid, props in self.of_type("AWS::Lambda::EventInvokeConfig").items():
-            retries[owner(lid, by_name.get(props["FunctionName"]))] = _int(props.get("MaximumRetryAttempts"), 2)
         role_ids = {role.arn: role.logical_id for role in roles.values()}
         return {
             lid: FunctionSpec(
@@ -868,7 +863,6 @@ class _StackReader:
                 queue_sources=tuple(events[lid]["queue"]),
                 schedules=tuple(events[lid]["schedule"]),
                 api_events=tuple(events[lid]["api"]),
-                async_max_retries=retries.get(lid, 2),
                 other_events=tuple(events[lid]["other"]),
             )
             for lid, props in functions.items()
@@ -936,6 +930,4 @@ def _schedule(event_id: str, p: Mapping[str, Any]) -> ScheduleEvent:
         timezone=str(p.get("ScheduleExpressionTimezone") or "UTC"),
         input=p["Target"].get("Input"),
         enabled=str(p.get("State", "ENABLED")).upper() == "ENABLED",
-        start_date=p.get("StartDate"),
-        end_date=p.get("EndDate"),
     )
