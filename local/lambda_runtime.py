@@ -162,16 +162,8 @@ class FunctionLog:
 class WarmFunction:
     """One function's warm container: its handler and its own copy of the project's modules."""
 
-    def __init__(
-        self,
-        spec: FunctionSpec,
-        *,
-        project_root: Path,
-        isolated_roots: Sequence[Path],
-        shared_modules: Mapping[str, ModuleType],
-        isolate: bool = True,
-        log_file: FunctionLog | None = None,
-    ):
+    def __init__(self, spec: FunctionSpec, *, project_root: Path, isolated_roots: Sequence[Path],
+                 shared_modules: Mapping[str, ModuleType], isolate: bool = True, log_file: FunctionLog | None = None):
         self.spec = spec
         self._log_file = log_file  # where its prints go; None: this process's stdout
         self._project_root = project_root

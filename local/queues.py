@@ -139,17 +139,8 @@ def filter_view(record: Mapping[str, Any]) -> dict[str, Any]:
 class QueueEventSource:
     """One function's SQS event source mapping."""
 
-    def __init__(
-        self,
-        function_id: str,
-        source: SqsEventSource,
-        *,
-        sqs: Any,
-        queue_url: str,
-        invoke: Invoke,
-        now: Callable[[], datetime],
-        peek: Callable[[str], bool],
-    ):
+    def __init__(self, function_id: str, source: SqsEventSource, *, sqs: Any, queue_url: str, invoke: Invoke,
+                 now: Callable[[], datetime], peek: Callable[[str], bool]):
         self.function_id = function_id
         self.source = source
         self.queue_url = queue_url
@@ -270,13 +261,9 @@ class QueueEventSource:
                 continue
             self._attempts[message_id] += 1
             if self._attempts[message_id] >= self.max_attempts:
-                log.warning(
-                    "%s: message %s failed %d times in a row; left on the queue (%s)",
-                    self.name,
-                    message_id,
-                    self._attempts[message_id],
-                    "no redrive policy" if self.redrive is None else "SQS did not move it",
-                )
+                log.warning("%s: message %s failed %d times in a row; left on the queue (%s)", self.name, message_id,
+                            self._attempts[message_id],
+                            "no redrive policy" if self.redrive is None else "SQS did not move it")
                 self._held[message_id] = record["receiptHandle"]
             else:
                 self._waiting[message_id] = record["receiptHandle"]
@@ -320,9 +307,8 @@ class QueuePump:
                 total += made
                 delivered += made
                 if total > self.max_invocations:
-                    raise QueuesDidNotSettle(
-                        f"queue messages kept coming after {self.max_invocations} invocations (last: {source.name})"
-                    )
+                    raise QueuesDidNotSettle(f"queue messages kept coming after {self.max_invocations} invocations "
+                                             f"(last: {source.name})")
             if not delivered:
                 return total
 

@@ -96,9 +96,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def shape_record(
-    raw: Mapping[str, Any], *, stream_arn: str, created_at: datetime, ttl_deletion: bool
-) -> dict[str, Any]:
+def shape_record(raw: Mapping[str, Any], *, stream_arn: str, created_at: datetime,
+                 ttl_deletion: bool) -> dict[str, Any]:
     """A moto stream record in the shape Lambda delivers to a function."""
     data = {k: _jsonable(v) for k, v in (raw.get("dynamodb") or {}).items()}
     data["ApproximateCreationDateTime"] = int(created_at.timestamp())
@@ -119,15 +118,8 @@ def shape_record(
 class StreamReader:
     """Reads new records of every table stream from moto, each exactly once."""
 
-    def __init__(
-        self,
-        streams_client: Any,
-        tables: Mapping[str, TableSpec],
-        now: Callable[[], datetime],
-        *,
-        peek: Callable[[str], int],
-        ttl: TtlReaper | None = None,
-    ):
+    def __init__(self, streams_client: Any, tables: Mapping[str, TableSpec], now: Callable[[], datetime], *,
+                 peek: Callable[[str], int], ttl: TtlReaper | None = None):
         self._client = streams_client
         self._tables = {t.stream_arn: t for t in tables.values() if t.stream_arn}
         self._now = now
@@ -205,16 +197,8 @@ SendFailure = Callable[[str, dict[str, Any]], None]
 class EventSourceMapping:
     """One function's DynamoDB event source mapping."""
 
-    def __init__(
-        self,
-        function_id: str,
-        function_arn: str,
-        source: StreamEventSource,
-        *,
-        invoke: Invoke,
-        send_failure: SendFailure,
-        now: Callable[[], datetime],
-    ):
+    def __init__(self, function_id: str, function_arn: str, source: StreamEventSource, *, invoke: Invoke,
+                 send_failure: SendFailure, now: Callable[[], datetime]):
         self.function_id = function_id
         self.function_arn = function_arn
         self.source = source
@@ -296,9 +280,8 @@ class EventSourceMapping:
         if destination:
             self._send_failure(destination, message)
 
-    def failure_message(
-        self, records: list[StreamRecord], *, invoke_count: int, function_error: bool
-    ) -> dict[str, Any]:
+    def failure_message(self, records: list[StreamRecord], *, invoke_count: int,
+                        function_error: bool) -> dict[str, Any]:
         """What Lambda sends to an on-failure destination for a stream batch it gave up on."""
 
         def iso(epoch: int) -> str:
