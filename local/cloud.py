@@ -51,6 +51,7 @@ from local.template import (
     DEFAULT_TEMPLATE,
     PROJECT_ROOT,
     REGION,
+    SecretSpec,
     StackModel,
     TableSpec,
     Template,
@@ -326,13 +327,10 @@ class LocalCloud:
         set_environ({**dict.fromkeys(removed), **variables})
 
     def _moto_reset(self) -> None:
-        self._moto_api("reset")
+        """POSTs to moto's own API, answered in-process as this process's AWS calls are."""
+        moto_speedups.post_in_process(f"{self.endpoint_url}/moto-api/reset")
         if self.seed is not None:  # moto's ids and random passwords, the same for the same seed
-            self._moto_api(f"seed?a={self.seed}")
-
-    def _moto_api(self, path: str) -> None:
-        """POST to moto's own API (reset, seed), answered in-process as this process's AWS calls are."""
-        moto_speedups.post_in_process(f"{self.endpoint_url}/moto-api/{path}")
+            moto_speedups.post_in_process(f"{self.endpoint_url}/moto-api/seed?a={self.seed}")
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local cloud."""
@@ -384,8 +382,7 @@ class LocalCloud:
             for table in planned.tables.values():
                 self._create_table(table)
             for secret in planned.secrets.values():
-                self._create_secret(secret.logical_id, secret.name, secret.description, secret.secret_string,
-                                    secret.generate)
+                self._create_secret(secret)
             for name, value in planned.ssm_parameters.items():
                 self.client("ssm").put_parameter(Name=name, Value=value, Type="String")
             self.stack = self.template.stack(self._overrides, deployed=self._deployed,
@@ -442,16 +439,13 @@ class LocalCloud:
             values["StreamArn"] = description["LatestStreamArn"]
         self._deployed[table.logical_id] = values
 
-    def _create_secret(self, logical_id: str, name: str, description: str | None, secret_string: str | None,
-                       generate: Mapping[str, Any]) -> None:
-        client = self.client("secretsmanager")
-        if secret_string is None:
-            secret_string = self._generated_secret(generate)
-        request = {"Name": name, "SecretString": secret_string}
-        if description:
-            request["Description"] = description
-        arn = client.create_secret(**request)["ARN"]
-        self._deployed[logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
+    def _create_secret(self, secret: SecretSpec) -> None:
+        value = secret.secret_string if secret.secret_string is not None else self._generated_secret(secret.generate)
+        request = {"Name": secret.name, "SecretString": value}
+        if secret.description:
+            request["Description"] = secret.description
+        arn = self.client("secretsmanager").create_secret(**request)["ARN"]
+        self._deployed[secret.logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
 
     def _generated_secret(self, spec: Mapping[str, Any]) -> str:
         """What CloudFormation's ``GenerateSecretString`` makes: Secrets Manager's own
@@ -638,14 +632,9 @@ class LocalCloud:
             )
             cursor = 0
             while True:
-                candidates = []
-                if cursor < len(occurrences):
-                    candidates.append(occurrences[cursor][0])
                 ttl_due = self._reaper.next_due() if self._reaper else None
-                if ttl_due is not None:
-                    candidates.append(ttl_due)
-                if self._retries:
-                    candidates.append(self._retries[0].due)
+                candidates = [due for due in (occurrences[cursor][0] if cursor < len(occurrences) else None, ttl_due,
+                                              self._retries[0].due if self._retries else None) if due is not None]
                 if not candidates or min(candidates) > moment:
                     break
                 step = max(min(candidates), self.now)

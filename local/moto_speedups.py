@@ -173,17 +173,11 @@ _MATCH = "_local_match"  # on a moto Op: the function that answers its expr(item
 FAST_JSON_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "sqs"})  # the ones the tests compare
 
 
-def lean_scan(
-    self: moto_table.Table,
-    filters: dict[str, Any],
-    limit: int,
-    exclusive_start_key: dict[str, Any],
-    filter_expression: Any = None,
-    index_name: str | None = None,
-    consistent_read: bool = False,
-    projection_expression: list[list[str]] | None = None,
-    segments: tuple[None, None] | tuple[int, int] = (None, None),
-) -> tuple[list[moto_table.Item], int, dict[str, Any] | None]:
+def lean_scan(self: moto_table.Table, filters: dict[str, Any], limit: int, exclusive_start_key: dict[str, Any],
+              filter_expression: Any = None, index_name: str | None = None, consistent_read: bool = False,
+              projection_expression: list[list[str]] | None = None,
+              segments: tuple[None, None] | tuple[int, int] = (None, None),
+              ) -> tuple[list[moto_table.Item], int, dict[str, Any] | None]:
     if index_name or filters:
         return _moto_scan(self, filters, limit, exclusive_start_key, filter_expression, index_name, consistent_read,
                           projection_expression, segments)
@@ -233,10 +227,8 @@ def _projected(item: moto_table.Item, expressions: list[list[str]], projection: 
 
 
 def parse_once(self: comparisons.ConditionExpressionParser) -> Any:
-    """``ConditionExpressionParser.parse``, kept for the latest expressions: moto parses a Scan's
-    FilterExpression twice a request (to check its names, then to run it), and the sweep sends
-    the same one for every page. The syntax tree is read-only; what it found is handed over as
-    parse would find it. An expression that fails is parsed (and fails) every time."""
+    """``ConditionExpressionParser.parse``, kept for the latest expressions (see **FilterExpressions**
+    above). The syntax tree is read-only; what it found is handed over as parse would find it."""
     try:
         key = json.dumps([self.condition_expression, self.expression_attribute_names,
                           self.expression_attribute_values])
@@ -266,11 +258,8 @@ Match = Callable[[moto_table.Item], Any]  # an item -> what a moto Op's expr ans
 
 def matcher(op: Any) -> Match:
     """A function that answers ``op.expr(item)`` for a stored item: the same value, from the same
-    comparisons. moto walks its tree for every item (an OR of seven ANDs, for the sweep), casting
-    each value again; here the tree's common nodes (AND, OR, NOT, attribute_exists, comparisons of
-    top-level attributes and constants) are written as one Python expression, its constants worked
-    out once and an attribute named more than once looked up (and cast) at most once an item; any
-    other node is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
+    comparisons, written as one Python expression (see **FilterExpressions** above); any other node
+    is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
     match = op.__dict__.get(_MATCH)
     if match is None:
         try:
@@ -599,9 +588,8 @@ def process_once(walker: DepthFirstTraverser, node: Any) -> Any:
 
 @functools.lru_cache(maxsize=512)
 def update_expression_once(expression: str) -> Any:
-    """``UpdateExpressionParser.make``, once an expression: moto parses an UpdateExpression twice a
-    request (to check its names, then to run it). Its validators deep-copy the tree before they
-    change anything, and nothing else changes it. One that fails is parsed, and fails, every time."""
+    """``UpdateExpressionParser.make``, once an expression (see **The rest of a request** above; nothing
+    changes the tree). One that fails is parsed, and fails, every time."""
     return _moto_update_parse(expression)
 
 
