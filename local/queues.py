@@ -281,9 +281,6 @@ class QueueEventSource:
             return set(ids)
         if not self.source.report_batch_item_failures:
             return set()
-        return self._failed_ids(result, ids)
-
-    def _failed_ids(self, result: Any, ids: list[str]) -> set[str]:
         failed = reported_failures(result, ids, self.name)
         return set(ids) if failed is None else set(failed)
 

@@ -158,21 +158,16 @@ class Schedule:
         self.tz = ZoneInfo(self.event.timezone)
 
     @property
-    def name(self) -> str:
-        return f"{self.function_id}{self.event.event_id}"
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{self.name}"
+    def arn(self) -> str:  # SAM names the schedule after the function and the event
+        return f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{self.function_id}{self.event.event_id}"
 
     def occurrences(self, after: datetime, until: datetime) -> list[datetime]:
         """When it fires in (after, until]."""
         if not self.event.enabled or until <= after:
             return []
-        expression = self.expression
-        if isinstance(expression, RateExpression):
-            return list(expression.between(after, until, self.created_at))
-        return list(expression.between(after, until, self.tz))
+        if isinstance(self.expression, RateExpression):
+            return list(self.expression.between(after, until, self.created_at))
+        return list(self.expression.between(after, until, self.tz))
 
     def event_for(self, scheduled_time: datetime, attempt: int = 1) -> Any:
         """The payload the target receives for one occurrence."""

@@ -262,15 +262,12 @@ class EventSourceMapping:
             return 0, True
         if not self.source.report_batch_item_failures:
             return None, False
-        return self._first_failed(result, records), False
-
-    def _first_failed(self, result: Any, records: list[StreamRecord]) -> int | None:
         positions = {r.sequence_number: i for i, r in enumerate(records)}
         failed = reported_failures(result, positions, self.name)
         if failed is None:
-            return 0
+            return 0, False
         # Lambda checkpoints before the lowest failed sequence number and retries from there
-        return min((positions[identifier] for identifier in failed), default=None)
+        return min((positions[identifier] for identifier in failed), default=None), False
 
     def _give_up(self, records: list[StreamRecord], *, invoke_count: int, function_error: bool) -> None:
         message = self.failure_message(records, invoke_count=invoke_count, function_error=function_error)
