@@ -2,13 +2,13 @@
 
 Owns ``cron(...)`` (AWS's 6 fields: minutes hours day-of-month month day-of-week year, with
 ``?``, ``L``, ``W``, ``#`` and day-of-week 1-7 = SUN-SAT; translated for croniter, which
-evaluates it), ``rate(N unit)`` and ``at(...)`` expressions, evaluated in the schedule's time
-zone, and the event the Scheduler hands the target (its Input with the ``<aws.scheduler.*>``
+evaluates it) and ``rate(N unit)`` expressions, evaluated in the schedule's time zone, and
+the event the Scheduler hands the target (its Input with the ``<aws.scheduler.*>``
 context attributes filled in). Nothing here invokes anything.
 
 Deliberate simplifications: a ``FlexibleTimeWindow`` fires at its start; ``rate()``
-schedules count from their creation (deployment). ``StartDate`` and ``EndDate`` (no template
-here sets them) are not read.
+schedules count from their creation (deployment). One-time ``at(...)`` schedules,
+``StartDate`` and ``EndDate`` (no template here has them) are not supported.
 """
 from __future__ import annotations
 
@@ -117,32 +117,13 @@ class RateExpression:
             moment += self.interval
 
 
-@dataclass(frozen=True)
-class AtExpression:
-    text: str
-    at: str  # local wall time yyyy-mm-ddThh:mm:ss
-
-    def between(self, after: datetime, until: datetime, tz: ZoneInfo) -> Iterator[datetime]:
-        moment = datetime.fromisoformat(self.at).replace(tzinfo=tz).astimezone(UTC)
-        if after < moment <= until:
-            yield moment
-
-
-def parse_expression(text: str) -> CronExpression | RateExpression | AtExpression:
+def parse_expression(text: str) -> CronExpression | RateExpression:
     text = text.strip()
-    match = re.fullmatch(r"(cron|rate|at)\((.*)\)", text)
+    match = re.fullmatch(r"(cron|rate)\((.*)\)", text)
     if not match:
-        raise ScheduleExpressionError(f"{text!r} is not a cron(...), rate(...) or at(...) expression")
+        raise ScheduleExpressionError(f"{text!r} is not a cron(...) or rate(...) expression")
     kind, body = match.groups()
-    if kind == "cron":
-        return CronExpression.parse(body)
-    if kind == "rate":
-        return RateExpression.parse(body)
-    try:
-        datetime.fromisoformat(body)
-    except ValueError:
-        raise ScheduleExpressionError(f"at({body}) needs yyyy-mm-ddThh:mm:ss") from None
-    return AtExpression(text, body)
+    return CronExpression.parse(body) if kind == "cron" else RateExpression.parse(body)
 
 
 @dataclass
