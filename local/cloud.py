@@ -66,6 +66,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 # principals its API admits to the app routes is given this role unless told otherwise
 APP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service/local-app"
 APP_PRINCIPALS_PARAMETER = "AppPrincipalArns"
+SENDER_PARAMETER = "SenderAddress"  # the SES identity verified at deploy
 APP_SESSION_SECONDS = 43_200  # 12 hours, the longest STS session a role can allow
 SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cloud can move it
 # what GenerateSecretString passes on to GetRandomPassword
@@ -199,9 +200,6 @@ class LocalCloud:
         max_ttl_delay: timedelta = timedelta(hours=48),
         host: str = "127.0.0.1",
         port: int = 0,
-        isolate_functions: bool = True,
-        sender_parameter: str = "SenderAddress",
-        invocation_log_size: int = 10_000,
         function_logs: Path | None = None,
     ):
         self.template = template if isinstance(template, Template) else Template.load(template)
@@ -211,9 +209,7 @@ class LocalCloud:
         self.stack_name = stack_name
         self.seed = seed
         self.max_ttl_delay = max_ttl_delay
-        self.isolate_functions = isolate_functions
         self._host, self._port = host, port
-        self._sender_parameter = sender_parameter
 
         _ensure_import_paths(PROJECT_ROOT, PROJECT_ROOT / "layers" / "common", self.template.directory)
         from lifecycle import clock as lifecycle_clock  # the layer's clock, importable once paths are set
@@ -248,7 +244,7 @@ class LocalCloud:
         self._retries: list[_AsyncRetry] = []
         self._retry_order = itertools.count()
         self._taps: dict[str, BusTap] = {}
-        self.invocations: deque[Invocation] = deque(maxlen=invocation_log_size)
+        self.invocations: deque[Invocation] = deque(maxlen=10_000)
         # where faults are injected: around every invocation, and on what the streams carry
         self.invoke_hooks: list[InvokeHook] = []
         self.stream_record_hooks: list[RecordHook] = []
@@ -471,7 +467,7 @@ class LocalCloud:
             events.put_targets(Rule=name, EventBusName=rule.bus_name, Targets=targets)
 
     def _verify_senders(self, stack: StackModel) -> None:
-        sender = stack.parameters.get(self._sender_parameter)
+        sender = stack.parameters.get(SENDER_PARAMETER)
         if isinstance(sender, str) and sender:
             if "@" in sender:
                 self.client("ses").verify_email_identity(EmailAddress=sender)
@@ -537,7 +533,6 @@ class LocalCloud:
                     project_root=PROJECT_ROOT,
                     isolated_roots=self._isolated_roots(stack),
                     shared_modules={name: sys.modules[name] for name in SHARED_MODULES if name in sys.modules},
-                    isolate=self.isolate_functions,
                     log_file=self._log_file(logical_id),
                 )
             context = make_context(spec, self.clock.now())

@@ -163,13 +163,12 @@ class WarmFunction:
     """One function's warm container: its handler and its own copy of the project's modules."""
 
     def __init__(self, spec: FunctionSpec, *, project_root: Path, isolated_roots: Sequence[Path],
-                 shared_modules: Mapping[str, ModuleType], isolate: bool = True, log_file: FunctionLog | None = None):
+                 shared_modules: Mapping[str, ModuleType], log_file: FunctionLog | None = None):
         self.spec = spec
         self._log_file = log_file  # where its prints go; None: this process's stdout
         self._project_root = project_root
         self._roots = tuple(str(root) + os.sep for root in {*isolated_roots, spec.code_uri})
         self._shared = dict(shared_modules)
-        self._isolate = isolate
         self._modules: dict[str, ModuleType] = {}
         # Powertools' logger lives in the logging module, which every function shares here: each
         # function keeps its own, as its own Lambda process would (its appended keys, its handler)
@@ -207,22 +206,14 @@ class WarmFunction:
     def _namespace(self) -> Iterator[None]:
         code_dir = str(self.spec.code_uri)
         sys.path.insert(0, code_dir)  # Lambda's task root is on the path
-        host: dict[str, ModuleType] = {}
-        if self._isolate:
-            host = {name: sys.modules[name] for name in self._isolated_in_sys_modules()}
-            for name in host:
-                del sys.modules[name]
-            sys.modules.update(self._modules)
-            self._link_shared_modules()
+        host = {name: sys.modules.pop(name) for name in self._isolated_in_sys_modules()}
+        sys.modules.update(self._modules)
+        self._link_shared_modules()
         try:
             yield
         finally:
-            if self._isolate:
-                mine = {name: sys.modules[name] for name in self._isolated_in_sys_modules()}
-                for name in mine:
-                    del sys.modules[name]
-                self._modules = mine
-                sys.modules.update(host)
+            self._modules = {name: sys.modules.pop(name) for name in self._isolated_in_sys_modules()}
+            sys.modules.update(host)
             with suppress(ValueError):
                 sys.path.remove(code_dir)
 
