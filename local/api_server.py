@@ -193,10 +193,7 @@ def _json_response(status: int, message: str, error_type: str | None = None, *, 
 
 
 class _Unauthorized(Exception):
-    def __init__(self, message: str, error_type: str):
-        super().__init__(message)
-        self.message = message
-        self.error_type = error_type
+    """API Gateway's 403 for a request it cannot authenticate: (message, error type)."""
 
 
 # ------------------------------------------------------------------------------ policies
@@ -673,7 +670,7 @@ class ApiGateway:
             try:
                 caller = self._verifier.verify(request, raw_path, raw_query, body)
             except _Unauthorized as denied:
-                return _json_response(403, denied.message, denied.error_type), shown
+                return _json_response(403, *denied.args), shown
         elif route.event.authorizer is not None:
             return _json_response(500, f"local API: authorizer {route.event.authorizer!r} is not supported"), shown
         try:
