@@ -26,6 +26,7 @@ turns each request into the proxy event API Gateway gives the function owning th
   ``500 {"message": "Internal server error"}`` when the caller's own IAM policies do not allow
   ``lambda:InvokeFunction`` on the function (API Gateway then fails to invoke it);
   ``InvokeRole: NONE`` uses API Gateway's own permission (SAM's ``AWS::Lambda::Permission``);
+  an InvokeRole that names a role (no template here has one) is a 500 naming it unsupported;
 * the event's ``path``, ``pathParameters`` and ``requestContext.path`` are the path as sent,
   still percent-encoded (an encoded ``/`` stays ``%2F`` and is part of its segment); only the
   query string is decoded;
@@ -55,7 +56,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -82,6 +83,10 @@ EXPIRED_TOKEN = "The security token included in the request is expired"
 INTERNAL_ERROR = "Internal server error"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 INVOKE = "execute-api:Invoke"
+# requestContext.identity's keys, in API Gateway's order
+_IDENTITY_KEYS = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "sourceIp", "principalOrgId",
+                  "accessKey", "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "userAgent",
+                  "user")
 REDACTED = "…"
 
 
@@ -188,10 +193,7 @@ def _json_response(status: int, message: str, error_type: str | None = None, *, 
 
 
 class _Unauthorized(Exception):
-    def __init__(self, message: str, error_type: str):
-        super().__init__(message)
-        self.message = message
-        self.error_type = error_type
+    """API Gateway's 403 for a request it cannot authenticate: (message, error type)."""
 
 
 # ------------------------------------------------------------------------------ policies
@@ -427,41 +429,31 @@ class SigningKey:
     active: bool = True
 
 
-def _documents(raw: Iterable[Any]) -> tuple[Mapping[str, Any], ...]:
-    documents = []
-    for text in raw:
-        if isinstance(text, Mapping):
-            documents.append(text)
-            continue
-        try:
-            documents.append(json.loads(text))
-        except (TypeError, ValueError):
-            documents.append(json.loads(unquote(str(text))))
-    return tuple(documents)
+def _document(text: Any) -> Mapping[str, Any]:
+    if isinstance(text, Mapping):
+        return text
+    try:
+        return json.loads(text)  # type: ignore[no-any-return]
+    except (TypeError, ValueError):
+        return json.loads(unquote(str(text)))  # type: ignore[no-any-return]
 
 
-def _managed_documents(policies: Iterable[Any]) -> list[str]:
-    found = []
-    for policy in policies:
-        version = next((v for v in policy.versions if v.version_id == policy.default_version_id), None)
-        if version is not None:
-            found.append(version.document)
-    return found
+def _policies(*holders: Any) -> tuple[Mapping[str, Any], ...]:
+    """The inline policies of IAM users, groups or roles, and the default versions of their managed ones."""
+    found: list[Any] = []
+    for holder in holders:
+        found += holder.policies.values()
+        found += [v.document for p in holder.managed_policies.values() for v in p.versions
+                  if v.version_id == p.default_version_id]
+    return tuple(map(_document, found))
 
 
 def _role_policies(iam: Any, role_arn: str) -> tuple[str, tuple[Mapping[str, Any], ...]] | None:
     """The role's ARN as IAM has it (with its path) and its policies; None when there is no such role."""
     for role in list(iam.roles.values()):
         if role.arn == role_arn or f"arn:{PARTITION}:iam::{role.account_id}:role/{role.name}" == role_arn:
-            return role.arn, _documents([*role.policies.values(), *_managed_documents(role.managed_policies.values())])
+            return role.arn, _policies(role)
     return None
-
-
-def _user_policies(iam: Any, user: Any) -> tuple[Mapping[str, Any], ...]:
-    raw = [*user.policies.values(), *_managed_documents(user.managed_policies.values())]
-    for group in iam.get_groups_for_user(user.name):
-        raw += [*group.policies.values(), *_managed_documents(group.managed_policies.values())]
-    return _documents(raw)
 
 
 def moto_signing_key(access_key: str) -> SigningKey | None:
@@ -483,25 +475,15 @@ def moto_signing_key(access_key: str) -> SigningKey | None:
             role_arn, policies = found if found else (session.role_arn, ())
             expires = session.expiration
             caller = Caller(access_key, account_id, session.arn, role_arn, session.user_id, policies,
-                            _documents([session.policy])[0] if session.policy else None)
+                            _document(session.policy) if session.policy else None)
             return SigningKey(session.secret_access_key, caller, session.session_token,
                               expires if expires.tzinfo else expires.replace(tzinfo=UTC))
         user = iam.users.get(key.user_name or "")
         if user is None:
             return None
-        caller = Caller(access_key, account_id, user.arn, user.arn, user.id, _user_policies(iam, user))
+        caller = Caller(access_key, account_id, user.arn, user.arn, user.id,
+                        _policies(user, *iam.get_groups_for_user(user.name)))
         return SigningKey(key.secret_access_key, caller, active=key.status == "Active")
-    return None
-
-
-def role_policies(role_arn: str) -> tuple[Mapping[str, Any], ...] | None:
-    """An IAM role's policies as moto has them; None when no account has the role."""
-    from moto.iam.models import iam_backends
-
-    for _, account in list(iam_backends.items()):
-        found = _role_policies(account[PARTITION], role_arn)
-        if found:
-            return found[1]
     return None
 
 
@@ -624,7 +606,7 @@ class ApiGateway:
     def __init__(self, wiring: GatewayWiring):
         self.wiring = wiring
         self._deployment: _Deployment | None = None
-        self._verifier: SigV4Verifier | None = None
+        self._verifier = SigV4Verifier(self._signing_key)
         self._default_key: tuple[str, SigningKey] | None = None
 
     def _read(self) -> _Deployment | None:
@@ -661,11 +643,6 @@ class ApiGateway:
             return self._default_key[1]
         return moto_signing_key(access_key)
 
-    def verifier(self) -> SigV4Verifier:
-        if self._verifier is None:
-            self._verifier = SigV4Verifier(self._signing_key)
-        return self._verifier
-
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         response, shown = self.handle(request)
@@ -691,9 +668,9 @@ class ApiGateway:
         caller: Caller | None = None
         if route.event.authorizer == "AWS_IAM":
             try:
-                caller = self.verifier().verify(request, raw_path, raw_query, body)
+                caller = self._verifier.verify(request, raw_path, raw_query, body)
             except _Unauthorized as denied:
-                return _json_response(403, denied.message, denied.error_type), shown
+                return _json_response(403, *denied.args), shown
         elif route.event.authorizer is not None:
             return _json_response(500, f"local API: authorizer {route.event.authorizer!r} is not supported"), shown
         try:
@@ -747,9 +724,8 @@ class ApiGateway:
 
     def check_integration(self, route: Route, caller: Caller | None, shown: str) -> Response | None:
         """Whether API Gateway can invoke the function: with the caller's credentials (SAM's
-        default on AWS_IAM routes) only when the caller may call lambda:InvokeFunction; with an
-        invoke role only when that role may; with NONE through the function's resource-based
-        permission, which SAM always adds."""
+        default on AWS_IAM routes) only when the caller may call lambda:InvokeFunction; with NONE
+        through the function's resource-based permission, which SAM always adds."""
         role = route.event.invoke_role
         if role is None or caller is None:
             return None
@@ -760,23 +736,15 @@ class ApiGateway:
                         "%s may not call lambda:InvokeFunction: 500", route.event.method, shown, route.function_id,
                         caller.arn)
             return _json_response(500, INTERNAL_ERROR, "InternalServerErrorException")
-        policies = role_policies(role)
-        if policies is not None:
-            decisions = [evaluate(p, action="lambda:InvokeFunction", resource=route.function_arn,
-                                  facts=RequestFacts(role, role.split(":")[4]), what=f"a policy of {role}")
-                         for p in policies]
-            if "Allow" in decisions and "Deny" not in decisions:
-                return None
-        log.warning("%s %s: the integration's InvokeRole %s is missing or may not invoke %s: 500", route.event.method,
-                    shown, role, route.function_id)
-        return _json_response(500, INTERNAL_ERROR, "InternalServerErrorException")
+        return _json_response(500, f"local API: InvokeRole {role} is not supported (only NONE or unset)")
 
     def proxy_event(self, request: Request, route: Route, params: Mapping[str, str], raw_path: str, raw_query: str,
                     body: bytes, caller: Caller | None) -> dict[str, Any]:
         now = self.wiring.now()
         request_id = str(uuid.uuid4())
         source_ip = request.remote_addr or "127.0.0.1"
-        identity: Mapping[str, Any] = caller.identity() if caller else {}
+        identity = {"sourceIp": source_ip, "userAgent": request.headers.get("User-Agent"),
+                    **(caller.identity() if caller else {})}
         headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
         for name, value in request.headers.items():
@@ -822,20 +790,7 @@ class ApiGateway:
                 "domainPrefix": domain.split(".")[0].split(":")[0],
                 "requestTimeEpoch": int(now.timestamp() * 1000),
                 "requestId": request_id,
-                "identity": {
-                    "cognitoIdentityPoolId": None,
-                    "accountId": identity.get("accountId"),
-                    "cognitoIdentityId": None,
-                    "caller": identity.get("caller"),
-                    "sourceIp": source_ip,
-                    "principalOrgId": None,
-                    "accessKey": identity.get("accessKey"),
-                    "cognitoAuthenticationType": None,
-                    "cognitoAuthenticationProvider": None,
-                    "userArn": identity.get("userArn"),
-                    "userAgent": request.headers.get("User-Agent"),
-                    "user": identity.get("user"),
-                },
+                "identity": {key: identity.get(key) for key in _IDENTITY_KEYS},  # None: what nobody gave
                 "domainName": domain,
                 "apiId": route.api_id,
             },

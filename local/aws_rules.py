@@ -90,14 +90,11 @@ def check_message_tags(tags: list[Mapping[str, Any]] | None) -> None:
                 continue
             # the wording is modelled on SES's answer to a bad tag; its exact text is unconfirmed
             if not _TAG_CHARACTERS.fullmatch(text):
-                raise SesRefused(
-                    f"Invalid tag {part.lower()} {_xml_safe(text)}: only alphanumeric ASCII "
-                    "characters, '_', and '-' are allowed."
-                )
+                raise SesRefused(f"Invalid tag {part.lower()} {_xml_safe(text)}: only alphanumeric ASCII "
+                                 "characters, '_', and '-' are allowed.")
             if len(text) > SES_MAX_TAG_LENGTH:
-                raise SesRefused(
-                    f"Invalid tag {part.lower()} {text}: it must be {SES_MAX_TAG_LENGTH} characters or fewer."
-                )
+                raise SesRefused(f"Invalid tag {part.lower()} {text}: it must be {SES_MAX_TAG_LENGTH} characters "
+                                 "or fewer.")
 
 
 def _xml_safe(text: str) -> str:
@@ -266,11 +263,8 @@ class IdempotentParameterMismatchException(DynamodbException):
 
     def __init__(self) -> None:
         # the wording of AWS's answer is unconfirmed: this is the error's description in the API model
-        super().__init__(
-            self.error_type,
-            "DynamoDB rejected the request because you retried a request with a "
-            "different payload but with an idempotent token that was already used.",
-        )
+        super().__init__(self.error_type, "DynamoDB rejected the request because you retried a request with a "
+                         "different payload but with an idempotent token that was already used.")
 
 
 @dataclass(frozen=True)
@@ -301,8 +295,7 @@ def _transact_write_items(self: DynamoHandler) -> Any:
         raise MockValidationException(
             f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: "
             f"Member must have length {'less' if token else 'greater'} than or equal to "
-            f"{CLIENT_REQUEST_TOKEN_MAX if token else 1}"
-        )
+            f"{CLIENT_REQUEST_TOKEN_MAX if token else 1}")
     # one transaction at a time: the token's check-then-record must be atomic, and moto's
     # transaction (copy the tables, swap the copies back on failure) is not safe against another
     with _transaction_lock:
@@ -332,27 +325,18 @@ def _transact_write_items(self: DynamoHandler) -> Any:
 def _check_transaction_sizes(actions: list[Mapping[str, Any]]) -> None:
     if len(actions) > 100:
         return  # moto's own check answers: "... Member must have length less than or equal to 100."
-    sizes = [
-        _safe_item_size(action["Put"].get("Item") or {}) if isinstance(action.get("Put"), dict) else 0
-        for action in actions
-    ]
+    sizes = [_safe_item_size(action["Put"].get("Item") or {}) if isinstance(action.get("Put"), dict) else 0
+             for action in actions]
     if sum(sizes) > DYNAMODB_MAX_TRANSACTION_BYTES:
         # a ValidationException as AWS documents; the exact wording of AWS's message is unconfirmed
-        raise MockValidationException(
-            "Transaction request size exceeds the maximum allowed size of 4 MB: "
-            "the aggregate size of the items in the transaction cannot exceed 4 MB"
-        )
+        raise MockValidationException("Transaction request size exceeds the maximum allowed size of 4 MB: "
+                                      "the aggregate size of the items in the transaction cannot exceed 4 MB")
     if any(size > DYNAMODB_MAX_ITEM_BYTES for size in sizes):
         # the transaction is cancelled, the oversized item's reason a ValidationError and every
         # other action's "None", built as moto builds CancellationReasons
-        raise TransactionCanceledException(
-            [
-                ("ValidationError", ItemSizeTooLarge.item_size_too_large_msg, None)
-                if size > DYNAMODB_MAX_ITEM_BYTES
-                else (None, None, None)
-                for size in sizes
-            ]
-        )
+        raise TransactionCanceledException([
+            ("ValidationError", ItemSizeTooLarge.item_size_too_large_msg, None) if size > DYNAMODB_MAX_ITEM_BYTES
+            else (None, None, None) for size in sizes])
 
 
 # ============================================================================ EventBridge
@@ -371,9 +355,8 @@ def event_entry_size(entry: Mapping[str, Any]) -> int:
     for name in ("Source", "DetailType", "Detail"):
         if isinstance(entry.get(name), str):
             size += len(entry[name].encode("utf-8"))
-    return size + sum(
-        len(resource.encode("utf-8")) for resource in entry.get("Resources") or [] if isinstance(resource, str)
-    )
+    resources = entry.get("Resources") or []
+    return size + sum(len(resource.encode("utf-8")) for resource in resources if isinstance(resource, str))
 
 
 def _put_events(self: EventsHandler) -> Any:
@@ -417,9 +400,8 @@ def _sqs_binary_size(data: Any) -> int:
 
 def _too_long(size: int, limit: int) -> None:
     if size > limit:
-        raise SqsInvalidParameterValue(
-            f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
-        )
+        raise SqsInvalidParameterValue(f"One or more parameters are invalid. Reason: Message must be shorter than "
+                                       f"{limit} bytes.")
 
 
 def _send_message(self: SQSResponse) -> Any:
@@ -477,14 +459,5 @@ def uninstall() -> None:
     _clock.clear()
 
 
-__all__ = [
-    "IdempotentParameterMismatchException",
-    "address_problem",
-    "check_message_tags",
-    "event_entry_size",
-    "header_addresses",
-    "install",
-    "item_bytes",
-    "sqs_message_size",
-    "uninstall",
-]
+__all__ = ["IdempotentParameterMismatchException", "address_problem", "check_message_tags", "event_entry_size",
+           "header_addresses", "install", "item_bytes", "sqs_message_size", "uninstall"]

@@ -33,13 +33,15 @@ from typing import Any, ClassVar
 import boto3
 from botocore.config import Config
 from botocore.credentials import Credentials
+from moto.dynamodb.models import dynamodb_backends
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.sqs.models import sqs_backends
 from werkzeug.serving import make_server
 
 from local import aws_calls, aws_rules, moto_speedups
 from local.api_server import ApiServer, GatewayWiring, moto_signing_key
-from local.lambda_runtime import FunctionLog, WarmFunction, as_json, log_timeout, make_context
+from local.lambda_runtime import FunctionLog, WarmFunction, as_json, log_timeout, make_context, set_environ
 from local.outbox import BusEvent, BusTap, SentEmail, read_sent_emails_in_process
 from local.queues import QueueEventSource, QueueMessage, QueuePump, QueuesDidNotSettle
 from local.schedules import Schedule
@@ -49,6 +51,7 @@ from local.template import (
     DEFAULT_TEMPLATE,
     PROJECT_ROOT,
     REGION,
+    SecretSpec,
     StackModel,
     TableSpec,
     Template,
@@ -63,6 +66,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 # principals its API admits to the app routes is given this role unless told otherwise
 APP_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/service/local-app"
 APP_PRINCIPALS_PARAMETER = "AppPrincipalArns"
+SENDER_PARAMETER = "SenderAddress"  # the SES identity verified at deploy
 APP_SESSION_SECONDS = 43_200  # 12 hours, the longest STS session a role can allow
 SHARED_MODULES = ("lifecycle.clock",)  # one clock for every function, so the cloud can move it
 # what GenerateSecretString passes on to GetRandomPassword
@@ -76,16 +80,12 @@ _RANDOM_PASSWORD_OPTIONS = ("PasswordLength", "ExcludeCharacters", "ExcludeNumbe
 
 def _moto_stream_length(table_name: str) -> int:
     """How many records the table's stream ever had."""
-    from moto.dynamodb.models import dynamodb_backends
-
     shard = dynamodb_backends[ACCOUNT_ID][REGION].tables[table_name].stream_shard
     return len(shard.items) if shard is not None else 0
 
 
 def _moto_ttl_items(table: TableSpec) -> list[dict[str, Any]]:
     """The key and TTL attributes of every item of a table."""
-    from moto.dynamodb.models import dynamodb_backends
-
     wanted = (*table.key_names, table.ttl_attribute)
     items = dynamodb_backends[ACCOUNT_ID][REGION].tables[table.name].all_items()
     return [{name: item.attrs[name].to_json() for name in wanted if name in item.attrs} for item in items]
@@ -93,8 +93,6 @@ def _moto_ttl_items(table: TableSpec) -> list[dict[str, Any]]:
 
 def _moto_queue_has_messages(queue_name: str) -> bool:
     """Whether ReceiveMessage on a queue would return a message now."""
-    from moto.sqs.models import sqs_backends
-
     queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(queue_name)
     return any(message.visible and not message.delayed for message in queue._messages)
 
@@ -202,9 +200,6 @@ class LocalCloud:
         max_ttl_delay: timedelta = timedelta(hours=48),
         host: str = "127.0.0.1",
         port: int = 0,
-        isolate_functions: bool = True,
-        sender_parameter: str = "SenderAddress",
-        invocation_log_size: int = 10_000,
         function_logs: Path | None = None,
     ):
         self.template = template if isinstance(template, Template) else Template.load(template)
@@ -214,9 +209,7 @@ class LocalCloud:
         self.stack_name = stack_name
         self.seed = seed
         self.max_ttl_delay = max_ttl_delay
-        self.isolate_functions = isolate_functions
         self._host, self._port = host, port
-        self._sender_parameter = sender_parameter
 
         _ensure_import_paths(PROJECT_ROOT, PROJECT_ROOT / "layers" / "common", self.template.directory)
         from lifecycle import clock as lifecycle_clock  # the layer's clock, importable once paths are set
@@ -251,7 +244,7 @@ class LocalCloud:
         self._retries: list[_AsyncRetry] = []
         self._retry_order = itertools.count()
         self._taps: dict[str, BusTap] = {}
-        self.invocations: deque[Invocation] = deque(maxlen=invocation_log_size)
+        self.invocations: deque[Invocation] = deque(maxlen=10_000)
         # where faults are injected: around every invocation, and on what the streams carry
         self.invoke_hooks: list[InvokeHook] = []
         self.stream_record_hooks: list[RecordHook] = []
@@ -296,11 +289,7 @@ class LocalCloud:
             self._server = None
             aws_rules.uninstall()
             moto_speedups.uninstall()
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        set_environ(self._saved_env)
         self._saved_env = {}
         if self._previous_clock is not None:
             self._clock_module.use(self._previous_clock)
@@ -331,18 +320,13 @@ class LocalCloud:
         removed = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
         for name in [*variables, *removed]:
             self._saved_env.setdefault(name, os.environ.get(name))
-        for name in removed:
-            os.environ.pop(name, None)
-        os.environ.update(variables)
+        set_environ({**dict.fromkeys(removed), **variables})
 
     def _moto_reset(self) -> None:
-        self._moto_api("reset")
+        """POSTs to moto's own API, answered in-process as this process's AWS calls are."""
+        moto_speedups.post_in_process(f"{self.endpoint_url}/moto-api/reset")
         if self.seed is not None:  # moto's ids and random passwords, the same for the same seed
-            self._moto_api(f"seed?a={self.seed}")
-
-    def _moto_api(self, path: str) -> None:
-        """POST to moto's own API (reset, seed), answered in-process as this process's AWS calls are."""
-        moto_speedups.post_in_process(f"{self.endpoint_url}/moto-api/{path}")
+            moto_speedups.post_in_process(f"{self.endpoint_url}/moto-api/seed?a={self.seed}")
 
     def client(self, service: str) -> Any:
         """A boto3 client for the local cloud."""
@@ -394,8 +378,7 @@ class LocalCloud:
             for table in planned.tables.values():
                 self._create_table(table)
             for secret in planned.secrets.values():
-                self._create_secret(secret.logical_id, secret.name, secret.description, secret.secret_string,
-                                    secret.generate)
+                self._create_secret(secret)
             for name, value in planned.ssm_parameters.items():
                 self.client("ssm").put_parameter(Name=name, Value=value, Type="String")
             self.stack = self.template.stack(self._overrides, deployed=self._deployed,
@@ -423,10 +406,7 @@ class LocalCloud:
 
     def _create_event_bus(self, logical_id: str, name: str) -> None:
         events = self.client("events")
-        if name != "default":
-            arn = events.create_event_bus(Name=name)["EventBusArn"]
-        else:
-            arn = events.describe_event_bus(Name=name)["Arn"]
+        arn = events.create_event_bus(Name=name)["EventBusArn"]  # a template's bus is never the default one
         self._deployed[logical_id] = {"Ref": name, "Name": name, "Arn": arn}
         self._taps[name] = BusTap(events, self.client("sqs"), name, peek=_moto_queue_has_messages)
 
@@ -455,16 +435,13 @@ class LocalCloud:
             values["StreamArn"] = description["LatestStreamArn"]
         self._deployed[table.logical_id] = values
 
-    def _create_secret(self, logical_id: str, name: str, description: str | None, secret_string: str | None,
-                       generate: Mapping[str, Any]) -> None:
-        client = self.client("secretsmanager")
-        if secret_string is None:
-            secret_string = self._generated_secret(generate)
-        request = {"Name": name, "SecretString": secret_string}
-        if description:
-            request["Description"] = description
-        arn = client.create_secret(**request)["ARN"]
-        self._deployed[logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
+    def _create_secret(self, secret: SecretSpec) -> None:
+        value = secret.secret_string if secret.secret_string is not None else self._generated_secret(secret.generate)
+        request = {"Name": secret.name, "SecretString": value}
+        if secret.description:
+            request["Description"] = secret.description
+        arn = self.client("secretsmanager").create_secret(**request)["ARN"]
+        self._deployed[secret.logical_id] = {"Ref": arn, "Id": arn, "Arn": arn}
 
     def _generated_secret(self, spec: Mapping[str, Any]) -> str:
         """What CloudFormation's ``GenerateSecretString`` makes: Secrets Manager's own
@@ -490,7 +467,7 @@ class LocalCloud:
             events.put_targets(Rule=name, EventBusName=rule.bus_name, Targets=targets)
 
     def _verify_senders(self, stack: StackModel) -> None:
-        sender = stack.parameters.get(self._sender_parameter)
+        sender = stack.parameters.get(SENDER_PARAMETER)
         if isinstance(sender, str) and sender:
             if "@" in sender:
                 self.client("ses").verify_email_identity(EmailAddress=sender)
@@ -556,7 +533,6 @@ class LocalCloud:
                     project_root=PROJECT_ROOT,
                     isolated_roots=self._isolated_roots(stack),
                     shared_modules={name: sys.modules[name] for name in SHARED_MODULES if name in sys.modules},
-                    isolate=self.isolate_functions,
                     log_file=self._log_file(logical_id),
                 )
             context = make_context(spec, self.clock.now())
@@ -651,14 +627,9 @@ class LocalCloud:
             )
             cursor = 0
             while True:
-                candidates = []
-                if cursor < len(occurrences):
-                    candidates.append(occurrences[cursor][0])
                 ttl_due = self._reaper.next_due() if self._reaper else None
-                if ttl_due is not None:
-                    candidates.append(ttl_due)
-                if self._retries:
-                    candidates.append(self._retries[0].due)
+                candidates = [due for due in (occurrences[cursor][0] if cursor < len(occurrences) else None, ttl_due,
+                                              self._retries[0].due if self._retries else None) if due is not None]
                 if not candidates or min(candidates) > moment:
                     break
                 step = max(min(candidates), self.now)
@@ -754,8 +725,6 @@ class LocalCloud:
         """Every item of a table as plain Python values, read straight from moto's store: what a
         Scan returns, without paying moto's HTTP serialization for each item (a report reads
         whole tables)."""
-        from moto.dynamodb.models import dynamodb_backends
-
         self._require_started()
         table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(self.table_name(logical_id))
         return [item.to_regular_json() for item in table.all_items()]
@@ -763,8 +732,6 @@ class LocalCloud:
     def queue_messages(self, logical_id: str) -> list[QueueMessage]:
         """Every message on a queue now, in flight or not, oldest first, read straight from
         moto's store: nothing is received, so receive counts and visibility stay as they are."""
-        from moto.sqs.models import sqs_backends
-
         self._require_started()
         queue = sqs_backends[ACCOUNT_ID][REGION].get_queue(self.resource(logical_id, "QueueName"))
         return [QueueMessage(m.id, m.body, m.approximate_receive_count, dict(m.message_attributes))

@@ -89,13 +89,8 @@ class Faults:
         return self.duplicate_delivery or bool(self.ses_throttle or self.lost_stream or self.crash)
 
     def describe(self) -> list[str]:
-        named = ["duplicate-delivery"] if self.duplicate_delivery else []
-        named += [
-            f"{kind}:{getattr(self, kind.replace('-', '_'))}"
-            for kind in sorted(RATED)
-            if getattr(self, kind.replace("-", "_"))
-        ]
-        return named
+        rated = [f"{kind}:{rate}" for kind in sorted(RATED) if (rate := getattr(self, kind.replace("-", "_")))]
+        return (["duplicate-delivery"] if self.duplicate_delivery else []) + rated
 
 
 class FaultInjector:

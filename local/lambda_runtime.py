@@ -91,23 +91,24 @@ def runtime_environment(spec: FunctionSpec) -> dict[str, str]:
     }
 
 
-@contextmanager
-def environment(variables: Mapping[str, str | None]) -> Iterator[None]:
-    """``os.environ`` with ``variables`` set (None: unset), restored afterwards."""
-    saved = {name: os.environ.get(name) for name in variables}
+def set_environ(variables: Mapping[str, str | None]) -> None:
+    """Sets each of ``variables`` in ``os.environ`` (None: unsets it)."""
     for name, value in variables.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@contextmanager
+def environment(variables: Mapping[str, str | None]) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set (None: unset), restored afterwards."""
+    saved = {name: os.environ.get(name) for name in variables}
+    set_environ(variables)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        set_environ(saved)
 
 
 def module_name_for(spec: FunctionSpec, project_root: Path) -> str:
@@ -161,22 +162,13 @@ class FunctionLog:
 class WarmFunction:
     """One function's warm container: its handler and its own copy of the project's modules."""
 
-    def __init__(
-        self,
-        spec: FunctionSpec,
-        *,
-        project_root: Path,
-        isolated_roots: Sequence[Path],
-        shared_modules: Mapping[str, ModuleType],
-        isolate: bool = True,
-        log_file: FunctionLog | None = None,
-    ):
+    def __init__(self, spec: FunctionSpec, *, project_root: Path, isolated_roots: Sequence[Path],
+                 shared_modules: Mapping[str, ModuleType], log_file: FunctionLog | None = None):
         self.spec = spec
         self._log_file = log_file  # where its prints go; None: this process's stdout
         self._project_root = project_root
         self._roots = tuple(str(root) + os.sep for root in {*isolated_roots, spec.code_uri})
         self._shared = dict(shared_modules)
-        self._isolate = isolate
         self._modules: dict[str, ModuleType] = {}
         # Powertools' logger lives in the logging module, which every function shares here: each
         # function keeps its own, as its own Lambda process would (its appended keys, its handler)
@@ -186,10 +178,6 @@ class WarmFunction:
         # which module names are the project's (under the roots) is the same for every copy:
         # decided once per name for all functions of the stack, not per module at every call
         self._isolated_names, self._classified = _CLASSIFIED.setdefault(frozenset(self._roots), (set(), set()))
-
-    @property
-    def cold(self) -> bool:
-        return self._handler is None
 
     def call(self, event: Any, context: LambdaContext) -> Any:
         """Runs the handler (importing it first on a cold start). Not thread-safe: the caller
@@ -218,22 +206,14 @@ class WarmFunction:
     def _namespace(self) -> Iterator[None]:
         code_dir = str(self.spec.code_uri)
         sys.path.insert(0, code_dir)  # Lambda's task root is on the path
-        host: dict[str, ModuleType] = {}
-        if self._isolate:
-            host = {name: sys.modules[name] for name in self._isolated_in_sys_modules()}
-            for name in host:
-                del sys.modules[name]
-            sys.modules.update(self._modules)
-            self._link_shared_modules()
+        host = {name: sys.modules.pop(name) for name in self._isolated_in_sys_modules()}
+        sys.modules.update(self._modules)
+        self._link_shared_modules()
         try:
             yield
         finally:
-            if self._isolate:
-                mine = {name: sys.modules[name] for name in self._isolated_in_sys_modules()}
-                for name in mine:
-                    del sys.modules[name]
-                self._modules = mine
-                sys.modules.update(host)
+            self._modules = {name: sys.modules.pop(name) for name in self._isolated_in_sys_modules()}
+            sys.modules.update(host)
             with suppress(ValueError):
                 sys.path.remove(code_dir)
 

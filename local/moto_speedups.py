@@ -100,6 +100,7 @@ import base64
 import bisect
 import copy
 import functools
+import inspect
 import itertools
 import json
 import threading
@@ -172,17 +173,11 @@ _MATCH = "_local_match"  # on a moto Op: the function that answers its expr(item
 FAST_JSON_SERVICES = frozenset({"dynamodb", "dynamodbstreams", "sqs"})  # the ones the tests compare
 
 
-def lean_scan(
-    self: moto_table.Table,
-    filters: dict[str, Any],
-    limit: int,
-    exclusive_start_key: dict[str, Any],
-    filter_expression: Any = None,
-    index_name: str | None = None,
-    consistent_read: bool = False,
-    projection_expression: list[list[str]] | None = None,
-    segments: tuple[None, None] | tuple[int, int] = (None, None),
-) -> tuple[list[moto_table.Item], int, dict[str, Any] | None]:
+def lean_scan(self: moto_table.Table, filters: dict[str, Any], limit: int, exclusive_start_key: dict[str, Any],
+              filter_expression: Any = None, index_name: str | None = None, consistent_read: bool = False,
+              projection_expression: list[list[str]] | None = None,
+              segments: tuple[None, None] | tuple[int, int] = (None, None),
+              ) -> tuple[list[moto_table.Item], int, dict[str, Any] | None]:
     if index_name or filters:
         return _moto_scan(self, filters, limit, exclusive_start_key, filter_expression, index_name, consistent_read,
                           projection_expression, segments)
@@ -232,10 +227,8 @@ def _projected(item: moto_table.Item, expressions: list[list[str]], projection: 
 
 
 def parse_once(self: comparisons.ConditionExpressionParser) -> Any:
-    """``ConditionExpressionParser.parse``, kept for the latest expressions: moto parses a Scan's
-    FilterExpression twice a request (to check its names, then to run it), and the sweep sends
-    the same one for every page. The syntax tree is read-only; what it found is handed over as
-    parse would find it. An expression that fails is parsed (and fails) every time."""
+    """``ConditionExpressionParser.parse``, kept for the latest expressions (see **FilterExpressions**
+    above). The syntax tree is read-only; what it found is handed over as parse would find it."""
     try:
         key = json.dumps([self.condition_expression, self.expression_attribute_names,
                           self.expression_attribute_values])
@@ -265,11 +258,8 @@ Match = Callable[[moto_table.Item], Any]  # an item -> what a moto Op's expr ans
 
 def matcher(op: Any) -> Match:
     """A function that answers ``op.expr(item)`` for a stored item: the same value, from the same
-    comparisons. moto walks its tree for every item (an OR of seven ANDs, for the sweep), casting
-    each value again; here the tree's common nodes (AND, OR, NOT, attribute_exists, comparisons of
-    top-level attributes and constants) are written as one Python expression, its constants worked
-    out once and an attribute named more than once looked up (and cast) at most once an item; any
-    other node is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
+    comparisons, written as one Python expression (see **FilterExpressions** above); any other node
+    is called (``node.expr``). Kept on the op, which ``parse_once`` shares."""
     match = op.__dict__.get(_MATCH)
     if match is None:
         try:
@@ -534,11 +524,7 @@ _own_jsonpath = jsonpath_ng.ext.parse
 _moto_dynamo_to_dict = moto_responses.dynamo_to_dict
 _moto_update_parse = UpdateExpressionParser.make
 _moto_private_key = moto_kms.generate_private_key
-_moto_nodes_to_be_processed = DepthFirstTraverser.nodes_to_be_processed
-_moto_process = DepthFirstTraverser.process
-_moto_update_make = UpdateExpressionParser.__dict__["make"]  # the classmethod, to put back
 _moto_enrich = moto.core.responses.BaseResponse._enrich_response
-_moto_enrich_method = moto.core.responses.BaseResponse.__dict__["_enrich_response"]  # the staticmethod
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -558,11 +544,6 @@ def plain_dynamo_to_dict(obj: Any) -> Any:
     if kind in _PLAIN:
         return obj
     return _moto_dynamo_to_dict(obj)
-
-
-@functools.lru_cache(maxsize=512)
-def _update_expression(expression: str) -> Any:
-    return _moto_update_parse(expression)
 
 
 class PrivateKeyWhenUsed:
@@ -593,11 +574,8 @@ def _processing_once(walker: DepthFirstTraverser) -> dict[type, Callable[[Any], 
 
 def nodes_once(walker: DepthFirstTraverser) -> tuple[type, ...]:
     """``DepthFirstTraverser.nodes_to_be_processed``: the node types of its map, listed once."""
-    kinds = walker.__dict__.get("_local_kinds")
-    if kinds is None:
-        _processing_once(walker)
-        kinds = walker.__dict__["_local_kinds"]
-    return kinds
+    _processing_once(walker)
+    return walker.__dict__["_local_kinds"]  # type: ignore[no-any-return]
 
 
 def process_once(walker: DepthFirstTraverser, node: Any) -> Any:
@@ -608,11 +586,11 @@ def process_once(walker: DepthFirstTraverser, node: Any) -> Any:
     return None
 
 
+@functools.lru_cache(maxsize=512)
 def update_expression_once(expression: str) -> Any:
-    """``UpdateExpressionParser.make``, once an expression: moto parses an UpdateExpression twice a
-    request (to check its names, then to run it). Its validators deep-copy the tree before they
-    change anything, and nothing else changes it. One that fails is parsed, and fails, every time."""
-    return _update_expression(expression)
+    """``UpdateExpressionParser.make``, once an expression (see **The rest of a request** above; nothing
+    changes the tree). One that fails is parsed, and fails, every time."""
+    return _moto_update_parse(expression)
 
 
 def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
@@ -909,49 +887,41 @@ def serve_in_process(endpoint_url: str, app: Any) -> None:
     _served[endpoint_url] = app
 
 
+# (owner, attribute, what replaces it) for install; uninstall puts back what each held at import
+_PATCHES: tuple[tuple[Any, str, Any], ...] = (
+    (moto.backends, "list_of_moto_modules", functools.cache(lambda: tuple(_moto_modules()))),
+    (botocore.endpoint.Endpoint, "_send", send),
+    (moto_table.Table, "scan", lean_scan),
+    (moto_table.Table, "all_items", sorted_once),
+    (moto_table.Table, "put_item", counted_put),
+    (moto_table.Table, "delete_item", counted_delete),
+    (DynamoDBBackend, "update_item", counted_update),
+    (DynamoDBBackend, "transact_write_items", lean_transact_write_items),
+    (DynamoType, "cast_value", property(_cast_value)),
+    (botocore.session, "create_loader", shared_loader),  # what Session._register_data_loader calls
+    (JSONSerializer, "_serialize_result", fast_serialize_result),
+    (JSONParser, "_do_parse", fast_do_parse),
+    (moto.core.responses, "method_names_from_class", method_names_once),
+    (moto.core.responses, "camelcase_to_underscores", _underscores),
+    (comparisons.ConditionExpressionParser, "parse", parse_once),
+    (jsonpath_ng.ext, "parse", _jsonpath),  # what moto.events.utils imports for every event
+    (moto_responses, "dynamo_to_dict", plain_dynamo_to_dict),  # what DynamoResult calls
+    (UpdateExpressionParser, "make", staticmethod(update_expression_once)),
+    (DepthFirstTraverser, "nodes_to_be_processed", nodes_once),
+    (moto_kms, "generate_private_key", PrivateKeyWhenUsed),  # what Key.__init__ calls
+    (DepthFirstTraverser, "process", process_once),
+    (moto.core.responses.BaseResponse, "_enrich_response", staticmethod(enrich_response)),
+)
+# as defined (a classmethod or a staticmethod as such), to be put back as it was
+_ORIGINALS = tuple((owner, name, inspect.getattr_static(owner, name)) for owner, name, _ in _PATCHES)
+
+
 def install() -> None:
-    modules = tuple(_moto_modules())
-    moto.backends.list_of_moto_modules = lambda: modules
-    botocore.endpoint.Endpoint._send = send  # type: ignore[method-assign]
-    moto_table.Table.scan, moto_table.Table.all_items = lean_scan, sorted_once  # type: ignore[method-assign]
-    moto_table.Table.put_item, moto_table.Table.delete_item = counted_put, counted_delete  # type: ignore[method-assign]
-    DynamoDBBackend.update_item = counted_update  # type: ignore[method-assign]
-    DynamoDBBackend.transact_write_items = lean_transact_write_items  # type: ignore[method-assign]
-    DynamoType.cast_value = property(_cast_value)  # type: ignore[method-assign,assignment]
-    botocore.session.create_loader = shared_loader  # what Session._register_data_loader calls
-    JSONSerializer._serialize_result = fast_serialize_result  # type: ignore[method-assign]
-    JSONParser._do_parse = fast_do_parse  # type: ignore[method-assign]
-    moto.core.responses.method_names_from_class = method_names_once
-    moto.core.responses.camelcase_to_underscores = _underscores
-    comparisons.ConditionExpressionParser.parse = parse_once  # type: ignore[method-assign]
-    jsonpath_ng.ext.parse = _jsonpath  # what moto.events.utils imports for every event
-    moto_responses.dynamo_to_dict = plain_dynamo_to_dict  # what DynamoResult calls
-    UpdateExpressionParser.make = staticmethod(update_expression_once)  # type: ignore[method-assign,assignment]
-    DepthFirstTraverser.nodes_to_be_processed = nodes_once  # type: ignore[method-assign]
-    moto_kms.generate_private_key = PrivateKeyWhenUsed  # what Key.__init__ calls
-    DepthFirstTraverser.process = process_once  # type: ignore[method-assign]
-    moto.core.responses.BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign]
+    for owner, name, replacement in _PATCHES:
+        setattr(owner, name, replacement)
 
 
 def uninstall() -> None:
     _served.clear()
-    botocore.endpoint.Endpoint._send = _send_over_http  # type: ignore[method-assign]
-    moto.backends.list_of_moto_modules = _moto_modules
-    moto_table.Table.scan, moto_table.Table.all_items = _moto_scan, _moto_all_items  # type: ignore[method-assign]
-    moto_table.Table.put_item, moto_table.Table.delete_item = _moto_put, _moto_delete  # type: ignore[method-assign]
-    DynamoDBBackend.update_item = _moto_update  # type: ignore[method-assign]
-    DynamoDBBackend.transact_write_items = _moto_transact  # type: ignore[method-assign]
-    DynamoType.cast_value = _moto_cast_value  # type: ignore[method-assign]
-    botocore.session.create_loader = _own_create_loader
-    JSONSerializer._serialize_result = _moto_serialize_result  # type: ignore[method-assign]
-    JSONParser._do_parse = _moto_do_parse  # type: ignore[method-assign]
-    moto.core.responses.method_names_from_class = _moto_method_names
-    moto.core.responses.camelcase_to_underscores = _moto_underscores
-    comparisons.ConditionExpressionParser.parse = _moto_parse  # type: ignore[method-assign]
-    jsonpath_ng.ext.parse = _own_jsonpath
-    moto_responses.dynamo_to_dict = _moto_dynamo_to_dict
-    UpdateExpressionParser.make = _moto_update_make  # type: ignore[method-assign]
-    DepthFirstTraverser.nodes_to_be_processed = _moto_nodes_to_be_processed  # type: ignore[method-assign]
-    moto_kms.generate_private_key = _moto_private_key
-    DepthFirstTraverser.process = _moto_process  # type: ignore[method-assign]
-    moto.core.responses.BaseResponse._enrich_response = _moto_enrich_method  # type: ignore[method-assign]
+    for owner, name, original in _ORIGINALS:
+        setattr(owner, name, original)

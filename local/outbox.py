@@ -75,14 +75,10 @@ def _parse_mime(raw: str) -> dict[str, Any]:
     return parts
 
 
-def moto_data(endpoint_url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{endpoint_url.rstrip('/')}/moto-api/data.json", timeout=30) as response:
-        return json.load(response)
-
-
 def read_sent_emails(endpoint_url: str) -> list[SentEmail]:
     """Every raw email the moto server at ``endpoint_url`` accepted."""
-    return sent_emails_from(moto_data(endpoint_url).get("ses", {}))
+    with urllib.request.urlopen(f"{endpoint_url.rstrip('/')}/moto-api/data.json", timeout=30) as response:
+        return sent_emails_from(json.load(response).get("ses", {}))
 
 
 def read_sent_emails_in_process(account_id: str, region: str,

@@ -139,17 +139,8 @@ def filter_view(record: Mapping[str, Any]) -> dict[str, Any]:
 class QueueEventSource:
     """One function's SQS event source mapping."""
 
-    def __init__(
-        self,
-        function_id: str,
-        source: SqsEventSource,
-        *,
-        sqs: Any,
-        queue_url: str,
-        invoke: Invoke,
-        now: Callable[[], datetime],
-        peek: Callable[[str], bool],
-    ):
+    def __init__(self, function_id: str, source: SqsEventSource, *, sqs: Any, queue_url: str, invoke: Invoke,
+                 now: Callable[[], datetime], peek: Callable[[str], bool]):
         self.function_id = function_id
         self.source = source
         self.queue_url = queue_url
@@ -167,8 +158,6 @@ class QueueEventSource:
         # with a redrive policy SQS moves the message first; the bound is a safety net only
         self.max_attempts = self.redrive.max_receive_count + 1 if self.redrive else MAX_ATTEMPTS_WITHOUT_REDRIVE
         self.invocations = 0
-        self.deleted = 0  # messages deleted after a successful invocation
-        self.filtered_out = 0  # messages deleted because no FilterCriteria pattern matched them
         self._first_seen: dict[str, int] = {}  # message id -> virtual epoch ms
         self._attempts: Counter[str] = Counter()  # failed attempts of each message in this pump
         self._waiting: dict[str, str] = {}  # failed, visible again once the queue is drained
@@ -177,11 +166,6 @@ class QueueEventSource:
     @property
     def name(self) -> str:
         return f"{self.function_id}.{self.source.event_id}"
-
-    @property
-    def held_back(self) -> list[str]:
-        """Ids of the messages held back until :meth:`release` (they failed too often)."""
-        return list(self._held)
 
     def drain(self, max_invocations: int | None = None) -> int:
         """Delivers messages until the queue has none visible (failed ones are tried again
@@ -232,27 +216,21 @@ class QueueEventSource:
         return batch
 
     def _delete(self, receipts: Mapping[str, str]) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(receipts.values())]
-        for start in range(0, len(entries), _RECEIVE_LIMIT):
-            response = self._sqs.delete_message_batch(
-                QueueUrl=self.queue_url, Entries=entries[start : start + _RECEIVE_LIMIT]
-            )
-            for failure in response.get("Failed", []):  # e.g. the handler deleted it itself
-                log.debug("%s: could not delete a message: %s", self.name, failure)
+        self._in_batches(self._sqs.delete_message_batch, receipts, {}, "delete a message")
         for message_id in receipts:
             self._first_seen.pop(message_id, None)
 
     def _make_visible(self, receipts: Mapping[str, str]) -> None:
-        entries = [
-            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-            for i, handle in enumerate(receipts.values())
-        ]
+        self._in_batches(self._sqs.change_message_visibility_batch, receipts, {"VisibilityTimeout": 0},
+                         "make a message visible")
+
+    def _in_batches(self, call: Callable[..., Any], receipts: Mapping[str, str], extra: Mapping[str, Any],
+                    what: str) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": handle, **extra} for i, handle in enumerate(receipts.values())]
         for start in range(0, len(entries), _RECEIVE_LIMIT):
-            response = self._sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url, Entries=entries[start : start + _RECEIVE_LIMIT]
-            )
+            response = call(QueueUrl=self.queue_url, Entries=entries[start : start + _RECEIVE_LIMIT])
             for failure in response.get("Failed", []):  # e.g. the handler deleted it itself
-                log.debug("%s: could not make a message visible: %s", self.name, failure)
+                log.debug("%s: could not %s: %s", self.name, what, failure)
 
     # -- delivering
 
@@ -270,14 +248,12 @@ class QueueEventSource:
             else:
                 dropped[record["messageId"]] = record["receiptHandle"]
         if dropped:
-            self.filtered_out += len(dropped)
             self._delete(dropped)
         if not kept:
             return
         failed = self._invoke_batch(kept)
         succeeded = {r["messageId"]: r["receiptHandle"] for r in kept if r["messageId"] not in failed}
         if succeeded:
-            self.deleted += len(succeeded)
             self._delete(succeeded)
         for record in kept:
             message_id = record["messageId"]
@@ -285,13 +261,9 @@ class QueueEventSource:
                 continue
             self._attempts[message_id] += 1
             if self._attempts[message_id] >= self.max_attempts:
-                log.warning(
-                    "%s: message %s failed %d times in a row; left on the queue (%s)",
-                    self.name,
-                    message_id,
-                    self._attempts[message_id],
-                    "no redrive policy" if self.redrive is None else "SQS did not move it",
-                )
+                log.warning("%s: message %s failed %d times in a row; left on the queue (%s)", self.name, message_id,
+                            self._attempts[message_id],
+                            "no redrive policy" if self.redrive is None else "SQS did not move it")
                 self._held[message_id] = record["receiptHandle"]
             else:
                 self._waiting[message_id] = record["receiptHandle"]
@@ -309,9 +281,6 @@ class QueueEventSource:
             return set(ids)
         if not self.source.report_batch_item_failures:
             return set()
-        return self._failed_ids(result, ids)
-
-    def _failed_ids(self, result: Any, ids: list[str]) -> set[str]:
         failed = reported_failures(result, ids, self.name)
         return set(ids) if failed is None else set(failed)
 
@@ -335,9 +304,8 @@ class QueuePump:
                 total += made
                 delivered += made
                 if total > self.max_invocations:
-                    raise QueuesDidNotSettle(
-                        f"queue messages kept coming after {self.max_invocations} invocations (last: {source.name})"
-                    )
+                    raise QueuesDidNotSettle(f"queue messages kept coming after {self.max_invocations} invocations "
+                                             f"(last: {source.name})")
             if not delivered:
                 return total
 

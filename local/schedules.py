@@ -2,12 +2,13 @@
 
 Owns ``cron(...)`` (AWS's 6 fields: minutes hours day-of-month month day-of-week year, with
 ``?``, ``L``, ``W``, ``#`` and day-of-week 1-7 = SUN-SAT; translated for croniter, which
-evaluates it), ``rate(N unit)`` and ``at(...)`` expressions, evaluated in the schedule's time
-zone, and the event the Scheduler hands the target (its Input with the ``<aws.scheduler.*>``
+evaluates it) and ``rate(N unit)`` expressions, evaluated in the schedule's time zone, and
+the event the Scheduler hands the target (its Input with the ``<aws.scheduler.*>``
 context attributes filled in). Nothing here invokes anything.
 
 Deliberate simplifications: a ``FlexibleTimeWindow`` fires at its start; ``rate()``
-schedules count from their creation (deployment) or ``StartDate``.
+schedules count from their creation (deployment). One-time ``at(...)`` schedules,
+``StartDate`` and ``EndDate`` (no template here has them) are not supported.
 """
 from __future__ import annotations
 
@@ -116,39 +117,13 @@ class RateExpression:
             moment += self.interval
 
 
-@dataclass(frozen=True)
-class AtExpression:
-    text: str
-    at: str  # local wall time yyyy-mm-ddThh:mm:ss
-
-    def between(self, after: datetime, until: datetime, tz: ZoneInfo) -> Iterator[datetime]:
-        moment = datetime.fromisoformat(self.at).replace(tzinfo=tz).astimezone(UTC)
-        if after < moment <= until:
-            yield moment
-
-
-def parse_expression(text: str) -> CronExpression | RateExpression | AtExpression:
+def parse_expression(text: str) -> CronExpression | RateExpression:
     text = text.strip()
-    match = re.fullmatch(r"(cron|rate|at)\((.*)\)", text)
+    match = re.fullmatch(r"(cron|rate)\((.*)\)", text)
     if not match:
-        raise ScheduleExpressionError(f"{text!r} is not a cron(...), rate(...) or at(...) expression")
+        raise ScheduleExpressionError(f"{text!r} is not a cron(...) or rate(...) expression")
     kind, body = match.groups()
-    if kind == "cron":
-        return CronExpression.parse(body)
-    if kind == "rate":
-        return RateExpression.parse(body)
-    try:
-        datetime.fromisoformat(body)
-    except ValueError:
-        raise ScheduleExpressionError(f"at({body}) needs yyyy-mm-ddThh:mm:ss") from None
-    return AtExpression(text, body)
-
-
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return CronExpression.parse(body) if kind == "cron" else RateExpression.parse(body)
 
 
 @dataclass
@@ -162,31 +137,18 @@ class Schedule:
     def __post_init__(self) -> None:
         self.expression = parse_expression(self.event.expression)
         self.tz = ZoneInfo(self.event.timezone)
-        self.start = _parse_date(self.event.start_date)
-        self.end = _parse_date(self.event.end_date)
 
     @property
-    def name(self) -> str:
-        return f"{self.function_id}{self.event.event_id}"
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{self.name}"
+    def arn(self) -> str:  # SAM names the schedule after the function and the event
+        return f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{self.function_id}{self.event.event_id}"
 
     def occurrences(self, after: datetime, until: datetime) -> list[datetime]:
         """When it fires in (after, until]."""
-        if not self.event.enabled:
+        if not self.event.enabled or until <= after:
             return []
-        if self.start and after < self.start:
-            after = self.start - timedelta(microseconds=1)
-        if self.end and until > self.end:
-            until = self.end
-        if until <= after:
-            return []
-        expression = self.expression
-        if isinstance(expression, RateExpression):
-            return list(expression.between(after, until, self.start or self.created_at))
-        return list(expression.between(after, until, self.tz))
+        if isinstance(self.expression, RateExpression):
+            return list(self.expression.between(after, until, self.created_at))
+        return list(self.expression.between(after, until, self.tz))
 
     def event_for(self, scheduled_time: datetime, attempt: int = 1) -> Any:
         """The payload the target receives for one occurrence."""

@@ -74,7 +74,6 @@ class StreamRecord:
 
     stream_arn: str
     shard_id: str
-    table_name: str
     event: Mapping[str, Any]
 
     @property
@@ -97,9 +96,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def shape_record(
-    raw: Mapping[str, Any], *, stream_arn: str, created_at: datetime, ttl_deletion: bool
-) -> dict[str, Any]:
+def shape_record(raw: Mapping[str, Any], *, stream_arn: str, created_at: datetime,
+                 ttl_deletion: bool) -> dict[str, Any]:
     """A moto stream record in the shape Lambda delivers to a function."""
     data = {k: _jsonable(v) for k, v in (raw.get("dynamodb") or {}).items()}
     data["ApproximateCreationDateTime"] = int(created_at.timestamp())
@@ -120,15 +118,8 @@ def shape_record(
 class StreamReader:
     """Reads new records of every table stream from moto, each exactly once."""
 
-    def __init__(
-        self,
-        streams_client: Any,
-        tables: Mapping[str, TableSpec],
-        now: Callable[[], datetime],
-        *,
-        peek: Callable[[str], int],
-        ttl: TtlReaper | None = None,
-    ):
+    def __init__(self, streams_client: Any, tables: Mapping[str, TableSpec], now: Callable[[], datetime], *,
+                 peek: Callable[[str], int], ttl: TtlReaper | None = None):
         self._client = streams_client
         self._tables = {t.stream_arn: t for t in tables.values() if t.stream_arn}
         self._now = now
@@ -139,7 +130,6 @@ class StreamReader:
         self._shards: dict[str, str] = {}  # stream ARN -> its shard's id
         self._iterators: dict[str, str] = {}  # stream ARN -> where the next read starts
         self._read_per_stream: dict[str, int] = {}
-        self.records_read = 0
 
     @property
     def stream_arns(self) -> list[str]:
@@ -169,11 +159,10 @@ class StreamReader:
                         self._ttl.observe_record(table.name, raw)
                     ttl_deletion = self._ttl is not None and self._ttl.claim_ttl_removal(table.name, raw)
                     event = shape_record(raw, stream_arn=arn, created_at=self._now(), ttl_deletion=ttl_deletion)
-                    found.append(StreamRecord(arn, self._shards[arn], table.name, event))
+                    found.append(StreamRecord(arn, self._shards[arn], event))
                 self._read_per_stream[arn] = self._read_per_stream.get(arn, 0) + len(records)
                 if not records:
                     break
-        self.records_read += len(found)
         return found
 
 
@@ -208,16 +197,8 @@ SendFailure = Callable[[str, dict[str, Any]], None]
 class EventSourceMapping:
     """One function's DynamoDB event source mapping."""
 
-    def __init__(
-        self,
-        function_id: str,
-        function_arn: str,
-        source: StreamEventSource,
-        *,
-        invoke: Invoke,
-        send_failure: SendFailure,
-        now: Callable[[], datetime],
-    ):
+    def __init__(self, function_id: str, function_arn: str, source: StreamEventSource, *, invoke: Invoke,
+                 send_failure: SendFailure, now: Callable[[], datetime]):
         self.function_id = function_id
         self.function_arn = function_arn
         self.source = source
@@ -227,7 +208,6 @@ class EventSourceMapping:
         self._now = now
         self.backlog: deque[StreamRecord] = deque()
         self.invocations = 0
-        self.discarded: list[dict[str, Any]] = []  # failure messages with nowhere to go
         max_retries = source.maximum_retry_attempts
         self.max_retries = INFINITE_RETRIES_CAP if max_retries < 0 else max_retries
 
@@ -282,15 +262,12 @@ class EventSourceMapping:
             return 0, True
         if not self.source.report_batch_item_failures:
             return None, False
-        return self._first_failed(result, records), False
-
-    def _first_failed(self, result: Any, records: list[StreamRecord]) -> int | None:
         positions = {r.sequence_number: i for i, r in enumerate(records)}
         failed = reported_failures(result, positions, self.name)
         if failed is None:
-            return 0
+            return 0, False
         # Lambda checkpoints before the lowest failed sequence number and retries from there
-        return min((positions[identifier] for identifier in failed), default=None)
+        return min((positions[identifier] for identifier in failed), default=None), False
 
     def _give_up(self, records: list[StreamRecord], *, invoke_count: int, function_error: bool) -> None:
         message = self.failure_message(records, invoke_count=invoke_count, function_error=function_error)
@@ -299,12 +276,9 @@ class EventSourceMapping:
                     f"; sent to {destination}" if destination else "; discarded (no on-failure destination)")
         if destination:
             self._send_failure(destination, message)
-        else:
-            self.discarded.append(message)
 
-    def failure_message(
-        self, records: list[StreamRecord], *, invoke_count: int, function_error: bool
-    ) -> dict[str, Any]:
+    def failure_message(self, records: list[StreamRecord], *, invoke_count: int,
+                        function_error: bool) -> dict[str, Any]:
         """What Lambda sends to an on-failure destination for a stream batch it gave up on."""
 
         def iso(epoch: int) -> str:

@@ -20,8 +20,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,18 +108,6 @@ def packaged(body: Mapping[str, Any], directory: Path = PROJECT_ROOT) -> tuple[d
     return body, folders
 
 
-@contextmanager
-def _sams_region() -> Iterator[None]:
-    # SAM builds ARNs for the region of its boto3 session and keeps it in a class attribute
-    from samtranslator.translator.arn_generator import ArnGenerator
-
-    saved = ArnGenerator.BOTO_SESSION_REGION_NAME
-    try:
-        yield
-    finally:
-        ArnGenerator.BOTO_SESSION_REGION_NAME = saved
-
-
 class _ReadValues(dict):  # type: ignore[type-arg]
     """Parameter values that note which of them SAM reads (``read``, shared by every copy SAM
     makes): a translation depends on those values only, so it serves any stack that has them."""
@@ -159,6 +146,7 @@ def translate(body: Mapping[str, Any], parameters: Mapping[str, Any] | None = No
     # stack (``python -m ops report --stack``) never translates: imported when first used
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
+    from samtranslator.translator.arn_generator import ArnGenerator
     from samtranslator.translator.translator import Translator
     from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
@@ -166,13 +154,15 @@ def translate(body: Mapping[str, Any], parameters: Mapping[str, Any] | None = No
     plain = dict(parameters or {})
     to_py27_compatible_template(template, plain)
     values = _ReadValues(plain, read if read is not None else set())
-    with _sams_region():
+    # SAM builds ARNs for the region of its boto3 session and keeps it in a class attribute
+    saved_region = ArnGenerator.BOTO_SESSION_REGION_NAME
+    try:
         translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
-        try:
-            translated = translator.translate(template, values,
-                                              get_managed_policy_map=lambda: dict(SAM_MANAGED_POLICIES))
-        except InvalidDocumentException as error:
-            raise TemplateError(f"SAM refuses the template: {error}") from None
+        translated = translator.translate(template, values, get_managed_policy_map=lambda: dict(SAM_MANAGED_POLICIES))
+    except InvalidDocumentException as error:
+        raise TemplateError(f"SAM refuses the template: {error}") from None
+    finally:
+        ArnGenerator.BOTO_SESSION_REGION_NAME = saved_region
     order: dict[str, tuple[int, int]] = {}
     for index, (logical_id, resource) in enumerate(body["Resources"].items()):
         order[logical_id] = (index, -1)
@@ -279,8 +269,6 @@ class ScheduleEvent:
     timezone: str = "UTC"
     input: str | None = None
     enabled: bool = True
-    start_date: str | None = None
-    end_date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -326,7 +314,7 @@ class FunctionSpec:
     queue_sources: tuple[SqsEventSource, ...] = ()
     schedules: tuple[ScheduleEvent, ...] = ()
     api_events: tuple[ApiEvent, ...] = ()
-    async_max_retries: int = 2
+    async_max_retries: int = 2  # Lambda's default (no template here has an EventInvokeConfig)
     other_events: tuple[str, ...] = ()  # what else invokes it that the local cloud does not run
 
     @property
@@ -832,7 +820,6 @@ class _StackReader:
         by_arn = {self.resolver.get_att(lid, "Arn"): lid for lid in functions}
         events: dict[str, dict[str, list[Any]]] = {lid: {"stream": [], "queue": [], "schedule": [], "api": [],
                                                          "other": []} for lid in functions}
-        retries: dict[str, int] = {}
 
         def owner(logical_id: str, found: str | None) -> str:
             if found is None:
@@ -858,8 +845,6 @@ class _StackReader:
                 function_id = next((lid for arn, lid in by_arn.items() if f"/functions/{arn}/invocations" in uri), None)
                 events[owner(f"{method.api_logical_id} {method.method} {method.path}", function_id)]["api"].append(
                     method)
-        for lid, props in self.of_type("AWS::Lambda::EventInvokeConfig").items():
-            retries[owner(lid, by_name.get(props["FunctionName"]))] = _int(props.get("MaximumRetryAttempts"), 2)
         role_ids = {role.arn: role.logical_id for role in roles.values()}
         return {
             lid: FunctionSpec(
@@ -878,7 +863,6 @@ class _StackReader:
                 queue_sources=tuple(events[lid]["queue"]),
                 schedules=tuple(events[lid]["schedule"]),
                 api_events=tuple(events[lid]["api"]),
-                async_max_retries=retries.get(lid, 2),
                 other_events=tuple(events[lid]["other"]),
             )
             for lid, props in functions.items()
@@ -946,6 +930,4 @@ def _schedule(event_id: str, p: Mapping[str, Any]) -> ScheduleEvent:
         timezone=str(p.get("ScheduleExpressionTimezone") or "UTC"),
         input=p["Target"].get("Input"),
         enabled=str(p.get("State", "ENABLED")).upper() == "ENABLED",
-        start_date=p.get("StartDate"),
-        end_date=p.get("EndDate"),
     )

@@ -128,8 +128,7 @@ class TtlReaper:
         if index is None or table_name in self._scanned:
             return
         data = record.get("dynamodb") or {}
-        keys = data.get("Keys") or {}
-        index.observe(keys, None if record.get("eventName") == "REMOVE" else data.get("NewImage"))
+        index.observe(data.get("Keys") or {}, None if record.get("eventName") == "REMOVE" else data.get("NewImage"))
 
     def _rescan(self) -> None:
         # this runs at every step of the clock: a table nothing wrote to since is not read again
@@ -154,9 +153,7 @@ class TtlReaper:
         """When the next deletion is due (UTC), as far as the reaper knows now."""
         self._rescan()
         dues = [d for d in (index.next_due() for index in self._indexes.values()) if d is not None]
-        if not dues:
-            return None
-        return datetime.fromtimestamp(min(dues), UTC)
+        return datetime.fromtimestamp(min(dues), UTC) if dues else None
 
     def reap(self, now: datetime) -> int:
         """Deletes every item due at ``now``; returns how many it deleted."""
@@ -196,10 +193,8 @@ class TtlReaper:
 
     def claim_ttl_removal(self, table_name: str, record: Mapping[str, Any]) -> bool:
         """True (once) when this REMOVE record is one of the reaper's deletions."""
-        if record.get("eventName") != "REMOVE":
-            return False
         spec = self._tables.get(table_name)
-        if spec is None:
+        if record.get("eventName") != "REMOVE" or spec is None:
             return False
         data = record.get("dynamodb") or {}
         mark = (table_name, key_id(data.get("Keys") or {}))
